@@ -1,0 +1,287 @@
+// Header.swift: the JSON header of a `.sito` file as Swift types (formats/sito.md, "Header").
+// These types must match formats/sito.md key for key; a reader ignores unknown keys.
+
+/// The whole JSON header.
+public struct SitoHeader: Codable, Sendable, Equatable {
+    /// Format version, equal to the preamble's.
+    public var sito: Int
+    /// `xlm-roberta` or `bert`.
+    public var architecture: String
+    /// `sequence-classification` or `embedding`.
+    public var task: String
+    public var model: ModelHyperparameters
+    public var input: InputRecipe
+    public var tokenizer: TokenizerInfo
+    public var source: SourceInfo
+    public var converter: ConverterInfo
+    /// RFC 3339 UTC time of writing.
+    public var created: String
+    public var tensors: [TensorEntry]
+    /// What `sito-quantize` did, or nil for a converter's output.
+    public var quantization: QuantizationInfo?
+
+    public init(sito: Int = SitoFormatVersion.current, architecture: String, task: String,
+                model: ModelHyperparameters, input: InputRecipe, tokenizer: TokenizerInfo,
+                source: SourceInfo, converter: ConverterInfo, created: String,
+                tensors: [TensorEntry], quantization: QuantizationInfo? = nil) {
+        self.sito = sito
+        self.architecture = architecture
+        self.task = task
+        self.model = model
+        self.input = input
+        self.tokenizer = tokenizer
+        self.source = source
+        self.converter = converter
+        self.created = created
+        self.tensors = tensors
+        self.quantization = quantization
+    }
+}
+
+/// Every hyperparameter the runtime needs. No defaults: a converter states them all.
+public struct ModelHyperparameters: Codable, Sendable, Equatable {
+    public var layers: Int
+    public var hidden: Int
+    public var heads: Int
+    public var ffn: Int
+    public var vocab: Int
+    public var maxPositions: Int
+    /// First position id: RoBERTa `pad_token_id + 1`, BERT 0.
+    public var positionOffset: Int
+    public var typeVocab: Int
+    public var layerNormEps: Double
+    /// `gelu` (exact erf GELU) is the only activation of format 1.
+    public var activation: String
+    public var numLabels: Int
+    /// `roberta`, `bert-pooler` or `none`.
+    public var head: String
+    /// `sigmoid`, `softmax` or `none`.
+    public var outputActivation: String
+    /// `mean`, `cls` or `none`.
+    public var pooling: String
+    public var normalize: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case layers, hidden, heads, ffn, vocab
+        case maxPositions = "max_positions", positionOffset = "position_offset", typeVocab = "type_vocab"
+        case layerNormEps = "layer_norm_eps", activation, numLabels = "num_labels", head
+        case outputActivation = "output_activation", pooling, normalize
+    }
+
+    public init(layers: Int, hidden: Int, heads: Int, ffn: Int, vocab: Int, maxPositions: Int,
+                positionOffset: Int, typeVocab: Int, layerNormEps: Double, activation: String,
+                numLabels: Int, head: String, outputActivation: String, pooling: String, normalize: Bool) {
+        self.layers = layers
+        self.hidden = hidden
+        self.heads = heads
+        self.ffn = ffn
+        self.vocab = vocab
+        self.maxPositions = maxPositions
+        self.positionOffset = positionOffset
+        self.typeVocab = typeVocab
+        self.layerNormEps = layerNormEps
+        self.activation = activation
+        self.numLabels = numLabels
+        self.head = head
+        self.outputActivation = outputActivation
+        self.pooling = pooling
+        self.normalize = normalize
+    }
+}
+
+/// How text becomes input ids (formats/tokenization.md).
+public struct InputRecipe: Codable, Sendable, Equatable {
+    /// `joined-pair`, `pair` or `single`.
+    public var recipe: String
+    /// `joined-pair` only: the text between query and document (XLM-R rerankers: `</s></s>`).
+    public var separator: String?
+    /// Tokens per sequence, special tokens included.
+    public var maxLength: Int
+    /// `longest-first-right` (formats/tokenization.md, "Truncation").
+    public var truncation: String
+
+    enum CodingKeys: String, CodingKey {
+        case recipe, separator, maxLength = "max_length", truncation
+    }
+
+    public init(recipe: String, separator: String?, maxLength: Int, truncation: String) {
+        self.recipe = recipe
+        self.separator = separator
+        self.maxLength = maxLength
+        self.truncation = truncation
+    }
+}
+
+/// A token that is split out of the text before the subword model sees it (Hugging Face "added tokens").
+public struct AddedToken: Codable, Sendable, Equatable {
+    public var content: String
+    public var id: Int
+    public var lstrip: Bool
+    public var rstrip: Bool
+
+    public init(content: String, id: Int, lstrip: Bool, rstrip: Bool) {
+        self.content = content
+        self.id = id
+        self.lstrip = lstrip
+        self.rstrip = rstrip
+    }
+}
+
+/// Special token ids in the model's id space.
+public struct SpecialIds: Codable, Sendable, Equatable {
+    public var bos: Int?
+    public var pad: Int
+    public var eos: Int?
+    public var unk: Int
+    public var mask: Int?
+    /// BERT `[CLS]` / `[SEP]`.
+    public var cls: Int?
+    public var sep: Int?
+
+    public init(bos: Int? = nil, pad: Int, eos: Int? = nil, unk: Int, mask: Int? = nil, cls: Int? = nil, sep: Int? = nil) {
+        self.bos = bos
+        self.pad = pad
+        self.eos = eos
+        self.unk = unk
+        self.mask = mask
+        self.cls = cls
+        self.sep = sep
+    }
+}
+
+/// The tokenizer: which kind, where its bytes are, and how its ids map to the model's.
+public struct TokenizerInfo: Codable, Sendable, Equatable {
+    /// `sentencepiece` or `wordpiece`.
+    public var kind: String
+    /// Name of the `u8` tensor holding the tokenizer's bytes.
+    public var tensor: String
+    /// Size of the model's id space (== model.vocab).
+    public var modelVocab: Int
+    /// model id = overrides[tokenizer id] ?? tokenizer id + idOffset.
+    public var idOffset: Int
+    /// `[[tokenizer id, model id], …]`.
+    public var idOverrides: [[Int]]
+    public var specials: SpecialIds
+    public var addedTokens: [AddedToken]
+    /// `metaspace-collapse` (SentencePiece models converted for Hugging Face parity) or `none`.
+    public var whitespace: String
+    /// WordPiece options (issue 7); nil for SentencePiece.
+    public var wordpiece: WordPieceOptions?
+
+    enum CodingKeys: String, CodingKey {
+        case kind, tensor, modelVocab = "model_vocab", idOffset = "id_offset", idOverrides = "id_overrides"
+        case specials, addedTokens = "added_tokens", whitespace, wordpiece
+    }
+
+    public init(kind: String, tensor: String, modelVocab: Int, idOffset: Int, idOverrides: [[Int]],
+                specials: SpecialIds, addedTokens: [AddedToken], whitespace: String, wordpiece: WordPieceOptions? = nil) {
+        self.kind = kind
+        self.tensor = tensor
+        self.modelVocab = modelVocab
+        self.idOffset = idOffset
+        self.idOverrides = idOverrides
+        self.specials = specials
+        self.addedTokens = addedTokens
+        self.whitespace = whitespace
+        self.wordpiece = wordpiece
+    }
+}
+
+/// BERT WordPiece configuration (Hugging Face `BertNormalizer` + `BertPreTokenizer` + `WordPiece`).
+public struct WordPieceOptions: Codable, Sendable, Equatable {
+    public var lowercase: Bool
+    public var stripAccents: Bool
+    public var cleanText: Bool
+    public var handleChineseChars: Bool
+    public var continuingSubwordPrefix: String
+    public var maxInputCharsPerWord: Int
+
+    enum CodingKeys: String, CodingKey {
+        case lowercase, stripAccents = "strip_accents", cleanText = "clean_text"
+        case handleChineseChars = "handle_chinese_chars", continuingSubwordPrefix = "continuing_subword_prefix"
+        case maxInputCharsPerWord = "max_input_chars_per_word"
+    }
+
+    public init(lowercase: Bool, stripAccents: Bool, cleanText: Bool, handleChineseChars: Bool,
+                continuingSubwordPrefix: String, maxInputCharsPerWord: Int) {
+        self.lowercase = lowercase
+        self.stripAccents = stripAccents
+        self.cleanText = cleanText
+        self.handleChineseChars = handleChineseChars
+        self.continuingSubwordPrefix = continuingSubwordPrefix
+        self.maxInputCharsPerWord = maxInputCharsPerWord
+    }
+}
+
+/// Where the weights came from.
+public struct SourceInfo: Codable, Sendable, Equatable {
+    /// e.g. `sdadas/polish-reranker-bge-v2`, or the folder name.
+    public var name: String
+    /// A revision when the source folder states one (optional).
+    public var revision: String?
+    /// XXH64 of each source file, hex.
+    public var filesXXH64: [String: String]
+
+    enum CodingKeys: String, CodingKey {
+        case name, revision, filesXXH64 = "files_xxh64"
+    }
+
+    public init(name: String, revision: String?, filesXXH64: [String: String]) {
+        self.name = name
+        self.revision = revision
+        self.filesXXH64 = filesXXH64
+    }
+}
+
+public struct ConverterInfo: Codable, Sendable, Equatable {
+    public var name: String
+    public var version: String
+
+    public init(name: String, version: String) {
+        self.name = name
+        self.version = version
+    }
+}
+
+/// What `sito-quantize` did (formats/quantization.md).
+public struct QuantizationInfo: Codable, Sendable, Equatable {
+    /// `int8` or `bf16`.
+    public var type: String
+    /// Human-readable scheme, e.g. `int8 weights per row (step scale), int8 activations per token`.
+    public var scheme: String
+    /// Tensor-name patterns the user asked to keep in float.
+    public var keepFloat: [String]
+    public var tool: ConverterInfo
+
+    enum CodingKeys: String, CodingKey {
+        case type, scheme, keepFloat = "keep_float", tool
+    }
+
+    public init(type: String, scheme: String, keepFloat: [String], tool: ConverterInfo) {
+        self.type = type
+        self.scheme = scheme
+        self.keepFloat = keepFloat
+        self.tool = tool
+    }
+}
+
+/// One row of the tensor directory.
+public struct TensorEntry: Codable, Sendable, Equatable {
+    public var name: String
+    public var dtype: DType
+    public var shape: [Int]
+    /// Bytes from `data_offset`; a multiple of 64.
+    public var offset: Int
+    public var bytes: Int
+    /// XXH64 (seed 0) of the tensor's bytes, 16 lowercase hex digits.
+    public var xxh64: String
+
+    public init(name: String, dtype: DType, shape: [Int], offset: Int, bytes: Int, xxh64: String) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        self.offset = offset
+        self.bytes = bytes
+        self.xxh64 = xxh64
+    }
+}

@@ -1,0 +1,56 @@
+// Layout.swift: the fixed parts of the `.sito` layout — magic, version, alignment, limits and dtypes
+// (formats/sito.md, "Layout" and "Dtypes").
+
+/// Format versions this code reads and writes.
+public enum SitoFormatVersion {
+    /// The version this build writes and the newest it reads.
+    public static let current = 1
+}
+
+/// Constants of the container layout.
+public enum SitoLayout {
+    /// "SITO" in file order.
+    public static let magic: [UInt8] = [0x53, 0x49, 0x54, 0x4F]
+    /// magic (4) + version (4) + header_length (8).
+    public static let preambleSize = 16
+    /// Alignment of `data_offset` and of every tensor offset.
+    public static let alignment = 64
+    /// Upper bound of the JSON header; a bigger one is refused before anything is allocated.
+    public static let maxHeaderLength = 16 << 20
+    /// Tensor rank bound.
+    public static let maxRank = 4
+    /// Bound of one dimension (2^40), so that products of bounded dims are checked cheaply.
+    public static let maxDimension = 1 << 40
+    /// Bound of a tensor name's length in bytes.
+    public static let maxNameLength = 255
+
+    /// `value` rounded up to a multiple of `alignment`; nil on overflow.
+    public static func aligned(_ value: Int, to alignment: Int = SitoLayout.alignment) -> Int? {
+        let (sum, overflow) = value.addingReportingOverflow(alignment - 1)
+        if overflow || value < 0 { return nil }
+        return sum / alignment * alignment
+    }
+}
+
+/// Element types of tensors.
+public enum DType: String, Codable, Sendable, CaseIterable {
+    case f32, f16, bf16, i8, u8
+
+    /// Bytes per element.
+    public var size: Int {
+        switch self {
+        case .f32: return 4
+        case .f16, .bf16: return 2
+        case .i8, .u8: return 1
+        }
+    }
+}
+
+/// Canonical suffix of the scale companion of an `i8` tensor: `W` → `W.scale`.
+public let scaleSuffix = ".scale"
+
+/// Formats a checksum the way the header stores it: 16 lowercase hex digits.
+public func hex64(_ value: UInt64) -> String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: 16 - digits.count) + digits
+}

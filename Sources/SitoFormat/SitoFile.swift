@@ -1,0 +1,336 @@
+// SitoFile.swift: opens a `.sito` file by memory-mapping it, validates every invariant of
+// formats/sito.md once, and hands out zero-copy views of its tensors. After `open` succeeds, the hot
+// paths trust the data.
+import CSitoKernels
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A zero-copy view of one tensor inside a mapped file.
+public struct TensorView: @unchecked Sendable {
+    // @unchecked: `base` points into a read-only mapping owned by the SitoFile, which outlives every
+    // view it hands out (views are only obtained from, and used while holding, the file).
+    public let entry: TensorEntry
+    public let base: UnsafeRawPointer
+
+    public var name: String { entry.name }
+    public var dtype: DType { entry.dtype }
+    public var shape: [Int] { entry.shape }
+    public var count: Int { entry.shape.reduce(1, *) }
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: entry.bytes) }
+
+    /// Typed pointer; the caller checks `dtype` first.
+    public func pointer<T>(as type: T.Type) -> UnsafePointer<T> {
+        base.assumingMemoryBound(to: type)
+    }
+}
+
+/// Options for opening a file.
+public struct SitoOpenOptions: Sendable {
+    /// Verify every tensor's XXH64 while opening (reads the whole file).
+    public var verifyChecksums: Bool
+    /// Check the tensor inventory against the architecture's schema. Only `sito-inspect` turns this off,
+    /// to show what is in a file the runtime would refuse.
+    public var checkSchema: Bool
+
+    public init(verifyChecksums: Bool = false, checkSchema: Bool = true) {
+        self.verifyChecksums = verifyChecksums
+        self.checkSchema = checkSchema
+    }
+}
+
+/// An opened, validated `.sito` file.
+public final class SitoFile: @unchecked Sendable {
+    // @unchecked: all stored properties are immutable after init; the mapping is read-only
+    // (PROT_READ) and unmapped only in deinit, when no one can hold a view any more.
+    public let path: String
+    public let header: SitoHeader
+    public let fileSize: Int
+    /// Byte offset of the data section.
+    public let dataOffset: Int
+    private let mapping: UnsafeMutableRawPointer?
+    private let index: [String: Int]
+
+    /// Opens and validates `url`. Throws `SitoFormatError` naming the file and the problem.
+    public init(contentsOf url: URL, options: SitoOpenOptions = SitoOpenOptions()) throws {
+        let path = url.path
+        self.path = path
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw SitoFormatError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw SitoFormatError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        if (st.st_mode & S_IFMT) != S_IFREG { throw SitoFormatError.cannotOpen(path: path, reason: "not a regular file") }
+        let size = Int(st.st_size)
+        self.fileSize = size
+        if size < SitoLayout.preambleSize { throw SitoFormatError.tooSmall(path: path, size: size) }
+        guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
+            throw SitoFormatError.cannotOpen(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
+        }
+        do {
+            let raw = UnsafeRawBufferPointer(start: map, count: size)
+            let parsed = try SitoFile.parse(raw, path: path, options: options)
+            self.header = parsed.header
+            self.dataOffset = parsed.dataOffset
+            self.index = parsed.index
+            self.mapping = map
+        } catch {
+            munmap(map, size)
+            throw error
+        }
+    }
+
+    deinit {
+        if let mapping { munmap(mapping, fileSize) }
+    }
+
+    /// The tensor named `name`, or nil.
+    public func tensor(_ name: String) -> TensorView? {
+        guard let i = index[name], let mapping else { return nil }
+        let entry = header.tensors[i]
+        return TensorView(entry: entry, base: UnsafeRawPointer(mapping + dataOffset + entry.offset))
+    }
+
+    /// The tensor named `name`; throws when absent (the schema check makes that impossible for required ones).
+    public func require(_ name: String) throws -> TensorView {
+        guard let t = tensor(name) else {
+            throw SitoFormatError.missingTensor(path: path, tensor: name, architecture: header.architecture)
+        }
+        return t
+    }
+
+    /// Recomputes every tensor's XXH64; throws `checksumMismatch` naming the first bad tensor.
+    public func verifyChecksums() throws {
+        for entry in header.tensors {
+            guard let view = tensor(entry.name) else { continue }
+            let actual = hex64(sito_xxh64(view.base, entry.bytes, 0))
+            if actual != entry.xxh64 {
+                throw SitoFormatError.checksumMismatch(path: path, tensor: entry.name, expected: entry.xxh64, actual: actual)
+            }
+        }
+    }
+
+    /// Names of every tensor whose checksum does not match, for a full report.
+    public func corruptTensors() -> [String] {
+        header.tensors.compactMap { entry in
+            guard let view = tensor(entry.name) else { return nil }
+            return hex64(sito_xxh64(view.base, entry.bytes, 0)) == entry.xxh64 ? nil : entry.name
+        }
+    }
+
+    // MARK: - Validation
+
+    struct Parsed {
+        let header: SitoHeader
+        let dataOffset: Int
+        let index: [String: Int]
+    }
+
+    /// Validates the preamble, the header and the directory of the bytes `raw` (the whole file).
+    /// Pure: used by `init` and by the mutation tests on in-memory buffers.
+    static func parse(_ raw: UnsafeRawBufferPointer, path: String, options: SitoOpenOptions) throws -> Parsed {
+        let size = raw.count
+        if size < SitoLayout.preambleSize { throw SitoFormatError.tooSmall(path: path, size: size) }
+        let magic = Array(raw[0..<4])
+        if magic != SitoLayout.magic { throw SitoFormatError.badMagic(path: path, found: magic) }
+        let version = raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
+        if version == 0 { throw SitoFormatError.unsupportedVersion(path: path, version: version) }
+        if version > UInt32(SitoFormatVersion.current) { throw SitoFormatError.newerVersion(path: path, version: version) }
+        let headerLength = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian
+        guard headerLength >= 2, headerLength <= UInt64(SitoLayout.maxHeaderLength),
+              UInt64(SitoLayout.preambleSize) + headerLength <= UInt64(size) else {
+            throw SitoFormatError.headerLength(path: path, length: headerLength, fileSize: size)
+        }
+        let hl = Int(headerLength)
+        guard let dataOffset = SitoLayout.aligned(SitoLayout.preambleSize + hl), dataOffset <= size else {
+            throw SitoFormatError.headerLength(path: path, length: headerLength, fileSize: size)
+        }
+        let json = Data(raw[SitoLayout.preambleSize..<(SitoLayout.preambleSize + hl)])
+        let header: SitoHeader
+        do {
+            header = try JSONDecoder().decode(SitoHeader.self, from: json)
+        } catch let DecodingError.keyNotFound(key, ctx) {
+            throw SitoFormatError.headerNotJSON(path: path, reason: "missing key \(describe(ctx.codingPath + [key]))")
+        } catch let DecodingError.typeMismatch(_, ctx) {
+            throw SitoFormatError.headerNotJSON(path: path, reason: "wrong type at \(describe(ctx.codingPath))")
+        } catch let DecodingError.valueNotFound(_, ctx) {
+            throw SitoFormatError.headerNotJSON(path: path, reason: "null at \(describe(ctx.codingPath))")
+        } catch let DecodingError.dataCorrupted(ctx) {
+            let at = ctx.codingPath.isEmpty ? "" : " at \(describe(ctx.codingPath))"
+            throw SitoFormatError.headerNotJSON(path: path, reason: "\(ctx.debugDescription)\(at)")
+        } catch {
+            throw SitoFormatError.headerNotJSON(path: path, reason: "\(error)")
+        }
+        if header.sito != Int(version) {
+            throw SitoFormatError.headerVersionMismatch(path: path, header: header.sito, preamble: Int(version))
+        }
+        let index = try validateDirectory(header, path: path, dataSize: size - dataOffset, fileSize: size)
+        try validateMetadata(header, index: index, path: path, checkSchema: options.checkSchema)
+        if options.verifyChecksums {
+            for entry in header.tensors {
+                let start = dataOffset + entry.offset
+                let actual = hex64(sito_xxh64(raw.baseAddress! + start, entry.bytes, 0))
+                if actual != entry.xxh64 {
+                    throw SitoFormatError.checksumMismatch(path: path, tensor: entry.name, expected: entry.xxh64, actual: actual)
+                }
+            }
+        }
+        return Parsed(header: header, dataOffset: dataOffset, index: index)
+    }
+
+    private static func describe(_ path: [CodingKey]) -> String {
+        path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().drop { $0 == "." }.description
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        let utf8 = name.utf8
+        guard !utf8.isEmpty, utf8.count <= SitoLayout.maxNameLength else { return false }
+        return utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2E }
+    }
+
+    /// Byte size of a tensor of `shape` and `dtype`, or nil on overflow or a malformed shape.
+    public static func byteSize(shape: [Int], dtype: DType) -> Int? {
+        guard shape.count <= SitoLayout.maxRank else { return nil }
+        var total = dtype.size
+        for d in shape {
+            guard d >= 1, d <= SitoLayout.maxDimension else { return nil }
+            let (p, o) = total.multipliedReportingOverflow(by: d)
+            if o { return nil }
+            total = p
+        }
+        return total
+    }
+
+    /// Invariants 6–10: names, dtypes, shapes, sizes, alignment, bounds, overlaps, scale companions.
+    static func validateDirectory(_ header: SitoHeader, path: String, dataSize: Int, fileSize: Int) throws -> [String: Int] {
+        var index: [String: Int] = [:]
+        index.reserveCapacity(header.tensors.count)
+        for (i, t) in header.tensors.enumerated() {
+            guard isValidName(t.name) else { throw SitoFormatError.badTensorName(path: path, name: t.name) }
+            if index[t.name] != nil { throw SitoFormatError.duplicateTensor(path: path, name: t.name) }
+            index[t.name] = i
+            guard t.shape.count <= SitoLayout.maxRank, t.shape.allSatisfy({ $0 >= 1 && $0 <= SitoLayout.maxDimension }) else {
+                throw SitoFormatError.badShape(path: path, tensor: t.name, shape: t.shape)
+            }
+            guard let expected = byteSize(shape: t.shape, dtype: t.dtype) else {
+                throw SitoFormatError.sizeOverflow(path: path, tensor: t.name)
+            }
+            if t.bytes != expected {
+                throw SitoFormatError.byteSizeMismatch(path: path, tensor: t.name, declared: t.bytes, expected: expected)
+            }
+            if t.offset < 0 || t.offset % SitoLayout.alignment != 0 {
+                throw SitoFormatError.misaligned(path: path, tensor: t.name, offset: t.offset)
+            }
+            let (end, overflow) = t.offset.addingReportingOverflow(t.bytes)
+            if overflow || end > dataSize {
+                let shown = overflow ? "(overflow)" : String(fileSize - dataSize + end)
+                throw SitoFormatError.outOfBounds(path: path, tensor: t.name, end: shown, fileSize: fileSize)
+            }
+            let digits = t.xxh64.utf8
+            guard digits.count == 16, digits.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
+                throw SitoFormatError.badChecksumField(path: path, tensor: t.name, value: t.xxh64)
+            }
+        }
+        // Overlaps: sort by offset, compare neighbours.
+        let sorted = header.tensors.sorted { $0.offset < $1.offset }
+        if sorted.count > 1 {
+            for i in 1..<sorted.count where sorted[i - 1].offset + sorted[i - 1].bytes > sorted[i].offset {
+                throw SitoFormatError.overlap(path: path, first: sorted[i - 1].name, second: sorted[i].name)
+            }
+        }
+        // Scale companions.
+        for t in header.tensors {
+            if t.dtype == .i8 {
+                let scaleName = t.name + scaleSuffix
+                guard let si = index[scaleName] else { throw SitoFormatError.missingScale(path: path, tensor: t.name) }
+                let s = header.tensors[si]
+                if s.dtype != .f32 || s.shape != [t.shape[0]] || t.shape.count != 2 {
+                    throw SitoFormatError.badScaleShape(path: path, tensor: s.name, shape: s.shape, expected: [t.shape.first ?? 0])
+                }
+            } else if t.name.hasSuffix(scaleSuffix) {
+                let owner = String(t.name.dropLast(scaleSuffix.count))
+                guard let oi = index[owner], header.tensors[oi].dtype == .i8 else {
+                    throw SitoFormatError.orphanScale(path: path, tensor: t.name)
+                }
+            }
+        }
+        return index
+    }
+
+    /// Invariants 11–13: hyperparameters, tokenizer, input recipe, and the architecture's inventory.
+    static func validateMetadata(_ h: SitoHeader, index: [String: Int], path: String, checkSchema: Bool) throws {
+        let m = h.model
+        func bad(_ field: String, _ reason: String) -> SitoFormatError {
+            .badMetadata(path: path, field: field, reason: reason)
+        }
+        let limits: [(String, Int, ClosedRange<Int>)] = [
+            ("model.layers", m.layers, 1...1024), ("model.hidden", m.hidden, 1...65536),
+            ("model.heads", m.heads, 1...1024), ("model.ffn", m.ffn, 1...262_144),
+            ("model.vocab", m.vocab, 1...16_777_216), ("model.max_positions", m.maxPositions, 1...1_048_576),
+            ("model.position_offset", m.positionOffset, 0...1024), ("model.type_vocab", m.typeVocab, 1...1024),
+            ("model.num_labels", m.numLabels, 1...65536), ("input.max_length", h.input.maxLength, 1...1_048_576),
+        ]
+        for (field, value, range) in limits where !range.contains(value) {
+            throw bad(field, "\(value) is outside \(range.lowerBound)…\(range.upperBound)")
+        }
+        if m.hidden % m.heads != 0 { throw bad("model.heads", "hidden \(m.hidden) is not divisible by heads \(m.heads)") }
+        if !(m.layerNormEps > 0 && m.layerNormEps < 1) { throw bad("model.layer_norm_eps", "\(m.layerNormEps) is not in (0, 1)") }
+        if m.activation != "gelu" { throw bad("model.activation", "\"\(m.activation)\" is not supported (gelu)") }
+        if !["sigmoid", "softmax", "none"].contains(m.outputActivation) {
+            throw bad("model.output_activation", "\"\(m.outputActivation)\" is not sigmoid, softmax or none")
+        }
+        if !["mean", "cls", "none"].contains(m.pooling) { throw bad("model.pooling", "\"\(m.pooling)\" is not mean, cls or none") }
+        guard ArchitectureSchema.isSupported(architecture: h.architecture, task: h.task, head: m.head) else {
+            throw SitoFormatError.unsupportedArchitecture(path: path, architecture: "\(h.architecture) (head \(m.head))", task: h.task)
+        }
+        if h.input.maxLength + m.positionOffset > m.maxPositions {
+            throw bad("input.max_length", "\(h.input.maxLength) + position offset \(m.positionOffset) exceeds max_positions \(m.maxPositions)")
+        }
+        if !["joined-pair", "pair", "single"].contains(h.input.recipe) {
+            throw bad("input.recipe", "\"\(h.input.recipe)\" is not joined-pair, pair or single")
+        }
+        if h.input.recipe == "joined-pair" && (h.input.separator ?? "").isEmpty {
+            throw bad("input.separator", "a joined-pair recipe needs a separator")
+        }
+        let t = h.tokenizer
+        if !["sentencepiece", "wordpiece"].contains(t.kind) { throw bad("tokenizer.kind", "\"\(t.kind)\" is not sentencepiece or wordpiece") }
+        guard let ti = index[t.tensor], h.tensors[ti].dtype == .u8 else {
+            throw bad("tokenizer.tensor", "no u8 tensor named \"\(t.tensor)\" holds the tokenizer")
+        }
+        if t.modelVocab != m.vocab { throw bad("tokenizer.model_vocab", "\(t.modelVocab) differs from model.vocab \(m.vocab)") }
+        let specials = [t.specials.bos, t.specials.pad, t.specials.eos, t.specials.unk, t.specials.mask, t.specials.cls, t.specials.sep]
+        for id in specials.compactMap({ $0 }) where !(0..<m.vocab).contains(id) {
+            throw bad("tokenizer.specials", "id \(id) is outside the vocabulary 0..<\(m.vocab)")
+        }
+        for a in t.addedTokens where !(0..<m.vocab).contains(a.id) || a.content.isEmpty {
+            throw bad("tokenizer.added_tokens", "\"\(a.content)\" → \(a.id) is not a valid added token")
+        }
+        for pair in t.idOverrides where pair.count != 2 || !(0..<m.vocab).contains(pair[1]) || pair[0] < 0 {
+            throw bad("tokenizer.id_overrides", "\(pair) is not a [tokenizer id, model id] pair inside the vocabulary")
+        }
+        if !checkSchema { return }
+        let expected = ArchitectureSchema.expectedTensors(for: m)
+        var known = Set<String>()
+        for e in expected {
+            known.insert(e.name)
+            guard let i = index[e.name] else {
+                throw SitoFormatError.missingTensor(path: path, tensor: e.name, architecture: h.architecture)
+            }
+            let entry = h.tensors[i]
+            if entry.shape != e.shape {
+                throw SitoFormatError.wrongShape(path: path, tensor: e.name, shape: entry.shape, expected: e.shape)
+            }
+            if !e.allowed.contains(entry.dtype) {
+                throw SitoFormatError.wrongDType(path: path, tensor: e.name, dtype: entry.dtype, allowed: e.allowed)
+            }
+            if entry.dtype == .i8 { known.insert(e.name + scaleSuffix) }
+        }
+        for entry in h.tensors where !known.contains(entry.name) && entry.name != t.tensor {
+            throw SitoFormatError.unexpectedTensor(path: path, tensor: entry.name, architecture: h.architecture)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+print("sito-convert: not yet implemented")

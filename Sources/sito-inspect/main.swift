@@ -1,0 +1,1 @@
+print("sito-inspect: not yet implemented")

@@ -1,0 +1,1 @@
+print("sito-quantize: not yet implemented")

@@ -1,0 +1,1 @@
+print("sito-rerank: not yet implemented")

@@ -1,0 +1,1 @@
+print("sito-verify: not yet implemented")

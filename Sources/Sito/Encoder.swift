@@ -1,0 +1,286 @@
+// Encoder.swift: the transformer encoder of a `.sito` model (XLM-RoBERTa / BERT family) and its heads.
+//
+// Sequences of different lengths are packed end to end into one matrix of T = Σ Lᵢ rows (no padding,
+// no attention mask needed): every projection runs once over all T rows, attention runs per sequence.
+//   X [T, hidden] → embeddings → LayerNorm
+//   per layer: Q,K,V = X·Wᵀ+b [T, hidden]; ctx = attention(Q,K,V) per sequence and head;
+//              X = LN(X + ctx·Woᵀ+bo); X = LN(X + GELU(X·Wupᵀ+bup)·Wdownᵀ+bdown)   (post-norm, exact erf GELU)
+//   head on each sequence's first row (roberta: dense → tanh → out_proj; bert-pooler: the same math on
+//   pooler.dense / head.out_proj), or pooling for embedding models.
+// Attention is tiled with an online softmax (Attention.swift): no [L, L] buffer ever exists.
+import COpenBLAS
+import CSitoKernels
+import Dispatch
+import Foundation
+import SitoFormat
+
+/// One encoder block's weights.
+struct EncoderLayer: Sendable {
+    let q, k, v, out, up, down: Linear
+    let attnNormWeight, attnNormBias, ffnNormWeight, ffnNormBias: FloatVector
+}
+
+/// A read-only f32 vector inside the mapping.
+struct FloatVector: @unchecked Sendable {
+    // @unchecked: points into the model's read-only mapping, which outlives every user.
+    let pointer: UnsafePointer<Float>
+    let count: Int
+
+    init(_ file: SitoFile, _ name: String) throws {
+        let t = try file.require(name)
+        pointer = t.pointer(as: Float.self)
+        count = t.count
+    }
+}
+
+/// An embedding table whose rows are read (and widened) one at a time.
+struct EmbeddingTable: @unchecked Sendable {
+    // @unchecked: points into the model's read-only mapping.
+    let view: TensorView
+    let scale: UnsafePointer<Float>?
+    let width: Int
+
+    init(_ file: SitoFile, _ name: String) throws {
+        view = try file.require(name)
+        width = view.shape[1]
+        scale = view.dtype == .i8 ? try file.require(name + scaleSuffix).pointer(as: Float.self) : nil
+    }
+
+    /// dst[0..<width] += row `r` (as f32).
+    func addRow(_ r: Int, into dst: UnsafeMutablePointer<Float>) {
+        let n = width
+        switch view.dtype {
+        case .f32:
+            let src = view.pointer(as: Float.self) + r * n
+            for i in 0..<n { dst[i] += src[i] }
+        case .bf16:
+            let src = view.pointer(as: UInt16.self) + r * n
+            for i in 0..<n { dst[i] += Float(bitPattern: UInt32(src[i]) << 16) }
+        case .f16:
+            let src = view.pointer(as: UInt16.self) + r * n
+            for i in 0..<n { dst[i] += Float(Float16(bitPattern: src[i])) }
+        case .i8:
+            let src = view.pointer(as: Int8.self) + r * n
+            let s = scale![r]
+            for i in 0..<n { dst[i] += Float(src[i]) * s }
+        case .u8:
+            break
+        }
+    }
+}
+
+/// A packed batch: sequences' token ids end to end.
+struct PackedBatch {
+    var ids: [Int32] = []
+    var typeIds: [Int32] = []
+    /// Start row of each sequence, plus the total at the end: starts[i]..<starts[i+1].
+    var starts: [Int] = [0]
+
+    var tokens: Int { ids.count }
+    var sequences: Int { starts.count - 1 }
+
+    mutating func append(ids newIds: [Int32], typeIds newTypes: [Int32]?) {
+        ids += newIds
+        typeIds += newTypes ?? [Int32](repeating: 0, count: newIds.count)
+        starts.append(ids.count)
+    }
+}
+
+/// The loaded network: weights in place in the mapping, hyperparameters, and the forward pass.
+final class Encoder: Sendable {
+    let file: SitoFile
+    let m: ModelHyperparameters
+    let architecture: String
+    let word, position, tokenType: EmbeddingTable
+    let embNormWeight, embNormBias: FloatVector
+    let layers: [EncoderLayer]
+    /// roberta: head.dense; bert-pooler: pooler.dense. Nil for embedding models.
+    let headDense: Linear?
+    let headOut: Linear?
+    /// pad id, for RoBERTa's pad-aware position ids.
+    let padId: Int
+
+    init(file: SitoFile) throws {
+        self.file = file
+        let h = file.header
+        m = h.model
+        architecture = h.architecture
+        padId = h.tokenizer.specials.pad
+        word = try EmbeddingTable(file, "embeddings.word.weight")
+        position = try EmbeddingTable(file, "embeddings.position.weight")
+        tokenType = try EmbeddingTable(file, "embeddings.token_type.weight")
+        embNormWeight = try FloatVector(file, "embeddings.norm.weight")
+        embNormBias = try FloatVector(file, "embeddings.norm.bias")
+        layers = try (0..<m.layers).map { i in
+            let p = "layers.\(i)."
+            return EncoderLayer(
+                q: try Linear(file: file, name: p + "attn.q"), k: try Linear(file: file, name: p + "attn.k"),
+                v: try Linear(file: file, name: p + "attn.v"), out: try Linear(file: file, name: p + "attn.out"),
+                up: try Linear(file: file, name: p + "ffn.up"), down: try Linear(file: file, name: p + "ffn.down"),
+                attnNormWeight: try FloatVector(file, p + "attn_norm.weight"), attnNormBias: try FloatVector(file, p + "attn_norm.bias"),
+                ffnNormWeight: try FloatVector(file, p + "ffn_norm.weight"), ffnNormBias: try FloatVector(file, p + "ffn_norm.bias"))
+        }
+        switch m.head {
+        case "roberta":
+            headDense = try Linear(file: file, name: "head.dense")
+            headOut = try Linear(file: file, name: "head.out_proj")
+        case "bert-pooler":
+            headDense = try Linear(file: file, name: "pooler.dense")
+            headOut = try Linear(file: file, name: "head.out_proj")
+        default:
+            headDense = nil
+            headOut = nil
+        }
+        // Sito splits every GEMM over the cores itself; OpenBLAS must not start threads of its own inside.
+        openblas_set_num_threads(1)
+    }
+
+    /// Rows of the FFN's intermediate activations computed at once (bounds memory for long inputs).
+    static let ffnChunk = 512
+
+    /// Runs the encoder on a packed batch; returns per sequence the head's outputs ([num_labels] logits)
+    /// or, for embedding models, the pooled (and optionally normalized) [hidden] vector.
+    func forward(_ batch: PackedBatch) -> [[Float]] {
+        let T = batch.tokens, H = m.hidden, F = m.ffn
+        if T == 0 { return [] }
+        let x = UnsafeMutablePointer<Float>.allocate(capacity: T * H)
+        let q = UnsafeMutablePointer<Float>.allocate(capacity: T * H)
+        let k = UnsafeMutablePointer<Float>.allocate(capacity: T * H)
+        let v = UnsafeMutablePointer<Float>.allocate(capacity: T * H)
+        let ctx = UnsafeMutablePointer<Float>.allocate(capacity: T * H)
+        let chunk = min(T, Encoder.ffnChunk)
+        let u = UnsafeMutablePointer<Float>.allocate(capacity: chunk * F)
+        let scratchBytes = layers.first.map { l in
+            [l.q.scratchBytes(rows: T), l.out.scratchBytes(rows: T), l.up.scratchBytes(rows: chunk), l.down.scratchBytes(rows: chunk)].max()!
+        } ?? 0
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(64, scratchBytes), alignment: 64)
+        defer {
+            x.deallocate(); q.deallocate(); k.deallocate(); v.deallocate(); ctx.deallocate(); u.deallocate()
+            scratch.deallocate()
+        }
+        embed(batch, into: x)
+        let eps = Float(m.layerNormEps)
+        let attention = Attention(heads: m.heads, headDim: H / m.heads)
+        for layer in layers {
+            layer.q.apply(x, ldx: H, rows: T, into: q, ldy: H, scratch: scratch)
+            layer.k.apply(x, ldx: H, rows: T, into: k, ldy: H, scratch: scratch)
+            layer.v.apply(x, ldx: H, rows: T, into: v, ldy: H, scratch: scratch)
+            attention.run(q: q, k: k, v: v, out: ctx, ld: H, starts: batch.starts)
+            // x = LN(x + ctx·Woᵀ + bo): project into q (free now), add the residual, normalize.
+            layer.out.apply(ctx, ldx: H, rows: T, into: q, ldy: H, scratch: scratch)
+            addAndNorm(residual: x, delta: q, rows: T, width: H, weight: layer.attnNormWeight.pointer, bias: layer.attnNormBias.pointer, eps: eps)
+            // FFN in row chunks: u = GELU(x·Wupᵀ + bup); q = u·Wdownᵀ + bdown.
+            var r0 = 0
+            while r0 < T {
+                let rows = min(chunk, T - r0)
+                layer.up.apply(x + r0 * H, ldx: H, rows: rows, into: u, ldy: F, scratch: scratch)
+                gelu(u, count: rows * F)
+                layer.down.apply(u, ldx: F, rows: rows, into: q + r0 * H, ldy: H, scratch: scratch)
+                r0 += rows
+            }
+            addAndNorm(residual: x, delta: q, rows: T, width: H, weight: layer.ffnNormWeight.pointer, bias: layer.ffnNormBias.pointer, eps: eps)
+        }
+        return outputs(batch, hidden: x, scratch: scratch)
+    }
+
+    /// X[t] = LN(word[id] + position[pos] + tokenType[type]).
+    private func embed(_ batch: PackedBatch, into x: UnsafeMutablePointer<Float>) {
+        let H = m.hidden
+        x.initialize(repeating: 0, count: batch.tokens * H)
+        let robertaPositions = architecture == "xlm-roberta"
+        for s in 0..<batch.sequences {
+            var nonPad = 0
+            for t in batch.starts[s]..<batch.starts[s + 1] {
+                let row = x + t * H
+                let id = Int(batch.ids[t])
+                let pos: Int
+                if robertaPositions {
+                    // RoBERTa quirk (transformers' create_position_ids_from_input_ids): positions count
+                    // non-pad tokens from pad_token_id + 1; a pad token (even one written in the text)
+                    // gets position pad_token_id and does not advance the count.
+                    if id == padId {
+                        pos = padId
+                    } else {
+                        nonPad += 1
+                        pos = m.positionOffset - 1 + nonPad
+                    }
+                } else {
+                    pos = m.positionOffset + (t - batch.starts[s])
+                }
+                word.addRow(id, into: row)
+                position.addRow(pos, into: row)
+                tokenType.addRow(Int(batch.typeIds[t]), into: row)
+            }
+        }
+        layerNorm(x, rows: batch.tokens, width: H, weight: embNormWeight.pointer, bias: embNormBias.pointer, eps: Float(m.layerNormEps))
+    }
+
+    private func outputs(_ batch: PackedBatch, hidden x: UnsafeMutablePointer<Float>, scratch: UnsafeMutableRawPointer) -> [[Float]] {
+        let H = m.hidden, S = batch.sequences
+        if let dense = headDense, let out = headOut {
+            // Gather first rows → dense → tanh → out_proj.
+            let first = UnsafeMutablePointer<Float>.allocate(capacity: S * H)
+            let pooled = UnsafeMutablePointer<Float>.allocate(capacity: S * H)
+            let logits = UnsafeMutablePointer<Float>.allocate(capacity: S * out.outFeatures)
+            defer { first.deallocate(); pooled.deallocate(); logits.deallocate() }
+            for s in 0..<S { (first + s * H).update(from: x + batch.starts[s] * H, count: H) }
+            let headScratch = UnsafeMutableRawPointer.allocate(byteCount: max(64, dense.scratchBytes(rows: S), out.scratchBytes(rows: S)), alignment: 64)
+            defer { headScratch.deallocate() }
+            dense.apply(first, ldx: H, rows: S, into: pooled, ldy: H, scratch: headScratch)
+            for i in 0..<(S * H) { pooled[i] = tanhf(pooled[i]) }
+            out.apply(pooled, ldx: H, rows: S, into: logits, ldy: out.outFeatures, scratch: headScratch)
+            return (0..<S).map { s in Array(UnsafeBufferPointer(start: logits + s * out.outFeatures, count: out.outFeatures)) }
+        }
+        return (0..<S).map { s in
+            let a = batch.starts[s], b = batch.starts[s + 1]
+            var v = [Float](repeating: 0, count: H)
+            if m.pooling == "cls" {
+                for j in 0..<H { v[j] = x[a * H + j] }
+            } else {
+                for t in a..<b { for j in 0..<H { v[j] += x[t * H + j] } }
+                let n = Float(max(1, b - a))
+                for j in 0..<H { v[j] /= n }
+            }
+            if m.normalize {
+                let norm = max(sqrtf(v.reduce(0) { $0 + $1 * $1 }), 1e-12)
+                for j in 0..<H { v[j] /= norm }
+            }
+            return v
+        }
+    }
+}
+
+/// x[r] = LN(x[r] + delta[r]) · weight + bias, per row.
+func addAndNorm(residual x: UnsafeMutablePointer<Float>, delta: UnsafePointer<Float>, rows: Int, width: Int,
+                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, eps: Float) {
+    for i in 0..<(rows * width) { x[i] += delta[i] }
+    layerNorm(x, rows: rows, width: width, weight: weight, bias: bias, eps: eps)
+}
+
+/// In-place LayerNorm over each row of x [rows, width]: (x - mean) / sqrt(var + eps) · weight + bias,
+/// with the biased variance, as torch.nn.LayerNorm.
+func layerNorm(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int,
+               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, eps: Float) {
+    for r in 0..<rows {
+        let row = x + r * width
+        var sum: Double = 0
+        for i in 0..<width { sum += Double(row[i]) }
+        let mean = Float(sum / Double(width))
+        var sq: Double = 0
+        for i in 0..<width {
+            let d = Double(row[i] - mean)
+            sq += d * d
+        }
+        let inv = 1 / sqrtf(Float(sq / Double(width)) + eps)
+        for i in 0..<width { row[i] = (row[i] - mean) * inv * weight[i] + bias[i] }
+    }
+}
+
+/// In-place exact GELU: 0.5 · x · (1 + erf(x / √2)).
+func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    let invSqrt2: Float = 0.70710678118654752
+    for i in 0..<count {
+        let v = x[i]
+        x[i] = 0.5 * v * (1 + erff(v * invSqrt2))
+    }
+}

@@ -1,0 +1,130 @@
+// Linear.swift: y = x · Wᵀ + b for every weight dtype a `.sito` file may hold.
+//   f32  → OpenBLAS cblas_sgemm on the mapped weights (zero-copy)
+//   bf16 → sito_gemm_bf16 (activations rounded to bf16 once per call)
+//   i8   → sito_gemm_i8 with per-token dynamic activation quantization (formats/quantization.md)
+//   f16  → widened to f32 once at load (the only dtype that is copied)
+// Work is split over output channels across the machine's cores.
+import COpenBLAS
+import CSitoKernels
+import Dispatch
+import Foundation
+import SitoFormat
+
+/// A linear layer's weights, in place in the mapped file.
+struct Linear: @unchecked Sendable {
+    // @unchecked: the pointers point into the read-only mapping of the model's SitoFile (kept alive by
+    // the model) or into `owned`, which is immutable after init.
+    enum Storage {
+        case f32(UnsafePointer<Float>)
+        case bf16(UnsafePointer<UInt16>)
+        case i8(UnsafePointer<Int8>, scale: UnsafePointer<Float>, sums: [Int32])
+    }
+
+    /// Output channels (rows of W).
+    let outFeatures: Int
+    /// Input features (columns of W).
+    let inFeatures: Int
+    let storage: Storage
+    let bias: UnsafePointer<Float>
+    /// Backing store when the file's dtype had to be widened (f16).
+    private let owned: OwnedFloats?
+
+    init(file: SitoFile, name: String) throws {
+        let w = try file.require("\(name).weight")
+        let b = try file.require("\(name).bias")
+        outFeatures = w.shape[0]
+        inFeatures = w.shape[1]
+        bias = b.pointer(as: Float.self)
+        switch w.dtype {
+        case .f32:
+            storage = .f32(w.pointer(as: Float.self))
+            owned = nil
+        case .bf16:
+            storage = .bf16(w.pointer(as: UInt16.self))
+            owned = nil
+        case .i8:
+            let s = try file.require("\(name).weight\(scaleSuffix)")
+            var sums = [Int32](repeating: 0, count: w.shape[0])
+            sito_i8_row_sums(w.pointer(as: Int8.self), w.shape[1], w.shape[0], w.shape[1], &sums)
+            storage = .i8(w.pointer(as: Int8.self), scale: s.pointer(as: Float.self), sums: sums)
+            owned = nil
+        case .f16:
+            let widened = OwnedFloats(count: w.count)
+            sito_f16_to_f32(w.pointer(as: UInt16.self), widened.pointer, w.count)
+            owned = widened
+            storage = .f32(UnsafePointer(widened.pointer))
+        case .u8:
+            throw SitoFormatError.wrongDType(path: file.path, tensor: "\(name).weight", dtype: .u8, allowed: [.f32, .f16, .bf16, .i8])
+        }
+    }
+
+    /// y [rows, outFeatures] (row stride ldy) = x [rows, inFeatures] (row stride ldx) · Wᵀ + b.
+    /// `scratch` must hold `scratchBytes(rows:)` bytes.
+    func apply(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int,
+               scratch: UnsafeMutableRawPointer) {
+        if rows == 0 { return }
+        let n = outFeatures, k = inFeatures
+        switch storage {
+        case .f32(let w):
+            for r in 0..<rows { (y + r * ldy).update(from: bias, count: n) }
+            parallelOverOutputs(n) { n0, n1 in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n1 - n0), Int32(k),
+                            1, x, Int32(ldx), w + n0 * k, Int32(k), 1, y + n0, Int32(ldy))
+            }
+        case .bf16(let w):
+            let xb = scratch.assumingMemoryBound(to: UInt16.self)
+            for r in 0..<rows { sito_f32_to_bf16(x + r * ldx, xb + r * k, k) }
+            parallelOverOutputs(n) { n0, n1 in
+                sito_gemm_bf16(xb, k, w + n0 * k, k, bias + n0, y + n0, ldy, rows, n1 - n0, k)
+            }
+        case .i8(let w, let scale, let sums):
+            let xq = scratch.assumingMemoryBound(to: Int8.self)
+            let xs = (scratch + Linear.align(rows * k)).assumingMemoryBound(to: Float.self)
+            sito_quantize_rows_i8(x, ldx, rows, k, xq, k, xs)
+            sums.withUnsafeBufferPointer { sp in
+                let s = sp.baseAddress!
+                parallelOverOutputs(n) { n0, n1 in
+                    sito_gemm_i8(xq, k, xs, w + n0 * k, k, scale + n0, s + n0, bias + n0, y + n0, ldy, rows, n1 - n0, k)
+                }
+            }
+        }
+    }
+
+    /// Scratch bytes `apply` needs for `rows` rows.
+    func scratchBytes(rows: Int) -> Int {
+        switch storage {
+        case .f32: return 0
+        case .bf16: return Linear.align(rows * inFeatures * 2)
+        case .i8: return Linear.align(rows * inFeatures) + Linear.align(rows * 4)
+        }
+    }
+
+    static func align(_ n: Int) -> Int { (n + 63) & ~63 }
+
+    /// Splits [0, n) into one contiguous block per core (multiples of 16 rows) and runs them at once;
+    /// each block writes its own columns of y.
+    private func parallelOverOutputs(_ n: Int, _ body: (Int, Int) -> Void) {
+        if runtimeCores <= 1 || n < 64 {
+            body(0, n)
+            return
+        }
+        let per = ((n + runtimeCores - 1) / runtimeCores + 15) / 16 * 16
+        let blocks = (n + per - 1) / per
+        parallelFor(blocks) { i in body(i * per, min(n, (i + 1) * per)) }
+    }
+}
+
+/// A heap buffer of floats that lives as long as its owner and is never resized.
+final class OwnedFloats: @unchecked Sendable {
+    // @unchecked: written once right after allocation (before being shared), read-only afterwards.
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+        pointer = .allocate(capacity: max(1, count))
+        pointer.initialize(repeating: 0, count: max(1, count))
+    }
+
+    deinit { pointer.deallocate() }
+}

@@ -1,0 +1,169 @@
+// Reranker.swift: the runtime's public API for cross-encoder rerankers.
+//
+//   let reranker = try Reranker(contentsOf: URL(fileURLWithPath: "model.sito"))
+//   let scores = try reranker.score(query: "Jak dożyć 100 lat?", documents: docs)   // input order kept
+//
+// One loaded Reranker may be used from any number of threads at once: it holds only immutable state
+// (the mapping, the weights' views, the tokenizer), and every call allocates its own activations.
+import Foundation
+import SitoFormat
+
+/// One document's score.
+public struct Score: Sendable, Equatable, Codable {
+    /// Position of the document in the input list.
+    public let index: Int
+    /// The model's raw output (for one-label rerankers: the logit transformers returns).
+    public let logit: Float
+    /// `output_activation` applied to the logit: sigmoid for one-label models.
+    public let probability: Float
+    /// Tokens the model saw, special tokens included.
+    public let tokens: Int
+    /// Whether the pair was cut to the maximum length.
+    public let truncated: Bool
+}
+
+/// What to do with a pair longer than the maximum length.
+public enum OverflowPolicy: String, Sendable, CaseIterable {
+    /// Cut the joined text from the right, as transformers does with `truncation=True`.
+    case truncate
+    /// Throw `RerankerError.inputTooLong`.
+    case reject
+}
+
+public struct RerankerOptions: Sendable {
+    /// Check every tensor's XXH64 while loading (reads the whole file once).
+    public var verifyChecksums: Bool
+    /// Tokens per pair; nil: the file's `input.max_length`. Larger than the file's maximum is an error.
+    public var maxLength: Int?
+    public var overflow: OverflowPolicy
+    /// Upper bound of tokens run through the encoder at once (pairs are packed without padding).
+    public var maxBatchTokens: Int
+
+    public init(verifyChecksums: Bool = false, maxLength: Int? = nil, overflow: OverflowPolicy = .truncate, maxBatchTokens: Int = 4096) {
+        self.verifyChecksums = verifyChecksums
+        self.maxLength = maxLength
+        self.overflow = overflow
+        self.maxBatchTokens = maxBatchTokens
+    }
+}
+
+public enum RerankerError: Error, LocalizedError, Equatable {
+    case notAReranker(path: String, task: String)
+    case maxLengthTooLarge(requested: Int, limit: Int)
+    case inputTooLong(index: Int, tokens: Int, limit: Int)
+    case tokenOutOfRange(sequence: Int, id: Int32, vocab: Int)
+    case sequenceTooLong(sequence: Int, tokens: Int, limit: Int)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .notAReranker(path, task): return "\(path): this is a \(task) model, not a reranker (sequence-classification)"
+        case let .maxLengthTooLarge(requested, limit): return "max length \(requested) exceeds the model's limit of \(limit) tokens"
+        case let .inputTooLong(index, tokens, limit): return "document \(index): the pair is \(tokens) tokens, longer than the maximum \(limit) (truncation was not allowed)"
+        case let .tokenOutOfRange(sequence, id, vocab): return "sequence \(sequence): token id \(id) is outside the vocabulary 0..<\(vocab)"
+        case let .sequenceTooLong(sequence, tokens, limit): return "sequence \(sequence): \(tokens) tokens exceed the model's \(limit) positions"
+        }
+    }
+}
+
+public final class Reranker: Sendable {
+    public let file: SitoFile
+    public let tokenizer: Tokenizer
+    public let options: RerankerOptions
+    /// Tokens per pair in effect.
+    public let maxLength: Int
+    let encoder: Encoder
+
+    public var header: SitoHeader { file.header }
+
+    public init(contentsOf url: URL, options: RerankerOptions = RerankerOptions()) throws {
+        let file = try SitoFile(contentsOf: url, options: SitoOpenOptions(verifyChecksums: options.verifyChecksums))
+        let h = file.header
+        guard h.task == "sequence-classification" else { throw RerankerError.notAReranker(path: file.path, task: h.task) }
+        let limit = h.input.maxLength
+        if let requested = options.maxLength, requested > limit || requested < 4 {
+            throw RerankerError.maxLengthTooLarge(requested: requested, limit: limit)
+        }
+        self.file = file
+        self.options = options
+        self.maxLength = options.maxLength ?? limit
+        let blob = try file.require(h.tokenizer.tensor)
+        self.tokenizer = try Tokenizer(info: h.tokenizer, input: h.input, bytes: blob.bytes)
+        self.encoder = try Encoder(file: file)
+    }
+
+    /// Token ids of the pair as the model sees them.
+    public func encode(query: String, document: String) throws -> Encoding {
+        try tokenizer.encodePair(query: query, document: document, maxLength: maxLength, onOverflow: options.overflow == .truncate ? .truncate : .reject)
+    }
+
+    /// Scores every document against the query; the result is in input order.
+    public func score(query: String, documents: [String]) throws -> [Score] {
+        var encodings: [Encoding] = []
+        encodings.reserveCapacity(documents.count)
+        for (i, d) in documents.enumerated() {
+            do {
+                encodings.append(try encode(query: query, document: d))
+            } catch let error as TokenizerError {
+                if case .tooLong(let tokens, let limit) = error { throw RerankerError.inputTooLong(index: i, tokens: tokens, limit: limit) }
+                throw error
+            }
+        }
+        let logits = try run(encodings.map { ($0.ids, $0.typeIds) })
+        return encodings.indices.map { i in
+            let l = logits[i]
+            let logit = l.count == 1 ? l[0] : l[l.count - 1]
+            return Score(index: i, logit: logit, probability: probability(l), tokens: encodings[i].ids.count, truncated: encodings[i].truncated)
+        }
+    }
+
+    /// Runs the model on pre-tokenized sequences; returns each sequence's logits, in input order.
+    public func logits(inputIds: [[Int32]], typeIds: [[Int32]]? = nil) throws -> [[Float]] {
+        try run(inputIds.indices.map { (inputIds[$0], typeIds?[$0]) })
+    }
+
+    /// Sigmoid of a one-label model's logit, or the softmax probability of the last label.
+    public func probability(_ logits: [Float]) -> Float {
+        switch header.model.outputActivation {
+        case "sigmoid": return 1 / (1 + expf(-logits[logits.count - 1]))
+        case "softmax":
+            let mx = logits.max() ?? 0
+            let e = logits.map { expf($0 - mx) }
+            return e[e.count - 1] / e.reduce(0, +)
+        default: return logits[logits.count - 1]
+        }
+    }
+
+    /// Packs sequences into batches of at most `maxBatchTokens` tokens, longest first, and runs them.
+    private func run(_ sequences: [([Int32], [Int32]?)]) throws -> [[Float]] {
+        let m = header.model
+        let positions = m.maxPositions - m.positionOffset
+        for (i, s) in sequences.enumerated() {
+            if s.0.count > positions { throw RerankerError.sequenceTooLong(sequence: i, tokens: s.0.count, limit: positions) }
+            if let bad = s.0.first(where: { $0 < 0 || Int($0) >= m.vocab }) {
+                throw RerankerError.tokenOutOfRange(sequence: i, id: bad, vocab: m.vocab)
+            }
+            if let types = s.1, types.count != s.0.count || types.contains(where: { $0 < 0 || Int($0) >= m.typeVocab }) {
+                throw RerankerError.tokenOutOfRange(sequence: i, id: types.first { $0 < 0 || Int($0) >= m.typeVocab } ?? -1, vocab: m.typeVocab)
+            }
+        }
+        let order = sequences.indices.sorted { sequences[$0].0.count > sequences[$1].0.count }
+        var results = [[Float]](repeating: [], count: sequences.count)
+        var batch = PackedBatch()
+        var members: [Int] = []
+        func flush() {
+            if members.isEmpty { return }
+            let out = encoder.forward(batch)
+            for (j, i) in members.enumerated() { results[i] = out[j] }
+            batch = PackedBatch()
+            members = []
+        }
+        for i in order {
+            let s = sequences[i]
+            if !members.isEmpty && batch.tokens + s.0.count > options.maxBatchTokens { flush() }
+            batch.append(ids: s.0, typeIds: s.1)
+            members.append(i)
+        }
+        flush()
+        return results
+    }
+}

@@ -1,0 +1,171 @@
+// Converter.swift: Hugging Face model folder → one `.sito` file (issue 2). Reads config.json, the
+// safetensors weights (single or sharded), the tokenizer; checks the inventory against the
+// architecture's schema; streams every tensor through a bounded buffer into an atomic SitoWriter.
+import CSitoKernels
+import Foundation
+import SitoFormat
+
+/// Storage dtype of matrices in the converter's output (vectors are always f32).
+public enum ConvertDType: String, CaseIterable, Sendable {
+    case f32, f16, bf16
+}
+
+public struct ConversionSummary: Codable, Sendable {
+    public let output: String
+    public let architecture: String
+    public let tensors: Int
+    public let bytes: Int
+    public let dtype: String
+    public let maxLength: Int
+    public let tokenizer: String
+    public let seconds: Double
+}
+
+public struct Converter {
+    public static let version = "0.1.0"
+
+    public let folder: URL
+    public let dtype: ConvertDType
+    /// Called with (bytes done, bytes total) while writing.
+    public var progress: ((Int, Int) -> Void)?
+
+    public init(folder: URL, dtype: ConvertDType = .f32) {
+        self.folder = folder
+        self.dtype = dtype
+    }
+
+    /// Converts to `output`; nothing is left at `output` unless the whole file was written.
+    public func convert(to output: String) throws -> ConversionSummary {
+        let start = Date()
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDir), isDir.boolValue else {
+            throw ConversionError.missingFile(path: folder.path, what: "model folder (not a directory)")
+        }
+        let config = try HFModelConfig(folder: folder)
+        let m = config.hyperparameters
+        let weights = try SafetensorsCollection(folder: folder)
+        let prefix = config.architecture.encoderPrefix
+
+        // Inventory: every expected tensor present with its shape; nothing unknown.
+        let sourceNames = HFTensorNames.sourceNames(for: m, prefix: prefix)
+        let expected = ArchitectureSchema.expectedTensors(for: m)
+        var sources: [String: SafetensorsTensor] = [:]
+        for e in expected {
+            guard let hfName = sourceNames[e.name] else { continue }
+            guard let t = weights.tensors[hfName] else { throw ConversionError.missingTensor(folder: folder.path, tensor: hfName) }
+            guard t.shape == e.shape else { throw ConversionError.wrongShape(folder: folder.path, tensor: hfName, shape: t.shape, expected: e.shape) }
+            sources[e.name] = t
+        }
+        let used = Set(sourceNames.values)
+        for name in weights.tensors.keys.sorted() where !used.contains(name) && !HFTensorNames.isIgnored(name, prefix: prefix) {
+            throw ConversionError.unexpectedTensor(folder: folder.path, tensor: name)
+        }
+
+        let tokenizer = try convertTokenizer(folder: folder, modelVocab: m.vocab)
+        let maxLength = Converter.maxLength(folder: folder, model: m)
+
+        // Header: schema order, then the tokenizer blob.
+        var entries: [TensorEntry] = expected.map { e in
+            let stored: DType = (e.shape.count == 2 && dtype != .f32 && e.allowed.contains(DType(rawValue: dtype.rawValue)!))
+                ? DType(rawValue: dtype.rawValue)! : .f32
+            return TensorEntry(name: e.name, dtype: stored, shape: e.shape, offset: 0, bytes: 0, xxh64: "")
+        }
+        entries.append(TensorEntry(name: tokenizer.info.tensor, dtype: .u8, shape: [tokenizer.bytes.count], offset: 0, bytes: 0, xxh64: ""))
+        let header = SitoHeader(
+            architecture: "xlm-roberta", task: "sequence-classification", model: m,
+            input: InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: maxLength, truncation: "right"),
+            tokenizer: tokenizer.info,
+            source: SourceInfo(name: config.nameOrPath.flatMap { $0.isEmpty ? nil : $0 } ?? folder.lastPathComponent,
+                               revision: Converter.revision(of: folder), filesXXH64: Converter.smallFileHashes(folder)),
+            converter: ConverterInfo(name: "sito-convert", version: Converter.version),
+            created: Converter.timestamp(), tensors: entries)
+
+        let writer = try SitoWriter(destination: output, header: header, inputs: weights.files + [folder.path])
+        let total = writer.header.tensors.reduce(0) { $0 + $1.bytes }
+        var done = 0
+        do {
+            for entry in writer.header.tensors {
+                if entry.name == tokenizer.info.tensor {
+                    try tokenizer.bytes.withUnsafeBytes { try writer.append($0) }
+                } else {
+                    let source = sources[entry.name]!
+                    try readWidened(source) { chunk in
+                        for v in chunk where !v.isFinite { throw ConversionError.nonFinite(folder: folder.path, tensor: source.name) }
+                        try Converter.appendNarrowed(chunk, as: entry.dtype, to: writer)
+                    }
+                }
+                done += entry.bytes
+                progress?(done, total)
+            }
+            let final = try writer.finish()
+            let size = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? nil
+            return ConversionSummary(output: output, architecture: config.architecture.rawValue, tensors: final.tensors.count,
+                                     bytes: size ?? 0, dtype: dtype.rawValue, maxLength: maxLength,
+                                     tokenizer: tokenizer.info.kind, seconds: Date().timeIntervalSince(start))
+        } catch {
+            writer.abort()
+            throw error
+        }
+    }
+
+    /// Writes f32 values as `dtype` (f32 as is, f16 and bf16 rounded to nearest even).
+    static func appendNarrowed(_ chunk: UnsafeBufferPointer<Float>, as dtype: DType, to writer: SitoWriter) throws {
+        switch dtype {
+        case .f32:
+            try writer.append(UnsafeRawBufferPointer(chunk))
+        case .bf16:
+            let narrowed = chunk.map { bf16Bits($0) }
+            try narrowed.withUnsafeBytes { try writer.append($0) }
+        case .f16:
+            let narrowed = chunk.map { Float16($0).bitPattern }
+            try narrowed.withUnsafeBytes { try writer.append($0) }
+        default:
+            preconditionFailure("converter writes float tensors only")
+        }
+    }
+
+    /// The token budget of one sequence: the position table minus the offset, capped by the
+    /// tokenizer's `model_max_length` when tokenizer_config.json states a smaller one.
+    static func maxLength(folder: URL, model m: ModelHyperparameters) -> Int {
+        var length = m.maxPositions - m.positionOffset
+        if let data = FileManager.default.contents(atPath: folder.appendingPathComponent("tokenizer_config.json").path),
+           let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+           let declared = (json["model_max_length"] as? NSNumber)?.doubleValue, declared >= 1, declared < Double(length) {
+            length = Int(declared)
+        }
+        return length
+    }
+
+    /// A Hugging Face cache snapshot folder is named by its commit; use it as the revision.
+    static func revision(of folder: URL) -> String? {
+        let components = folder.standardizedFileURL.pathComponents
+        if components.count >= 2, components[components.count - 2] == "snapshots" { return components.last }
+        return nil
+    }
+
+    static func smallFileHashes(_ folder: URL) -> [String: String] {
+        var out: [String: String] = [:]
+        for name in ["config.json", "tokenizer.json", "tokenizer_config.json", "sentencepiece.bpe.model", "special_tokens_map.json", "model.safetensors.index.json"] {
+            if let data = FileManager.default.contents(atPath: folder.appendingPathComponent(name).path) {
+                out[name] = hex64(data.withUnsafeBytes { sito_xxh64($0.baseAddress, $0.count, 0) })
+            }
+        }
+        return out
+    }
+
+    static func timestamp() -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: Date())
+    }
+}
+
+/// f32 → bf16 bits, round to nearest even; NaN stays a (quiet) NaN.
+@inline(__always)
+public func bf16Bits(_ x: Float) -> UInt16 {
+    let bits = x.bitPattern
+    if x.isNaN { return UInt16(bits >> 16) | 0x0040 }
+    let rounding = UInt32(0x7FFF) + ((bits >> 16) & 1)
+    return UInt16((bits &+ rounding) >> 16)
+}

@@ -1,0 +1,40 @@
+// HFTensorNames.swift: the mapping from Hugging Face checkpoint names to Sito's canonical names
+// (formats/tensor-names.md). The only place in Sito that knows Hugging Face tensor names.
+import SitoFormat
+
+public enum HFTensorNames {
+    /// Checkpoint tensors dropped on purpose, with the reason in formats/tensor-names.md.
+    static func isIgnored(_ name: String, prefix: String) -> Bool {
+        name == "\(prefix)embeddings.position_ids" || name.hasPrefix("\(prefix)pooler.")
+    }
+
+    /// Canonical name → checkpoint name, for every tensor an XLM-R classifier has.
+    public static func sourceNames(for m: ModelHyperparameters, prefix: String = "roberta.") -> [String: String] {
+        var map: [String: String] = [
+            "embeddings.word.weight": "\(prefix)embeddings.word_embeddings.weight",
+            "embeddings.position.weight": "\(prefix)embeddings.position_embeddings.weight",
+            "embeddings.token_type.weight": "\(prefix)embeddings.token_type_embeddings.weight",
+            "embeddings.norm.weight": "\(prefix)embeddings.LayerNorm.weight",
+            "embeddings.norm.bias": "\(prefix)embeddings.LayerNorm.bias",
+        ]
+        let perLayer: [(String, String)] = [
+            ("attn.q", "attention.self.query"), ("attn.k", "attention.self.key"), ("attn.v", "attention.self.value"),
+            ("attn.out", "attention.output.dense"), ("attn_norm", "attention.output.LayerNorm"),
+            ("ffn.up", "intermediate.dense"), ("ffn.down", "output.dense"), ("ffn_norm", "output.LayerNorm"),
+        ]
+        for i in 0..<m.layers {
+            for (canonical, hf) in perLayer {
+                for p in ["weight", "bias"] {
+                    map["layers.\(i).\(canonical).\(p)"] = "\(prefix)encoder.layer.\(i).\(hf).\(p)"
+                }
+            }
+        }
+        if m.head == "roberta" {
+            for p in ["weight", "bias"] {
+                map["head.dense.\(p)"] = "classifier.dense.\(p)"
+                map["head.out_proj.\(p)"] = "classifier.out_proj.\(p)"
+            }
+        }
+        return map
+    }
+}

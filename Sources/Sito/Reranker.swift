@@ -53,6 +53,7 @@ public enum RerankerError: Error, LocalizedError, Equatable {
     case inputTooLong(index: Int, tokens: Int, limit: Int)
     case tokenOutOfRange(sequence: Int, id: Int32, vocab: Int)
     case sequenceTooLong(sequence: Int, tokens: Int, limit: Int)
+    case emptySequence(sequence: Int)
 
     public var errorDescription: String? {
         switch self {
@@ -61,6 +62,7 @@ public enum RerankerError: Error, LocalizedError, Equatable {
         case let .inputTooLong(index, tokens, limit): return "document \(index): the pair is \(tokens) tokens, longer than the maximum \(limit) (truncation was not allowed)"
         case let .tokenOutOfRange(sequence, id, vocab): return "sequence \(sequence): token id \(id) is outside the vocabulary 0..<\(vocab)"
         case let .sequenceTooLong(sequence, tokens, limit): return "sequence \(sequence): \(tokens) tokens exceed the model's \(limit) positions"
+        case let .emptySequence(sequence): return "sequence \(sequence) has no tokens"
         }
     }
 }
@@ -138,6 +140,7 @@ public final class Reranker: Sendable {
         let m = header.model
         let positions = m.maxPositions - m.positionOffset
         for (i, s) in sequences.enumerated() {
+            if s.0.isEmpty { throw RerankerError.emptySequence(sequence: i) }
             if s.0.count > positions { throw RerankerError.sequenceTooLong(sequence: i, tokens: s.0.count, limit: positions) }
             if let bad = s.0.first(where: { $0 < 0 || Int($0) >= m.vocab }) {
                 throw RerankerError.tokenOutOfRange(sequence: i, id: bad, vocab: m.vocab)

@@ -1,1 +1,82 @@
-print("sito-verify: not yet implemented")
+// sito-verify: runs a .sito reranker on a golden/1 file (formats/golden.md) and reports token parity,
+// logit errors and ranking agreement against the reference. Exit 0: passed; 1: outside tolerance;
+// 2: bad input.
+import ArgumentParser
+import Foundation
+import Sito
+import SitoTools
+
+@main
+struct SitoVerify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sito-verify",
+        abstract: "Check a .sito file against golden outputs from transformers.",
+        discussion: """
+        Default tolerances depend on the file's storage type: f32 max |Δlogit| ≤ 1e-4 and zero token \
+        mismatches; bf16 mean Spearman ≥ 0.995 and top-1 agreement ≥ 0.98; int8 see formats/quantization.md.
+        Exit codes: 0 passed, 1 outside tolerance, 2 bad input.
+        """)
+
+    @Argument(help: "The .sito file.")
+    var file: String
+
+    @Option(help: "The golden/1 JSON file.")
+    var golden: String
+
+    @Option(help: "Largest allowed |Δlogit| (overrides the default for the file's type).")
+    var maxAbsError: Float?
+
+    @Option(help: "Smallest allowed mean Spearman correlation.")
+    var minSpearman: Double?
+
+    @Option(help: "Smallest allowed top-1 agreement.")
+    var minTop1: Double?
+
+    @Option(help: "Allowed token mismatches.")
+    var maxTokenMismatches: Int?
+
+    @Flag(help: "Verify tensor checksums while loading.")
+    var verifyChecksums = false
+
+    @Flag(help: "Print one JSON object on stdout.")
+    var json = false
+
+    func run() throws {
+        let report: VerifyReport
+        do {
+            let golden = try GoldenFile.load(path: self.golden)
+            let options = RerankerOptions(verifyChecksums: verifyChecksums, maxLength: golden.maxLength)
+            let reranker = try Reranker(contentsOf: URL(fileURLWithPath: file), options: options)
+            var tol = Tolerance.defaults(for: Verifier.storageType(reranker.header))
+            if let v = maxAbsError { tol.maxAbsError = v }
+            if let v = minSpearman { tol.minSpearman = v }
+            if let v = minTop1 { tol.minTop1Agreement = v }
+            if let v = maxTokenMismatches { tol.maxTokenMismatches = v }
+            report = try Verifier.verify(reranker, golden: golden, goldenPath: self.golden, tolerance: tol)
+        } catch {
+            ToolExit.fail("sito-verify", error)
+        }
+        if json {
+            ToolExit.printJSON(report)
+        } else {
+            printHuman(report)
+        }
+        if !report.passed { throw ExitCode(ToolExit.checkFailed) }
+    }
+
+    func printHuman(_ r: VerifyReport) {
+        func f(_ x: Double?) -> String { x.map { String(format: "%.4f", $0) } ?? "–" }
+        print("file            \(r.file) (\(r.dtype))")
+        print("golden          \(r.golden): \(r.cases) cases")
+        print("tokens          \(r.tokenMismatches) mismatches in \(r.tokenChecked) checked")
+        for m in r.firstMismatches {
+            let a = max(0, m.firstDifference - 3)
+            print("  case \(m.caseIndex), from token \(m.firstDifference):")
+            print("    reference \(Array(m.expected.dropFirst(a).prefix(12)))")
+            print("    sito      \(Array(m.actual.dropFirst(a).prefix(12)))")
+        }
+        print("logits          \(r.logitsChecked) checked, max |Δ| \(String(format: "%.3g", r.maxAbsError)), mean |Δ| \(String(format: "%.3g", r.meanAbsError))")
+        print("ranking         \(r.queries) queries: Spearman \(f(r.spearman)), top-1 \(f(r.top1Agreement)), NDCG@10 \(f(r.ndcg10))")
+        print(r.passed ? "PASSED" : "FAILED: " + r.failures.joined(separator: "; "))
+    }
+}

@@ -1,0 +1,76 @@
+// Golden.swift: the golden/1 reference files written by tools/make_goldens.py (schema: formats/golden.md).
+import Foundation
+
+/// One reference case: a pair (query + document), an ids-only sequence, or a single text (embeddings).
+public struct GoldenCase: Codable, Sendable {
+    public var query: String?
+    public var document: String?
+    public var text: String?
+    public var inputIds: [Int32]?
+    public var logits: [Float]?
+    public var embedding: [Float]?
+
+    enum CodingKeys: String, CodingKey {
+        case query, document, text, inputIds = "input_ids", logits, embedding
+    }
+}
+
+public struct GoldenFile: Codable, Sendable {
+    public var format: String
+    public var model: String?
+    public var maxLength: Int?
+    public var cases: [GoldenCase]
+
+    enum CodingKeys: String, CodingKey {
+        case format, model, maxLength = "max_length", cases
+    }
+}
+
+public enum GoldenError: Error, LocalizedError, Equatable {
+    case unreadable(path: String, reason: String)
+    case invalid(path: String, reason: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .unreadable(path, reason): return "\(path): cannot read golden file: \(reason)"
+        case let .invalid(path, reason): return "\(path): not a valid golden/1 file: \(reason)"
+        }
+    }
+}
+
+extension GoldenFile {
+    /// Reads and checks a golden file: format tag, and every case holds text or ids.
+    public static func load(path: String) throws -> GoldenFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw GoldenError.unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied or not a file" : "no such file")
+        }
+        let golden: GoldenFile
+        do {
+            golden = try JSONDecoder().decode(GoldenFile.self, from: data)
+        } catch {
+            throw GoldenError.invalid(path: path, reason: "\(error)")
+        }
+        guard golden.format == "golden/1" else {
+            throw GoldenError.invalid(path: path, reason: "format is \"\(golden.format)\"; this Sito reads \"golden/1\"")
+        }
+        for (i, c) in golden.cases.enumerated() {
+            let hasPair = c.query != nil && c.document != nil
+            let hasText = c.text != nil
+            if (c.query == nil) != (c.document == nil) {
+                throw GoldenError.invalid(path: path, reason: "case \(i) has a query without a document or a document without a query")
+            }
+            if !hasPair && !hasText && c.inputIds == nil {
+                throw GoldenError.invalid(path: path, reason: "case \(i) has neither text nor input_ids")
+            }
+            if hasPair && hasText { throw GoldenError.invalid(path: path, reason: "case \(i) has both a pair and a single text") }
+            if let ids = c.inputIds, ids.isEmpty { throw GoldenError.invalid(path: path, reason: "case \(i) has empty input_ids") }
+            if let l = c.logits, l.isEmpty || l.contains(where: { !$0.isFinite }) {
+                throw GoldenError.invalid(path: path, reason: "case \(i) has empty or non-finite logits")
+            }
+            if let e = c.embedding, e.isEmpty || e.contains(where: { !$0.isFinite }) {
+                throw GoldenError.invalid(path: path, reason: "case \(i) has an empty or non-finite embedding")
+            }
+        }
+        return golden
+    }
+}

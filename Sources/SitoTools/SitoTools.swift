@@ -1,1 +1,0 @@
-// SitoTools module.

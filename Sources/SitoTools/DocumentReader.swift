@@ -42,10 +42,12 @@ public enum DocumentReader {
             let chunk = handle.readData(ofLength: 1 << 16)
             if chunk.isEmpty { break }
             pending.append(chunk)
-            while let nl = pending.firstIndex(of: 0x0A) {
-                try emit(pending[pending.startIndex..<nl])
-                pending = Data(pending[(nl + 1)...])
+            var start = pending.startIndex
+            while let nl = pending[start...].firstIndex(of: 0x0A) {
+                try emit(pending[start..<nl])
+                start = nl + 1
             }
+            pending = Data(pending[start...])
         }
         if !pending.isEmpty { try emit(pending) }
         if lines.isEmpty { throw DocumentReaderError.empty(path: path) }

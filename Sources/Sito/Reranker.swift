@@ -22,14 +22,6 @@ public struct Score: Sendable, Equatable, Codable {
     public let truncated: Bool
 }
 
-/// What to do with a pair longer than the maximum length.
-public enum OverflowPolicy: String, Sendable, CaseIterable {
-    /// Cut the joined text from the right, as transformers does with `truncation=True`.
-    case truncate
-    /// Throw `RerankerError.inputTooLong`.
-    case reject
-}
-
 public struct RerankerOptions: Sendable {
     /// Check every tensor's XXH64 while loading (reads the whole file once).
     public var verifyChecksums: Bool
@@ -95,7 +87,7 @@ public final class Reranker: Sendable {
 
     /// Token ids of the pair as the model sees them.
     public func encode(query: String, document: String) throws -> Encoding {
-        try tokenizer.encodePair(query: query, document: document, maxLength: maxLength, onOverflow: options.overflow == .truncate ? .truncate : .reject)
+        try tokenizer.encodePair(query: query, document: document, maxLength: maxLength, onOverflow: options.overflow)
     }
 
     /// Scores every document against the query; the result is in input order.

@@ -1,0 +1,101 @@
+// RerankerTests.swift: the public runtime API on the converted tiny fixture: input order, probabilities,
+// the overflow policy, bad ids, and concurrent scoring from 8 threads equal to serial scoring.
+import Foundation
+import Sito
+import SitoFormat
+import SitoTools
+import XCTest
+
+final class RerankerTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Converts xlmr-tiny once per test into a temporary file.
+    func tinyModel() throws -> URL {
+        let folder = RerankerTests.root.appendingPathComponent(".cache/fixtures/models/xlmr-tiny")
+        guard FileManager.default.fileExists(atPath: folder.path) else {
+            XCTFail("fixture \(folder.path) is missing: run tools/setup.sh")
+            throw XCTSkip("missing fixture")
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sito-reranker-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("tiny.sito")
+        _ = try Converter(folder: folder).convert(to: out.path)
+        return out
+    }
+
+    let query = "Jak dożyć 100 lat?"
+    let documents = [
+        "Trzeba zdrowo się odżywiać i uprawiać sport.",
+        "Trzeba pić alkohol, imprezować i jeździć szybkimi autami.",
+        "Gdy trwała kampania politycy zapewniali, że rozprawią się z zakazem niedzielnego handlu.",
+    ]
+
+    func testScoresKeepInputOrderAndProbabilityIsSigmoid() throws {
+        let reranker = try Reranker(contentsOf: try tinyModel())
+        let scores = try reranker.score(query: query, documents: documents)
+        XCTAssertEqual(scores.map(\.index), [0, 1, 2])
+        for s in scores {
+            XCTAssertEqual(s.probability, 1 / (1 + expf(-s.logit)), accuracy: 1e-6)
+            XCTAssertFalse(s.truncated)
+        }
+        // Scoring one document alone gives the same logit as in a batch.
+        let alone = try reranker.score(query: query, documents: [documents[2]])
+        XCTAssertEqual(alone[0].logit, scores[2].logit, accuracy: 1e-5)
+    }
+
+    func testOverflowPolicy() throws {
+        let url = try tinyModel()
+        let long = String(repeating: "Ala ma kota i psa. ", count: 400)
+        let truncating = try Reranker(contentsOf: url)
+        let s = try truncating.score(query: query, documents: [long])
+        XCTAssertTrue(s[0].truncated)
+        XCTAssertEqual(s[0].tokens, truncating.maxLength)
+        let strict = try Reranker(contentsOf: url, options: RerankerOptions(overflow: .reject))
+        XCTAssertThrowsError(try strict.score(query: query, documents: ["krótki", long])) { error in
+            guard case .inputTooLong(let index, _, _)? = error as? RerankerError else { return XCTFail("\(error)") }
+            XCTAssertEqual(index, 1)
+        }
+        XCTAssertThrowsError(try Reranker(contentsOf: url, options: RerankerOptions(maxLength: 100_000)))
+    }
+
+    func testBadIdsAreErrors() throws {
+        let reranker = try Reranker(contentsOf: try tinyModel())
+        XCTAssertThrowsError(try reranker.logits(inputIds: [[0, 250_002, 2]]))
+        XCTAssertThrowsError(try reranker.logits(inputIds: [[]]))
+        XCTAssertThrowsError(try reranker.logits(inputIds: [[Int32](repeating: 5, count: 600)]))
+    }
+
+    func testConcurrentScoringEqualsSerial() throws {
+        let reranker = try Reranker(contentsOf: try tinyModel())
+        let docs = (0..<24).map { "Dokument numer \($0): " + String(repeating: "słowo ", count: $0 * 3) }
+        let serial = try reranker.score(query: query, documents: docs)
+        let results = ResultBox(count: 8)
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            results.set(i, Result { try reranker.score(query: query, documents: docs) })
+        }
+        for i in 0..<8 {
+            let got = try results.get(i).get()
+            XCTAssertEqual(got.map(\.logit), serial.map(\.logit), "thread \(i)")
+        }
+    }
+}
+
+/// Results written by concurrent workers, each to its own slot.
+final class ResultBox: @unchecked Sendable {
+    // @unchecked: every access holds the lock.
+    private var slots: [Result<[Score], Error>?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ i: Int, _ r: Result<[Score], Error>) {
+        lock.lock(); defer { lock.unlock() }
+        slots[i] = r
+    }
+
+    func get(_ i: Int) -> Result<[Score], Error> {
+        lock.lock(); defer { lock.unlock() }
+        return slots[i]!
+    }
+}

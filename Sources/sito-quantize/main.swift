@@ -1,1 +1,55 @@
-print("sito-quantize: not yet implemented")
+// sito-quantize: .sito f32 → int8 (per-row scales, dynamic per-token activations) or bf16.
+import ArgumentParser
+import Foundation
+import SitoTools
+
+@main
+struct SitoQuantize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sito-quantize",
+        abstract: "Quantize a .sito file to int8 (per-row scales) or bf16.",
+        discussion: """
+        Policy (formats/quantization.md): int8 for every encoder projection, the head's dense layer and the \
+        word-embedding table, one f32 step scale per output row; LayerNorms, biases, position and token-type \
+        embeddings and the final out_proj stay f32. bf16: the same matrices in bf16. Measure the loss with \
+        sito-verify against the f32 goldens.
+        """)
+
+    @Argument(help: "The input .sito file (f32, f16 or bf16).")
+    var input: String
+
+    @Option(name: .shortAndLong, help: "The .sito file to write.")
+    var output: String
+
+    @Option(help: "int8 or bf16.")
+    var type: String
+
+    @Option(help: "Keep tensors matching this name pattern (`*` wildcard) in f32; repeatable.")
+    var keepFloat: [String] = []
+
+    @Flag(help: "Print a JSON summary on stdout.")
+    var json = false
+
+    func validate() throws {
+        guard QuantizeType(rawValue: type) != nil else { throw ValidationError("--type must be int8 or bf16, not \(type)") }
+    }
+
+    func run() throws {
+        let q = Quantizer(type: QuantizeType(rawValue: type)!, keepFloat: keepFloat)
+        let bar = ToolExit.stderrIsTerminal && !json ? ProgressBar(label: "quantizing") : nil
+        let summary: QuantizationSummary
+        do {
+            summary = try q.quantize(input: input, output: output, progress: bar.map { b in { b.update($0, $1) } })
+        } catch {
+            ToolExit.fail("sito-quantize", error)
+        }
+        if json {
+            ToolExit.printJSON(summary)
+        } else {
+            print("wrote \(summary.output): \(summary.type), \(summary.quantizedTensors) tensors quantized, \(summary.outputBytes) bytes (\(String(format: "%.1f", summary.ratio * 100))% of the input), \(String(format: "%.1f", summary.seconds)) s")
+            for (name, rows) in summary.zeroRows.sorted(by: { $0.key < $1.key }) {
+                print("note: \(name) has \(rows) all-zero rows (stored with scale 0)")
+            }
+        }
+    }
+}

@@ -1,0 +1,179 @@
+// Quantizer.swift: `.sito` f32/f16/bf16 → int8 (per-row step scales) or bf16, following the policy of
+// formats/quantization.md. The policy (which tensors, which axis) lives here; the kernels only execute it.
+// Streams row blocks through bounded buffers into an atomic SitoWriter; the input is never modified.
+import CSitoKernels
+import Foundation
+import SitoFormat
+
+public enum QuantizeType: String, CaseIterable, Sendable {
+    case int8, bf16
+}
+
+public enum QuantizeError: Error, LocalizedError, Equatable {
+    case alreadyQuantized(path: String, type: String)
+    case nonFinite(path: String, tensor: String, index: Int)
+    case badPattern(String)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .alreadyQuantized(path, type): return "\(path): already quantized (\(type)); quantize the f32 file instead"
+        case let .nonFinite(path, tensor, index): return "\(path): tensor \(tensor) contains NaN or infinity (first at element \(index)); refusing to write a file that would score NaN"
+        case let .badPattern(p): return "--keep-float pattern \"\(p)\" is empty"
+        }
+    }
+}
+
+public struct QuantizationSummary: Codable, Sendable {
+    public let input: String
+    public let output: String
+    public let type: String
+    public let inputBytes: Int
+    public let outputBytes: Int
+    public let ratio: Double
+    public let quantizedTensors: Int
+    public let keptFloat: [String]
+    /// Tensors with all-zero rows (stored with scale 0), and how many rows.
+    public let zeroRows: [String: Int]
+    public let seconds: Double
+}
+
+public struct Quantizer {
+    public static let version = "0.1.0"
+    public static let int8Scheme = "int8 weights, one f32 step scale per output row (scale = amax/127, q = rint(w/scale)); int8 activations per token, dynamic"
+    public static let bf16Scheme = "bf16 weights (round to nearest even); activations rounded to bf16; f32 accumulation"
+
+    public let type: QuantizeType
+    /// Glob patterns (`*` wildcard) of canonical tensor names to keep in float.
+    public let keepFloat: [String]
+
+    public init(type: QuantizeType, keepFloat: [String] = []) {
+        self.type = type
+        self.keepFloat = keepFloat
+    }
+
+    /// Whether `name` matches a `*` glob.
+    static func matches(_ name: String, _ pattern: String) -> Bool {
+        let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 1 { return name == pattern }
+        var rest = Substring(name)
+        guard rest.hasPrefix(parts[0]) else { return false }
+        rest = rest.dropFirst(parts[0].count)
+        for part in parts.dropFirst().dropLast() {
+            guard let r = rest.range(of: part) else { return false }
+            rest = rest[r.upperBound...]
+        }
+        return rest.hasSuffix(parts.last!)
+    }
+
+    /// The policy: which tensors become i8 (or bf16).
+    func target(for e: ExpectedTensor) -> DType {
+        guard e.quantizable, !keepFloat.contains(where: { Quantizer.matches(e.name, $0) }) else { return .f32 }
+        return type == .int8 ? .i8 : .bf16
+    }
+
+    public func quantize(input: String, output: String, progress: ((Int, Int) -> Void)? = nil) throws -> QuantizationSummary {
+        let start = Date()
+        for p in keepFloat where p.isEmpty { throw QuantizeError.badPattern(p) }
+        let file = try SitoFile(contentsOf: URL(fileURLWithPath: input))
+        if let q = file.header.quantization { throw QuantizeError.alreadyQuantized(path: input, type: q.type) }
+        if file.header.tensors.contains(where: { $0.dtype == .i8 }) { throw QuantizeError.alreadyQuantized(path: input, type: "int8") }
+        let expected = ArchitectureSchema.expectedTensors(for: file.header.model)
+        var header = file.header
+        var entries: [TensorEntry] = []
+        var plan: [(source: String, target: DType, isScale: Bool)] = []
+        var kept: [String] = []
+        for e in expected {
+            let dtype = target(for: e)
+            if e.quantizable && dtype == .f32 { kept.append(e.name) }
+            entries.append(TensorEntry(name: e.name, dtype: dtype, shape: e.shape, offset: 0, bytes: 0, xxh64: ""))
+            plan.append((e.name, dtype, false))
+            if dtype == .i8 {
+                entries.append(TensorEntry(name: e.name + scaleSuffix, dtype: .f32, shape: [e.shape[0]], offset: 0, bytes: 0, xxh64: ""))
+                plan.append((e.name, .f32, true))
+            }
+        }
+        let tok = try file.require(header.tokenizer.tensor)
+        entries.append(tok.entry)
+        plan.append((tok.name, .u8, false))
+        header.tensors = entries
+        header.created = Converter.timestamp()
+        header.quantization = QuantizationInfo(type: type.rawValue, scheme: type == .int8 ? Quantizer.int8Scheme : Quantizer.bf16Scheme,
+                                               keepFloat: keepFloat, tool: ConverterInfo(name: "sito-quantize", version: Quantizer.version))
+        let writer = try SitoWriter(destination: output, header: header, inputs: [input])
+        var zeroRows: [String: Int] = [:]
+        var quantized = 0
+        let total = writer.header.tensors.reduce(0) { $0 + $1.bytes }
+        var done = 0
+        do {
+            var pendingScales: [Float] = []
+            for (i, step) in plan.enumerated() {
+                let view = try file.require(step.source)
+                if step.target == .u8 {
+                    try writer.append(view.bytes)
+                } else if step.isScale {
+                    try writer.append(pendingScales)
+                } else {
+                    let rows = view.shape.count == 2 ? view.shape[0] : 1
+                    let cols = view.count / rows
+                    let block = max(1, (1 << 22) / max(1, cols))
+                    var r0 = 0
+                    var scales: [Float] = []
+                    while r0 < rows {
+                        let n = min(block, rows - r0)
+                        let values = Quantizer.widen(view, from: r0 * cols, count: n * cols)
+                        var first = 0
+                        if sito_count_nonfinite_f32(values, values.count, &first) > 0 {
+                            throw QuantizeError.nonFinite(path: input, tensor: step.source, index: r0 * cols + first)
+                        }
+                        switch step.target {
+                        case .i8:
+                            var q = [Int8](repeating: 0, count: n * cols)
+                            var s = [Float](repeating: 0, count: n)
+                            _ = sito_quantize_rows_i8(values, cols, n, cols, &q, cols, &s)
+                            zeroRows[step.source, default: 0] += s.filter { $0 == 0 }.count
+                            scales += s
+                            try writer.append(q)
+                        case .bf16:
+                            var b = [UInt16](repeating: 0, count: n * cols)
+                            sito_f32_to_bf16(values, &b, values.count)
+                            try writer.append(b)
+                        default:
+                            try writer.append(values)
+                        }
+                        r0 += n
+                    }
+                    if step.target == .i8 || step.target == .bf16 { quantized += 1 }
+                    pendingScales = scales
+                    if zeroRows[step.source] == 0 { zeroRows[step.source] = nil }
+                }
+                done += writer.header.tensors[i].bytes
+                progress?(done, total)
+            }
+            try writer.finish()
+        } catch {
+            writer.abort()
+            throw error
+        }
+        let inSize = file.fileSize
+        let outSize = ((try? FileManager.default.attributesOfItem(atPath: output)[.size]) as? Int) ?? 0
+        return QuantizationSummary(input: input, output: output, type: type.rawValue, inputBytes: inSize, outputBytes: outSize,
+                                   ratio: inSize > 0 ? Double(outSize) / Double(inSize) : 0, quantizedTensors: quantized,
+                                   keptFloat: kept, zeroRows: zeroRows, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Elements [from, from+count) of a float tensor, as f32.
+    static func widen(_ view: TensorView, from: Int, count: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: count)
+        switch view.dtype {
+        case .f32:
+            out.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: view.pointer(as: Float.self) + from, count: count) }
+        case .bf16:
+            sito_bf16_to_f32(view.pointer(as: UInt16.self) + from, &out, count)
+        case .f16:
+            sito_f16_to_f32(view.pointer(as: UInt16.self) + from, &out, count)
+        default:
+            preconditionFailure("float tensors only")
+        }
+        return out
+    }
+}

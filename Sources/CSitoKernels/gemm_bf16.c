@@ -1,0 +1,232 @@
+// gemm_bf16.c: Y[M,N] = xb[M,K] · W[N,K]ᵀ (+ bias) with bf16 activations and weights, f32 accumulation.
+// Contract and inter-path tolerance: sito_kernels.h, sito_gemm_bf16 (tools/simulate_quant.py simulates the
+// scheme: activations rounded to bf16, products and sums in f32). Paths: scalar (reference, in-order sum),
+// avx512bf16 (vdpbf16ps), avx512 (widen to f32 + FMA), avx2 (widen + FMA). Products of two bf16 values
+// are exact in f32, so FMA vs multiply-then-add changes nothing; only the summation order differs.
+//
+// Blocking as in gemm_i8.c: W used in place (row-major, as stored), L2 panels of W rows, 4×4 register
+// tiles of 16-lane f32 accumulators reduced by a fixed shuffle tree.
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+#include "kernels_internal.h"
+
+static inline float bf16_f32(uint16_t h) {
+    const uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static void gemm_bf16_scalar(const uint16_t *xb, size_t ldxb, const uint16_t *W, size_t ldw, const float *bias,
+                             float *Y, size_t ldy, size_t M, size_t N, size_t K) {
+    for (size_t m = 0; m < M; m++)
+        for (size_t n = 0; n < N; n++) {
+            const uint16_t *x = xb + m * ldxb, *w = W + n * ldw;
+            float acc = 0;
+            for (size_t k = 0; k < K; k++) acc = acc + bf16_f32(x[k]) * bf16_f32(w[k]);
+            Y[m * ldy + n] = bias ? acc + bias[n] : acc;
+        }
+}
+
+/// Rows of W per L2-resident panel: about 512 KiB of weights, a multiple of 4, within [16, 256].
+static size_t panel_rows_bf16(size_t K) {
+    size_t nb = K ? (256u * 1024u) / K : 256;
+    nb = nb < 16 ? 16 : (nb > 256 ? 256 : nb);
+    return nb & ~(size_t)3;
+}
+
+#if SITO_X86
+// MARK: - AVX2: widen 8 bf16 to f32, FMA. Tile 4 rows × 2 columns, per-accumulator horizontal sums.
+
+SITO_TARGET_AVX2 static inline __m256 widen8(const uint16_t *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+
+SITO_TARGET_AVX2 static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+SITO_TARGET_AVX2
+static void tile_bf16_avx2(size_t mr, size_t nr, const uint16_t *x, size_t ldx, const uint16_t *w, size_t ldw,
+                           size_t K, float out[4][2]) {
+    __m256 acc[4][2];
+    SITO_UNROLL
+    for (size_t i = 0; i < 4; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    size_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+        __m256 wv[2];
+        SITO_UNROLL
+        for (size_t j = 0; j < nr; j++) wv[j] = widen8(w + j * ldw + k);
+        SITO_UNROLL
+        for (size_t i = 0; i < mr; i++) {
+            const __m256 xv = widen8(x + i * ldx + k);
+            SITO_UNROLL
+            for (size_t j = 0; j < nr; j++) acc[i][j] = _mm256_fmadd_ps(xv, wv[j], acc[i][j]);
+        }
+    }
+    SITO_UNROLL
+    for (size_t i = 0; i < mr; i++)
+        SITO_UNROLL
+        for (size_t j = 0; j < nr; j++) {
+            float s = hsum8(acc[i][j]);
+            for (size_t kk = k; kk < K; kk++) s = s + bf16_f32(x[i * ldx + kk]) * bf16_f32(w[j * ldw + kk]);
+            out[i][j] = s;
+        }
+}
+
+SITO_TARGET_AVX2
+static void gemm_bf16_avx2(const uint16_t *xb, size_t ldxb, const uint16_t *W, size_t ldw, const float *bias,
+                           float *Y, size_t ldy, size_t M, size_t N, size_t K) {
+    const size_t NB = panel_rows_bf16(K);
+    for (size_t n0 = 0; n0 < N; n0 += NB) {
+        const size_t n1 = n0 + NB < N ? n0 + NB : N;
+        for (size_t m = 0; m < M; m += 4) {
+            const size_t mr = M - m < 4 ? M - m : 4;
+            for (size_t n = n0; n < n1; n += 2) {
+                const size_t nr = n1 - n < 2 ? n1 - n : 2;
+                float out[4][2];
+                if (mr == 4 && nr == 2) tile_bf16_avx2(4, 2, xb + m * ldxb, ldxb, W + n * ldw, ldw, K, out);
+                else tile_bf16_avx2(mr, nr, xb + m * ldxb, ldxb, W + n * ldw, ldw, K, out);
+                SITO_UNROLL
+                for (size_t i = 0; i < mr; i++)
+                    SITO_UNROLL
+                    for (size_t j = 0; j < nr; j++)
+                        Y[(m + i) * ldy + n + j] = bias ? out[i][j] + bias[n + j] : out[i][j];
+            }
+        }
+    }
+}
+
+// MARK: - AVX-512: 4×4 tiles of 16-lane accumulators; vdpbf16ps (32 bf16 per step) or widen + FMA (16).
+
+/// Reduces 16 vectors of 16 floats to one vector whose element t is the sum of v[t]'s lanes (fixed tree;
+/// the float twin of reduce16_epi32 in gemm_i8.c).
+SITO_TARGET_AVX512 SITO_INLINE __m512 reduce16_ps(const __m512 v[16]) {
+    __m512 t[8], r[4];
+    SITO_UNROLL
+    for (int p = 0; p < 8; p++)
+        t[p] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * p], v[2 * p + 1]), _mm512_unpackhi_ps(v[2 * p], v[2 * p + 1]));
+    SITO_UNROLL
+    for (int q = 0; q < 4; q++) {
+        const __m512d a = _mm512_castps_pd(t[2 * q]), b = _mm512_castps_pd(t[2 * q + 1]);
+        r[q] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+    }
+    const __m512 s0 = _mm512_add_ps(_mm512_shuffle_f32x4(r[0], r[1], 0x88), _mm512_shuffle_f32x4(r[0], r[1], 0xDD));
+    const __m512 s1 = _mm512_add_ps(_mm512_shuffle_f32x4(r[2], r[3], 0x88), _mm512_shuffle_f32x4(r[2], r[3], 0xDD));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(s0, s1, 0x88), _mm512_shuffle_f32x4(s0, s1, 0xDD));
+}
+
+SITO_TARGET_AVX512 SITO_INLINE void store_bf16_tile(__m512 y, size_t mr, size_t nr, const float *bias,
+                                                   float *Y, size_t ldy) {
+    const __mmask16 col = (__mmask16)((1u << nr) - 1);
+    if (bias) y = _mm512_add_ps(y, _mm512_broadcast_f32x4(_mm_maskz_loadu_ps(col, bias)));
+    if (mr > 0) _mm_mask_storeu_ps(Y + 0 * ldy, col, _mm512_extractf32x4_ps(y, 0));
+    if (mr > 1) _mm_mask_storeu_ps(Y + 1 * ldy, col, _mm512_extractf32x4_ps(y, 1));
+    if (mr > 2) _mm_mask_storeu_ps(Y + 2 * ldy, col, _mm512_extractf32x4_ps(y, 2));
+    if (mr > 3) _mm_mask_storeu_ps(Y + 3 * ldy, col, _mm512_extractf32x4_ps(y, 3));
+}
+
+SITO_TARGET_AVX512 SITO_INLINE __m512 widen16(__mmask16 live, const uint16_t *p) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(live, p)), 16));
+}
+
+SITO_TARGET_AVX512 SITO_INLINE __m512 tile_bf16_avx512(const size_t MR, const size_t NR, const uint16_t *x, size_t ldx,
+                                                      const uint16_t *w, size_t ldw, size_t K) {
+    __m512 acc[16];
+    SITO_UNROLL
+    for (int t = 0; t < 16; t++) acc[t] = _mm512_setzero_ps();
+    for (size_t k = 0; k < K; k += 16) {
+        const __mmask16 live = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
+        __m512 xv[4], wv[4];
+        SITO_UNROLL
+        for (size_t i = 0; i < MR; i++) xv[i] = widen16(live, x + i * ldx + k);
+        SITO_UNROLL
+        for (size_t j = 0; j < NR; j++) wv[j] = widen16(live, w + j * ldw + k);
+        SITO_UNROLL
+        for (size_t i = 0; i < MR; i++)
+            SITO_UNROLL
+            for (size_t j = 0; j < NR; j++) acc[4 * i + j] = _mm512_fmadd_ps(xv[i], wv[j], acc[4 * i + j]);
+    }
+    return reduce16_ps(acc);
+}
+
+SITO_TARGET_BF16 SITO_INLINE __m512 tile_bf16_dp(const size_t MR, const size_t NR, const uint16_t *x, size_t ldx,
+                                                const uint16_t *w, size_t ldw, size_t K) {
+    __m512 acc[16];
+    SITO_UNROLL
+    for (int t = 0; t < 16; t++) acc[t] = _mm512_setzero_ps();
+    size_t k = 0;
+    for (; k + 32 <= K; k += 32) {
+        __m512i xv[4], wv[4];
+        SITO_UNROLL
+        for (size_t i = 0; i < MR; i++) xv[i] = _mm512_loadu_si512(x + i * ldx + k);
+        SITO_UNROLL
+        for (size_t j = 0; j < NR; j++) wv[j] = _mm512_loadu_si512(w + j * ldw + k);
+        SITO_UNROLL
+        for (size_t i = 0; i < MR; i++)
+            SITO_UNROLL
+            for (size_t j = 0; j < NR; j++)
+                acc[4 * i + j] = _mm512_dpbf16_ps(acc[4 * i + j], (__m512bh)xv[i], (__m512bh)wv[j]);
+    }
+    if (k < K) {   // ragged K: masked-off elements load as +0 in both operands
+        const __mmask32 live = (__mmask32)((1ull << (K - k)) - 1);
+        __m512i xv[4], wv[4];
+        SITO_UNROLL
+        for (size_t i = 0; i < MR; i++) xv[i] = _mm512_maskz_loadu_epi16(live, x + i * ldx + k);
+        SITO_UNROLL
+        for (size_t j = 0; j < NR; j++) wv[j] = _mm512_maskz_loadu_epi16(live, w + j * ldw + k);
+        SITO_UNROLL
+        for (size_t i = 0; i < MR; i++)
+            SITO_UNROLL
+            for (size_t j = 0; j < NR; j++)
+                acc[4 * i + j] = _mm512_dpbf16_ps(acc[4 * i + j], (__m512bh)xv[i], (__m512bh)wv[j]);
+    }
+    return reduce16_ps(acc);
+}
+
+#define SITO_BF16_DRIVER(NAME, TARGET, TILE)                                                                   \
+    TARGET static void NAME(const uint16_t *xb, size_t ldxb, const uint16_t *W, size_t ldw, const float *bias, \
+                            float *Y, size_t ldy, size_t M, size_t N, size_t K) {                              \
+        const size_t NB = panel_rows_bf16(K);                                                                  \
+        for (size_t n0 = 0; n0 < N; n0 += NB) {                                                                \
+            const size_t n1 = n0 + NB < N ? n0 + NB : N;                                                       \
+            for (size_t m = 0; m < M; m += 4) {                                                                \
+                const size_t mr = M - m < 4 ? M - m : 4;                                                       \
+                const uint16_t *x = xb + m * ldxb;                                                             \
+                for (size_t n = n0; n < n1; n += 4) {                                                          \
+                    const size_t nr = n1 - n < 4 ? n1 - n : 4;                                                 \
+                    __m512 y;                                                                                  \
+                    if (mr == 4 && nr == 4) y = TILE(4, 4, x, ldxb, W + n * ldw, ldw, K);                      \
+                    else if (mr == 4) y = TILE(4, nr, x, ldxb, W + n * ldw, ldw, K);                           \
+                    else if (mr == 1 && nr == 4) y = TILE(1, 4, x, ldxb, W + n * ldw, ldw, K);                 \
+                    else y = TILE(mr, nr, x, ldxb, W + n * ldw, ldw, K);                                       \
+                    store_bf16_tile(y, mr, nr, bias ? bias + n : NULL, Y + m * ldy + n, ldy);                  \
+                }                                                                                              \
+            }                                                                                                  \
+        }                                                                                                      \
+    }
+
+SITO_BF16_DRIVER(gemm_bf16_avx512, SITO_TARGET_AVX512, tile_bf16_avx512)
+SITO_BF16_DRIVER(gemm_bf16_dp, SITO_TARGET_BF16, tile_bf16_dp)
+#endif
+
+void sito_gemm_bf16_isa(sito_isa isa, const uint16_t *xb, size_t ldxb, const uint16_t *W, size_t ldw,
+                        const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K) {
+    if (M == 0 || N == 0) return;
+    isa = sito_clamp_isa(isa);
+#if SITO_X86
+    if (isa >= SITO_ISA_AVX512_BF16) { gemm_bf16_dp(xb, ldxb, W, ldw, bias, Y, ldy, M, N, K); return; }
+    if (isa >= SITO_ISA_AVX512) { gemm_bf16_avx512(xb, ldxb, W, ldw, bias, Y, ldy, M, N, K); return; }
+    if (isa >= SITO_ISA_AVX2) { gemm_bf16_avx2(xb, ldxb, W, ldw, bias, Y, ldy, M, N, K); return; }
+#endif
+    gemm_bf16_scalar(xb, ldxb, W, ldw, bias, Y, ldy, M, N, K);
+}
+
+void sito_gemm_bf16(const uint16_t *xb, size_t ldxb, const uint16_t *W, size_t ldw, const float *bias,
+                    float *Y, size_t ldy, size_t M, size_t N, size_t K) {
+    sito_gemm_bf16_isa(sito_kernels_isa(), xb, ldxb, W, ldw, bias, Y, ldy, M, N, K);
+}

@@ -1,0 +1,175 @@
+// sito_kernels.h: the compute kernels of Sito's runtime (issue 4, issue 5): int8 and bf16 GEMMs,
+// per-row int8 quantization, bf16/f16 conversions, and run-time instruction-set selection.
+//
+// Plain C11. Every SIMD path is compiled per function with __attribute__((target(...))) and chosen at
+// RUN time from cpuid/xgetbv; nothing here needs -march or unsafeFlags. Every kernel has a portable
+// scalar reference, and tests (Tests/CSitoKernelsTests) compare every path the machine has against it.
+//
+// Conventions
+//   - Matrices are row-major. A "row stride" (ldx, ldw, ldy, …) is in ELEMENTS, not bytes, and is ≥ the
+//     row length. Shapes are written [rows, cols].
+//   - Pointers are non-null unless documented "nullable". Sizes may be 0 (the call then does nothing).
+//   - GEMMs are single-threaded and reentrant. To use several threads, split the output: a thread that
+//     takes weight rows [n0, n1) passes W + n0*ldw, w_scale + n0, w_sums + n0, bias + n0, Y + n0 and
+//     N = n1 - n0 (the same ldy); splitting over M offsets X, x_scale and Y by m0 rows.
+//
+// CROSS-LANGUAGE CONTRACT: the numerical schemes below are simulated exactly by tools/simulate_quant.py
+// (numpy/torch float32 arithmetic). Every rounding step is spelled out; change one and the simulation
+// must change with it. formats/sito.md ("Dtypes") and formats/quantization.md state the same convention
+// for the weights stored in files: value = q × scale, scale = step = amax / 127, q ∈ [-127, 127].
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: - Instruction-set selection ------------------------------------------------------------------
+
+/// Instruction-set levels, ordered: a level implies every lower one. A CPU's level is the highest one
+/// whose features it (and the OS, via xgetbv) supports.
+///   SCALAR         portable C; the reference for every kernel.
+///   AVX2           AVX2 + FMA.
+///   AVX512         AVX-512 F, BW, VL (DQ not required).
+///   AVX512_VNNI    AVX512 + AVX512_VNNI (vpdpbusd).
+///   AVX512_BF16    AVX512_VNNI + AVX512_BF16 (vdpbf16ps).
+/// Which kernel path a level selects:
+///   int8 GEMM       : ≥ AVX512_VNNI → "avx512vnni"; ≥ AVX2 → "avx2"; else "scalar".
+///   bf16 GEMM       : ≥ AVX512_BF16 → "avx512bf16"; ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; else "scalar".
+///   quantize / convert: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2" (quantize only); else "scalar".
+/// All paths of the quantize and convert kernels, and all paths of the int8 GEMM, give BIT-IDENTICAL
+/// results; bf16 GEMM paths differ only as documented at sito_gemm_bf16.
+typedef enum {
+    SITO_ISA_SCALAR = 0,
+    SITO_ISA_AVX2 = 1,
+    SITO_ISA_AVX512 = 2,
+    SITO_ISA_AVX512_VNNI = 3,
+    SITO_ISA_AVX512_BF16 = 4,
+} sito_isa;
+
+/// The highest level this CPU supports (cpuid + xgetbv; always SCALAR on non-x86 hosts). Cached.
+sito_isa sito_kernels_detect_isa(void);
+
+/// The level the un-suffixed kernels use. Initially the detected level, lowered by the environment
+/// variable SITO_ISA (one of the names below, e.g. SITO_ISA=avx2) when it is set at first use.
+sito_isa sito_kernels_isa(void);
+
+/// Forces the level of the un-suffixed kernels (clamped to the detected level; returns the level now in
+/// effect). Process-wide: meant for tests and benchmarks. Kernels with an explicit `isa` argument ignore it.
+sito_isa sito_kernels_set_isa(sito_isa level);
+
+/// "scalar", "avx2", "avx512", "avx512vnni", "avx512bf16" (the names SITO_ISA accepts); "?" otherwise.
+const char *sito_kernels_isa_name(sito_isa level);
+
+/// The name of the path the int8 / bf16 GEMM takes at `level` (see the table above), e.g. "avx2".
+const char *sito_gemm_i8_path_name(sito_isa level);
+const char *sito_gemm_bf16_path_name(sito_isa level);
+
+// MARK: - int8: per-row symmetric quantization --------------------------------------------------------
+
+/// Quantizes each row of X [M, K] (row stride ldx) to int8 with one f32 step scale per row. Used for
+/// BOTH the weights (by sito-quantize, once) and the activations (per token, dynamically, by the runtime).
+///
+/// Exactly, for each row m, in IEEE binary32 arithmetic with round-to-nearest-even:
+///   amax      = max_k |X[m,k]|
+///   scale[m]  = amax / 127.0f                         (one f32 division)
+///   q[m,k]    = scale[m] == 0 ? 0
+///             : (int8) clamp(rint(X[m,k] / scale[m]), -127, 127)
+///               (one f32 division per element — NOT a multiplication by 127/amax or by 1/scale;
+///                rint = round half to even, i.e. nearbyintf in the default rounding mode, numpy.rint)
+/// So q ∈ [-127, 127] (-128 never occurs) and q[m,k] × scale[m] approximates X[m,k]. A row of zeros has
+/// scale 0 and q = 0. (A row whose amax is subnormal may get scale 0 too: then q = 0, by the same rule.)
+/// Non-finite input: a row containing a NaN or ±Inf gets scale[m] = NaN and q[m,:] = 0, so anything
+/// computed from it is NaN, never a silently wrong finite number; such rows are counted.
+///
+/// q [M, K] has row stride ldq. Returns the number of rows that contained a NaN or Inf.
+/// Python (tools/simulate_quant.py), with float32 arrays:
+///   s = np.abs(x).max(-1, keepdims=True) / np.float32(127)
+///   q = np.where(s == 0, 0, np.clip(np.rint(x / np.where(s == 0, 1, s)), -127, 127))
+size_t sito_quantize_rows_i8(const float *X, size_t ldx, size_t M, size_t K,
+                             int8_t *q, size_t ldq, float *scale);
+size_t sito_quantize_rows_i8_isa(sito_isa isa, const float *X, size_t ldx, size_t M, size_t K,
+                                 int8_t *q, size_t ldq, float *scale);
+
+/// sums[n] = Σ_k W[n,k] for W [N, K] int8 (row stride ldw). The VNNI GEMM needs these (see below); the
+/// runtime computes them once per weight matrix (≈ one read of the matrix) and keeps them.
+void sito_i8_row_sums(const int8_t *W, size_t ldw, size_t N, size_t K, int32_t *sums);
+
+// MARK: - int8 GEMM ------------------------------------------------------------------------------------
+
+/// Y [M, N] (row stride ldy) = dequantized product of pre-quantized activations and int8 weights:
+///   xq      [M, K] int8 (row stride ldxq), x_scale [M]   — from sito_quantize_rows_i8
+///   W       [N, K] int8 (row stride ldw),  w_scale [N]   — a `.sito` i8 tensor and its `.scale`, in place
+///   w_sums  [N] int32 = sito_i8_row_sums(W), or NULL     — nullable: computed on the fly (costs one extra
+///                                                          pass over W per call, ~1/M of the GEMM)
+///   bias    [N] f32, nullable
+/// Exactly, for each (m, n):
+///   acc     = Σ_k xq[m,k] · W[n,k]                       (exact integer sum; requires |acc| < 2^31,
+///                                                          guaranteed for K ≤ 131072)
+///   Y[m,n]  = ((float)acc * x_scale[m]) * w_scale[n]      (int32 → f32 rounds to nearest even; then two
+///                                                          f32 multiplications, in this order)
+///             + bias[n]                                   (one f32 addition, if bias is non-NULL)
+/// No fused multiply-add anywhere: every operation is rounded to f32 separately. All paths (scalar,
+/// avx2, avx512vnni) produce bit-identical Y. Python: ((acc.astype(np.float32) * sx[:, None]) *
+/// sw[None, :]) + b, all float32.
+/// Preconditions: W contains no -128 (formats/sito.md forbids it; the avx2 path relies on it),
+/// xq ∈ [-127, 127] (what sito_quantize_rows_i8 produces).
+/// Why w_sums: vpdpbusd multiplies UNSIGNED by signed bytes, so the VNNI path feeds xq + 128 (a sign-bit
+/// flip) and subtracts 128 · Σ_k W[n,k] from each sum. This keeps W untouched (mmapped, zero-copy) and
+/// costs nothing per product, unlike the |x| × sign(x)·w trick, which needs two extra operations per
+/// 64-byte product step in AVX-512 (there is no 512-bit vpsignb). The other paths ignore w_sums.
+void sito_gemm_i8(const int8_t *xq, size_t ldxq, const float *x_scale,
+                  const int8_t *W, size_t ldw, const float *w_scale, const int32_t *w_sums,
+                  const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K);
+void sito_gemm_i8_isa(sito_isa isa,
+                      const int8_t *xq, size_t ldxq, const float *x_scale,
+                      const int8_t *W, size_t ldw, const float *w_scale, const int32_t *w_sums,
+                      const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K);
+
+// MARK: - bf16 -----------------------------------------------------------------------------------------
+
+/// bf16 is the upper half of an IEEE binary32 (formats/sito.md); stored as uint16_t.
+/// f32 → bf16, round to nearest even: bits = (u + 0x7FFF + ((u >> 16) & 1)) >> 16 for non-NaN u (±Inf
+/// stay ±Inf; values that round past the largest finite bf16 become ±Inf; subnormals are rounded, not
+/// flushed). NaN stays NaN: (u >> 16) | 0x0040 (sign and top payload kept, quiet bit set).
+/// This equals torch's `.to(torch.bfloat16)` for every non-NaN input. All paths are bit-identical.
+void sito_f32_to_bf16(const float *src, uint16_t *dst, size_t n);
+void sito_f32_to_bf16_isa(sito_isa isa, const float *src, uint16_t *dst, size_t n);
+
+/// bf16 → f32: bits << 16. Exact.
+void sito_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
+
+/// IEEE binary16 → f32, exact for every input (subnormals become normal f32; ±Inf stay ±Inf; a NaN keeps
+/// its sign and its payload shifted left by 13, without setting the quiet bit — numpy's
+/// npy_halfbits_to_floatbits). Used by sito-convert to widen F16 source tensors.
+void sito_f16_to_f32(const uint16_t *src, float *dst, size_t n);
+
+/// Number of NaN or ±Inf among x[0..<n]; *first_index (nullable) gets the index of the first one
+/// (n if there is none).
+size_t sito_count_nonfinite_f32(const float *x, size_t n, size_t *first_index);
+
+/// Y [M, N] (row stride ldy) = X · Wᵀ (+ bias) with
+///   xb   [M, K] bf16 (row stride ldxb): the activations ALREADY rounded to bf16 with sito_f32_to_bf16
+///        (the runtime converts once and reuses the result for Q, K and V),
+///   W    [N, K] bf16 (row stride ldw), a `.sito` bf16 tensor in place,
+///   bias [N] f32, nullable.
+/// Scheme: Y[m,n] = Σ_k f32(xb[m,k]) · f32(W[n,k]) accumulated in f32, then + bias[n]. Each product of two
+/// bf16 values is EXACT in f32, so the paths differ only in the order of the f32 additions:
+///   scalar      sums k = 0, 1, …, K-1 in order (fmaf-free: acc = acc + p), then + bias.
+///   avx512bf16  vdpbf16ps: 16 lane partial sums per (m, n), lanes combined by a fixed tree; vdpbf16ps
+///               treats subnormal inputs/outputs as zero (irrelevant for |values| ≥ 2^-126).
+///   avx512/avx2 widen bf16 → f32 and FMA into 16 / 8 lane partial sums, combined by a fixed tree.
+/// Each path is deterministic (same inputs → same bits). Tolerance between any two paths, used by the
+/// tests as `bf16GemmTolerance`: |Y_a - Y_b| ≤ 2 · (K + 2) · 2^-24 · Σ_k |x_k · w_k| + |bias| · 2^-23
+/// (the classical bound on recursive f32 summation error, applied to both orders).
+void sito_gemm_bf16(const uint16_t *xb, size_t ldxb,
+                    const uint16_t *W, size_t ldw, const float *bias,
+                    float *Y, size_t ldy, size_t M, size_t N, size_t K);
+void sito_gemm_bf16_isa(sito_isa isa, const uint16_t *xb, size_t ldxb,
+                        const uint16_t *W, size_t ldw, const float *bias,
+                        float *Y, size_t ldy, size_t M, size_t N, size_t K);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,78 @@
+// KernelTestSupport.swift: shared helpers for the CSitoKernels tests: a deterministic RNG, the list of
+// instruction-set levels this machine can run, Swift re-statements of the kernel contracts in
+// sito_kernels.h (independent of the C code, so the scalar reference itself is checked against the
+// documented scheme), and the named tolerances.
+import CSitoKernels
+import XCTest
+
+/// SplitMix64: deterministic across runs and platforms.
+struct TestRNG {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [-1, 1).
+    mutating func float() -> Float { Float(next() >> 40) * 0x1p-23 - 1 }
+    mutating func floats(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in scale * float() } }
+    mutating func int(_ range: ClosedRange<Int>) -> Int {
+        range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
+    }
+}
+
+/// Every level from scalar up to what this CPU supports: each kernel is run at each of them.
+let availableLevels: [sito_isa] = (0...Int(sito_kernels_detect_isa().rawValue)).map { sito_isa(rawValue: UInt32($0)) }
+
+/// Ragged GEMM shapes (M, N, K): M = 1, N = 1, K not a multiple of any vector width (8, 16, 32, 64),
+/// K below one vector, tiles cut at every edge (M, N not multiples of 4), and a few exact multiples.
+let raggedShapes: [(m: Int, n: Int, k: Int)] = [
+    (1, 1, 1), (1, 1, 7), (1, 5, 3), (2, 3, 17), (3, 7, 65), (4, 4, 64), (4, 4, 128), (5, 9, 130),
+    (1, 33, 1000), (7, 1, 100), (6, 6, 31), (9, 13, 257), (17, 19, 96), (8, 12, 2048 + 13),
+]
+
+// MARK: - The contracts, restated in Swift
+
+/// sito_quantize_rows_i8 for one row, straight from the header's formula.
+func contractQuantizeRow(_ x: ArraySlice<Float>) -> (q: [Int8], scale: Float) {
+    if x.contains(where: { !$0.isFinite }) { return ([Int8](repeating: 0, count: x.count), .nan) }
+    let amax = x.reduce(Float(0)) { max($0, abs($1)) }
+    let s = amax / 127
+    if s == 0 { return ([Int8](repeating: 0, count: x.count), s) }
+    return (x.map { v in
+        let r = (v / s).rounded(.toNearestOrEven)
+        return Int8(min(max(r, -127), 127))
+    }, s)
+}
+
+/// sito_gemm_i8's epilogue: ((Float(acc) * sx) * sw) + bias, each operation rounded separately.
+func contractDequant(_ acc: Int64, _ sx: Float, _ sw: Float, _ bias: Float?) -> Float {
+    var t = Float(acc) * sx
+    t = t * sw
+    if let b = bias { t = t + b }
+    return t
+}
+
+/// f32 → bf16 round to nearest even, NaN → quiet NaN keeping sign and top payload.
+func contractBF16(_ f: Float) -> UInt16 {
+    let u = f.bitPattern
+    if f.isNaN { return UInt16(truncatingIfNeeded: u >> 16) | 0x0040 }
+    return UInt16(truncatingIfNeeded: (u &+ 0x7FFF &+ ((u >> 16) & 1)) >> 16)
+}
+
+func widenBF16(_ h: UInt16) -> Float { Float(bitPattern: UInt32(h) << 16) }
+
+// MARK: - Named tolerances
+
+/// int8 GEMM: every path must equal the scalar reference bit for bit (the integer sums are exact and the
+/// epilogue is the same sequence of f32 operations).
+let int8GemmToleranceULP = 0
+
+/// bf16 GEMM, between any two paths (sito_kernels.h, sito_gemm_bf16): the bound on recursive f32
+/// summation error of K + 2 terms, for both orders, plus the final bias addition's rounding.
+func bf16GemmTolerance(k: Int, sumAbsProducts: Double, bias: Float) -> Double {
+    2 * Double(k + 2) * 0x1p-24 * sumAbsProducts + Double(abs(bias)) * 0x1p-23
+}

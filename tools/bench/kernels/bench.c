@@ -1,0 +1,132 @@
+// bench.c: single-thread throughput of Sito's C kernels (Sources/CSitoKernels) per instruction-set path,
+// against OpenBLAS cblas_sgemm (f32) on the same shapes. Issue 5. Not part of the SwiftPM build.
+//
+// Build and run (from the repository root; the kernels' sources are compiled in directly):
+//   cc -std=gnu11 -O2 -o /tmp/sito-kernel-bench tools/bench/kernels/bench.c Sources/CSitoKernels/*.c \
+//      -I Sources/CSitoKernels/include -lopenblas -lm && OPENBLAS_NUM_THREADS=1 /tmp/sito-kernel-bench
+// Options: [reps] (default 5); shapes are fixed below. Each number is the median of `reps` timed runs
+// after one warm-up run, in GOPS = 2·M·N·K / seconds / 1e9 (a multiply-add counts as two operations).
+// Each GEMM computes Y[M,N] = X[M,K] · W[N,K]ᵀ, W row-major as in a `.sito` file (OpenBLAS: sgemm with
+// W transposed, the same memory layout). Before timing, every path's output is checked against the
+// scalar reference (int8: bit-identical; bf16: within the tolerance documented in sito_kernels.h).
+#include "sito_kernels.h"
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static float frand(void) {   // xorshift64*, uniform in [-1, 1)
+    rng ^= rng >> 12; rng ^= rng << 25; rng ^= rng >> 27;
+    return (float)((rng * 2685821657736338717ull) >> 40) * 0x1p-23f - 1.0f;
+}
+
+enum { MAXREPS = 31 };
+static int reps = 5;
+
+#define TIME_MEDIAN(result, stmt)                                   \
+    do {                                                            \
+        double ts_[MAXREPS];                                        \
+        stmt;                                                       \
+        for (int r_ = 0; r_ < reps; r_++) {                         \
+            double t0_ = now();                                     \
+            stmt;                                                   \
+            ts_[r_] = now() - t0_;                                  \
+        }                                                           \
+        qsort(ts_, (size_t)reps, sizeof(double), cmp_double);       \
+        result = ts_[reps / 2];                                     \
+    } while (0)
+
+static void bench_shape(size_t M, size_t N, size_t K) {
+    const double ops = 2.0 * (double)M * (double)N * (double)K;
+    float *X = malloc(M * K * sizeof(float)), *Wf = malloc(N * K * sizeof(float));
+    float *Y = malloc(M * N * sizeof(float)), *Yref = malloc(M * N * sizeof(float));
+    int8_t *xq = malloc(M * K), *wq = malloc(N * K);
+    float *sx = malloc(M * sizeof(float)), *sw = malloc(N * sizeof(float)), *bias = malloc(N * sizeof(float));
+    int32_t *sums = malloc(N * sizeof(int32_t));
+    uint16_t *xb = malloc(M * K * 2), *wb = malloc(N * K * 2);
+    for (size_t i = 0; i < M * K; i++) X[i] = frand();
+    for (size_t i = 0; i < N * K; i++) Wf[i] = 0.05f * frand();
+    for (size_t i = 0; i < N; i++) bias[i] = frand();
+    sito_quantize_rows_i8(Wf, K, N, K, wq, K, sw);
+    sito_i8_row_sums(wq, K, N, K, sums);
+    sito_f32_to_bf16(Wf, wb, N * K);
+    sito_f32_to_bf16(X, xb, M * K);
+    sito_quantize_rows_i8(X, K, M, K, xq, K, sx);
+
+    printf("M=%-5zu N=%-5zu K=%-5zu", M, N, K);
+    double t;
+    TIME_MEDIAN(t, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, 1.0f, X, (int)K,
+                               Wf, (int)K, 0.0f, Y, (int)N));
+    printf("  sgemm %6.1f", ops / t * 1e-9);
+
+    // Scalar references only on the smaller shapes (they are slow); the tests cover correctness anyway.
+    const int check = (double)M * N * K <= 2.0e9;
+    if (check) sito_gemm_i8_isa(SITO_ISA_SCALAR, xq, K, sx, wq, K, sw, sums, bias, Yref, N, M, N, K);
+    const sito_isa have = sito_kernels_detect_isa();
+    const sito_isa i8_levels[] = {SITO_ISA_AVX2, SITO_ISA_AVX512_VNNI};
+    for (int l = 0; l < 2; l++) {
+        if (i8_levels[l] > have) continue;
+        TIME_MEDIAN(t, sito_gemm_i8_isa(i8_levels[l], xq, K, sx, wq, K, sw, sums, bias, Y, N, M, N, K));
+        const int same = !check || memcmp(Y, Yref, M * N * sizeof(float)) == 0;
+        printf("  i8/%s %6.1f%s", sito_gemm_i8_path_name(i8_levels[l]), ops / t * 1e-9, same ? "" : " MISMATCH");
+    }
+    TIME_MEDIAN(t, sito_quantize_rows_i8(X, K, M, K, xq, K, sx));
+    printf("  quant-x %.2fms", t * 1e3);
+
+    if (check) sito_gemm_bf16_isa(SITO_ISA_SCALAR, xb, K, wb, K, bias, Yref, N, M, N, K);
+    const sito_isa bf_levels[] = {SITO_ISA_AVX2, SITO_ISA_AVX512, SITO_ISA_AVX512_BF16};
+    for (int l = 0; l < 3; l++) {
+        if (bf_levels[l] > have) continue;
+        TIME_MEDIAN(t, sito_gemm_bf16_isa(bf_levels[l], xb, K, wb, K, bias, Y, N, M, N, K));
+        double worst = 0;   // |Δ| relative to the documented bound (≤ 1 passes)
+        if (check)
+            for (size_t m = 0; m < M; m++)
+                for (size_t n = 0; n < N; n++) {
+                    double mag = 0;
+                    for (size_t k = 0; k < K; k++) {
+                        uint32_t a = (uint32_t)xb[m * K + k] << 16, b = (uint32_t)wb[n * K + k] << 16;
+                        float fa, fb;
+                        memcpy(&fa, &a, 4); memcpy(&fb, &b, 4);
+                        mag += fabs((double)fa * fb);
+                    }
+                    const double bound = 2.0 * (double)(K + 2) * 0x1p-24 * mag + fabs(bias[n]) * 0x1p-23;
+                    const double d = fabs((double)Y[m * N + n] - Yref[m * N + n]) / bound;
+                    if (d > worst) worst = d;
+                }
+        printf("  bf16/%s %6.1f%s", sito_gemm_bf16_path_name(bf_levels[l]), ops / t * 1e-9, worst > 1 ? " OUT-OF-TOLERANCE" : "");
+    }
+    printf("\n");
+    fflush(stdout);
+    free(X); free(Wf); free(Y); free(Yref); free(xq); free(wq); free(sx); free(sw); free(bias); free(sums);
+    free(xb); free(wb);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1) reps = atoi(argv[1]);
+    if (reps < 1 || reps > MAXREPS) reps = 5;
+    printf("CSitoKernels benchmark, 1 thread, median of %d after warm-up, GOPS (2·M·N·K/s)\n", reps);
+    printf("CPU level: %s; OPENBLAS_CORETYPE=%s; OpenBLAS: %s\n", sito_kernels_isa_name(sito_kernels_detect_isa()),
+           getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)", openblas_get_config());
+    openblas_set_num_threads(1);
+    static const size_t shapes[][3] = {
+        {128, 1024, 1024}, {128, 4096, 1024}, {128, 1024, 4096},   // 1 pair × 128 tokens, large config
+        {512, 1024, 1024}, {512, 4096, 1024}, {512, 1024, 4096},   // 512 tokens
+        {4096, 1024, 1024}, {4096, 4096, 1024}, {1, 1024, 1024},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) bench_shape(shapes[i][0], shapes[i][1], shapes[i][2]);
+    return 0;
+}

@@ -14,6 +14,7 @@ public enum SitoFormatError: Error, Equatable, Sendable {
     case badTensorName(path: String, name: String)
     case duplicateTensor(path: String, name: String)
     case badShape(path: String, tensor: String, shape: [Int])
+    case unknownDType(path: String, tensor: String, dtype: String)
     case byteSizeMismatch(path: String, tensor: String, declared: Int, expected: Int)
     case sizeOverflow(path: String, tensor: String)
     case misaligned(path: String, tensor: String, offset: Int)
@@ -59,7 +60,9 @@ extension SitoFormatError: LocalizedError {
         case let .duplicateTensor(path, name):
             return "\(path): tensor \(name) appears twice in the directory"
         case let .badShape(path, tensor, shape):
-            return "\(path): tensor \(tensor) has an invalid shape \(shape) (rank ≤ 4, every dimension 1…2^40)"
+            return "\(path): tensor \(tensor) has an invalid shape \(shape) (rank ≤ 4, every dimension 1…2^40; i8 tensors are [rows, cols])"
+        case let .unknownDType(path, tensor, dtype):
+            return "\(path): tensor \(tensor) has dtype \"\(dtype)\", which format \(SitoFormatVersion.current) does not know (\(DType.allCases.map(\.rawValue).joined(separator: ", ")))"
         case let .byteSizeMismatch(path, tensor, declared, expected):
             return "\(path): tensor \(tensor) declares \(declared) bytes but its shape and dtype need \(expected)"
         case let .sizeOverflow(path, tensor):

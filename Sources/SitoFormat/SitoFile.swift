@@ -160,6 +160,9 @@ public final class SitoFile: @unchecked Sendable {
         } catch let DecodingError.valueNotFound(_, ctx) {
             throw SitoFormatError.headerNotJSON(path: path, reason: "null at \(describe(ctx.codingPath))")
         } catch let DecodingError.dataCorrupted(ctx) {
+            if let (tensor, dtype) = unknownDType(in: json, at: ctx.codingPath) {
+                throw SitoFormatError.unknownDType(path: path, tensor: tensor, dtype: dtype)
+            }
             let at = ctx.codingPath.isEmpty ? "" : " at \(describe(ctx.codingPath))"
             throw SitoFormatError.headerNotJSON(path: path, reason: "\(ctx.debugDescription)\(at)")
         } catch {
@@ -180,6 +183,17 @@ public final class SitoFile: @unchecked Sendable {
             }
         }
         return Parsed(header: header, dataOffset: dataOffset, index: index)
+    }
+
+    /// When decoding failed at `tensors[i].dtype`, the tensor's name and the dtype it declares, so that an
+    /// unknown dtype (a newer writer's, or corruption) gets its own error rather than "not JSON".
+    private static func unknownDType(in json: Data, at codingPath: [CodingKey]) -> (String, String)? {
+        guard codingPath.count == 3, codingPath[0].stringValue == "tensors", let i = codingPath[1].intValue,
+              codingPath[2].stringValue == "dtype",
+              let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
+              let tensors = object["tensors"] as? [Any], i >= 0, i < tensors.count,
+              let tensor = tensors[i] as? [String: Any], let dtype = tensor["dtype"] as? String else { return nil }
+        return (tensor["name"] as? String ?? "#\(i)", dtype)
     }
 
     private static func describe(_ path: [CodingKey]) -> String {
@@ -227,7 +241,9 @@ public final class SitoFile: @unchecked Sendable {
             }
             let (end, overflow) = t.offset.addingReportingOverflow(t.bytes)
             if overflow || end > dataSize {
-                let shown = overflow ? "(overflow)" : String(fileSize - dataSize + end)
+                // The absolute end can overflow even when `end` does not (offset near Int.max): checked too.
+                let (absolute, past) = end.addingReportingOverflow(fileSize - dataSize)
+                let shown = overflow || past ? "(overflow)" : String(absolute)
                 throw SitoFormatError.outOfBounds(path: path, tensor: t.name, end: shown, fileSize: fileSize)
             }
             let digits = t.xxh64.utf8
@@ -245,11 +261,13 @@ public final class SitoFile: @unchecked Sendable {
         // Scale companions.
         for t in header.tensors {
             if t.dtype == .i8 {
+                // An i8 tensor is a [rows, cols] matrix (checked first: t.shape[0] of a scalar would trap).
+                guard t.shape.count == 2 else { throw SitoFormatError.badShape(path: path, tensor: t.name, shape: t.shape) }
                 let scaleName = t.name + scaleSuffix
                 guard let si = index[scaleName] else { throw SitoFormatError.missingScale(path: path, tensor: t.name) }
                 let s = header.tensors[si]
-                if s.dtype != .f32 || s.shape != [t.shape[0]] || t.shape.count != 2 {
-                    throw SitoFormatError.badScaleShape(path: path, tensor: s.name, shape: s.shape, expected: [t.shape.first ?? 0])
+                if s.dtype != .f32 || s.shape != [t.shape[0]] {
+                    throw SitoFormatError.badScaleShape(path: path, tensor: s.name, shape: s.shape, expected: [t.shape[0]])
                 }
             } else if t.name.hasSuffix(scaleSuffix) {
                 let owner = String(t.name.dropLast(scaleSuffix.count))

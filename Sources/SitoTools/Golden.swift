@@ -3,6 +3,8 @@ import Foundation
 
 /// One reference case: a pair (query + document), an ids-only sequence, or a single text (embeddings).
 public struct GoldenCase: Codable, Sendable {
+    /// A name for reports, e.g. `edge:empty-document`.
+    public var tag: String?
     public var query: String?
     public var document: String?
     public var text: String?
@@ -11,7 +13,7 @@ public struct GoldenCase: Codable, Sendable {
     public var embedding: [Float]?
 
     enum CodingKeys: String, CodingKey {
-        case query, document, text, inputIds = "input_ids", logits, embedding
+        case tag, query, document, text, inputIds = "input_ids", logits, embedding
     }
 }
 
@@ -61,6 +63,9 @@ extension GoldenFile {
             }
             if !hasPair && !hasText && c.inputIds == nil {
                 throw GoldenError.invalid(path: path, reason: "case \(i) has neither text nor input_ids")
+            }
+            if !hasPair && !hasText && c.logits == nil && c.embedding == nil {
+                throw GoldenError.invalid(path: path, reason: "case \(i) has input_ids but nothing to check (no text, logits or embedding)")
             }
             if hasPair && hasText { throw GoldenError.invalid(path: path, reason: "case \(i) has both a pair and a single text") }
             if let ids = c.inputIds, ids.isEmpty { throw GoldenError.invalid(path: path, reason: "case \(i) has empty input_ids") }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# regenerate_goldens.sh — rebuild every committed golden in Tests/Fixtures/goldens from scratch.
+#
+# What it is
+#   fixtures (tools/setup.sh's steps 3–4) → cases (tools/pairs.py) → transformers (tools/make_goldens.py,
+#   in the pinned venv of tools/venv.sh). Run it after changing make_fixture.py's RECIPE, pairs.py, or the
+#   pinned reference versions; review the diff (one case per line) before committing.
+#
+# How to run
+#   tools/venv.sh && tools/regenerate_goldens.sh          # PY=/path/to/python overrides the venv
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PY="${PY:-$ROOT/.cache/venv/bin/python}"
+OUT="$ROOT/Tests/Fixtures/goldens"
+MODELS="$ROOT/.cache/fixtures/models"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+
+"$ROOT/tools/fetch_fixtures.sh"
+python3 "$ROOT/tools/make_fixture.py"
+
+python3 "$ROOT/tools/pairs.py" --set tiny >"$TMP/tiny.jsonl"
+python3 "$ROOT/tools/pairs.py" --set long >"$TMP/long.jsonl"
+
+"$PY" "$ROOT/tools/make_goldens.py" --model "$MODELS/xlmr-tiny" --pairs "$TMP/tiny.jsonl" \
+    --out "$OUT/xlmr-tiny.golden.json"
+"$PY" "$ROOT/tools/make_goldens.py" --model "$MODELS/xlmr-tiny-long" --pairs "$TMP/long.jsonl" \
+    --out "$OUT/xlmr-tiny-long.golden.json"
+sha256sum "$OUT"/*.golden.json

@@ -116,9 +116,30 @@ public final class SitoFile: @unchecked Sendable {
 
     /// Names of every tensor whose checksum does not match, for a full report.
     public func corruptTensors() -> [String] {
+        checksumMismatches().compactMap { error in
+            if case let .checksumMismatch(_, tensor, _, _) = error { return tensor } else { return nil }
+        }
+    }
+
+    /// A `checksumMismatch` for every tensor whose XXH64 differs from the header's, in directory order.
+    public func checksumMismatches() -> [SitoFormatError] {
         header.tensors.compactMap { entry in
             guard let view = tensor(entry.name) else { return nil }
-            return hex64(sito_xxh64(view.base, entry.bytes, 0)) == entry.xxh64 ? nil : entry.name
+            let actual = hex64(sito_xxh64(view.base, entry.bytes, 0))
+            return actual == entry.xxh64 ? nil : .checksumMismatch(path: path, tensor: entry.name, expected: entry.xxh64, actual: actual)
+        }
+    }
+
+    /// The error a default open (architecture schema checked) would throw for this file, or nil. For a
+    /// file opened with `checkSchema: false` (sito-inspect) to say why the runtime would refuse it.
+    public func schemaError() -> SitoFormatError? {
+        do {
+            try SitoFile.validateMetadata(header, index: index, path: path, checkSchema: true)
+            return nil
+        } catch let error as SitoFormatError {
+            return error
+        } catch {
+            return .badMetadata(path: path, field: "", reason: "\(error)")
         }
     }
 

@@ -1,1 +1,285 @@
-print("sito-inspect: not yet implemented")
+// sito-inspect: shows what is inside a .sito file (formats/sito.md) — metadata, tokenizer, tensors —
+// and verifies tensor checksums on request. It opens files without the architecture schema check so
+// it can show files the runtime would refuse, and says so with a warning.
+// Exit codes: 0 readable (and checksums fine when asked), 1 corrupt tensors, 2 unreadable file.
+import ArgumentParser
+import Foundation
+import SitoFormat
+import SitoTools
+
+@main
+struct SitoInspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sito-inspect",
+        abstract: "Show the metadata, tokenizer and tensors of a .sito file.",
+        discussion: """
+        Exit codes: 0 the file is readable (and its checksums match when --verify-checksums is given), \
+        1 some tensors are corrupt, 2 the file cannot be read as a .sito file.
+        """)
+
+    @Argument(help: "The .sito file.")
+    var file: String
+
+    @Flag(help: "Print one JSON object on stdout.")
+    var json = false
+
+    @Flag(help: "Recompute every tensor's XXH64 and name each one that does not match (exit 1 if any).")
+    var verifyChecksums = false
+
+    @Flag(help: "List every tensor (name, dtype, shape, bytes, offset) instead of a summary by dtype.")
+    var tensors = false
+
+    func run() throws {
+        let tool = "sito-inspect"
+        let sito = ToolExit.run(tool) {
+            try SitoFile(contentsOf: URL(fileURLWithPath: file), options: SitoOpenOptions(checkSchema: false))
+        }
+        let schemaError = sito.schemaError()
+        if let schemaError {
+            ToolExit.warn(tool, "the Sito runtime would refuse this file: \(schemaError.errorDescription ?? "\(schemaError)")")
+        }
+        let mismatches: [SitoFormatError]? = verifyChecksums ? sito.checksumMismatches() : nil
+        let report = InspectReport(file: sito, schemaError: schemaError, mismatches: mismatches, listTensors: tensors)
+        if json {
+            ToolExit.printJSON(report)
+        } else {
+            print(report.text(), terminator: "")
+        }
+        if let mismatches, !mismatches.isEmpty {
+            for m in mismatches { FileHandle.standardError.write(Data("\(tool): error: \(m.errorDescription ?? "\(m)")\n".utf8)) }
+            throw ExitCode(ToolExit.checkFailed)
+        }
+    }
+}
+
+/// Everything sito-inspect reports; its JSON form is the `--json` output.
+struct InspectReport: Encodable {
+    struct Schema: Encodable {
+        var ok: Bool
+        var error: String?
+    }
+    struct Tokenizer: Encodable {
+        var kind: String
+        var tensor: String
+        var bytes: Int?
+        /// Pieces in the embedded SentencePiece model; nil when the blob is not one.
+        var vocabularySize: Int?
+        var modelVocab: Int
+        var idOffset: Int
+        var idOverrides: [[Int]]
+        var specials: SpecialIds
+        var addedTokens: [AddedToken]
+        var whitespace: String
+
+        enum CodingKeys: String, CodingKey {
+            case kind, tensor, bytes, vocabularySize = "vocabulary_size", modelVocab = "model_vocab", idOffset = "id_offset"
+            case idOverrides = "id_overrides", specials, addedTokens = "added_tokens", whitespace
+        }
+    }
+    struct DTypeTotal: Encodable {
+        var count: Int
+        var bytes: Int
+    }
+    struct Tensors: Encodable {
+        var count: Int
+        var bytes: Int
+        var byDType: [String: DTypeTotal]
+        /// Every directory entry, with --tensors only.
+        var list: [TensorEntry]?
+
+        enum CodingKeys: String, CodingKey { case count, bytes, byDType = "by_dtype", list }
+    }
+    struct Corrupt: Encodable {
+        var tensor: String
+        var expected: String
+        var actual: String
+    }
+    struct Checksums: Encodable {
+        var verified: Int
+        var corrupt: [Corrupt]
+    }
+
+    var file: String
+    var fileBytes: Int
+    var format: Int
+    var headerBytes: Int
+    var dataOffset: Int
+    var schema: Schema
+    var architecture: String
+    var task: String
+    var model: ModelHyperparameters
+    var input: InputRecipe
+    var tokenizer: Tokenizer
+    var source: SourceInfo
+    var converter: ConverterInfo
+    var created: String
+    var quantization: QuantizationInfo?
+    var tensors: Tensors
+    var checksums: Checksums?
+
+    enum CodingKeys: String, CodingKey {
+        case file, fileBytes = "file_bytes", format, headerBytes = "header_bytes", dataOffset = "data_offset", schema
+        case architecture, task, model, input, tokenizer, source, converter, created, quantization, tensors, checksums
+    }
+
+    init(file sito: SitoFile, schemaError: SitoFormatError?, mismatches: [SitoFormatError]?, listTensors: Bool) {
+        let h = sito.header
+        file = sito.path
+        fileBytes = sito.fileSize
+        format = h.sito
+        dataOffset = sito.dataOffset
+        headerBytes = sito.dataOffset - SitoLayout.preambleSize
+        schema = Schema(ok: schemaError == nil, error: schemaError?.errorDescription)
+        architecture = h.architecture
+        task = h.task
+        model = h.model
+        input = h.input
+        let blob = sito.tensor(h.tokenizer.tensor)
+        tokenizer = Tokenizer(
+            kind: h.tokenizer.kind, tensor: h.tokenizer.tensor, bytes: blob?.entry.bytes,
+            vocabularySize: h.tokenizer.kind == "sentencepiece" ? blob.flatMap { sentencePieceCount($0.bytes) } : nil,
+            modelVocab: h.tokenizer.modelVocab, idOffset: h.tokenizer.idOffset, idOverrides: h.tokenizer.idOverrides,
+            specials: h.tokenizer.specials, addedTokens: h.tokenizer.addedTokens, whitespace: h.tokenizer.whitespace)
+        source = h.source
+        converter = h.converter
+        created = h.created
+        quantization = h.quantization
+        var byDType: [String: DTypeTotal] = [:]
+        for t in h.tensors {
+            byDType[t.dtype.rawValue, default: DTypeTotal(count: 0, bytes: 0)].count += 1
+            byDType[t.dtype.rawValue]!.bytes += t.bytes
+        }
+        tensors = Tensors(count: h.tensors.count, bytes: h.tensors.reduce(0) { $0 + $1.bytes }, byDType: byDType,
+                          list: listTensors ? h.tensors : nil)
+        checksums = mismatches.map { list in
+            Checksums(verified: h.tensors.count, corrupt: list.compactMap {
+                guard case let .checksumMismatch(_, tensor, expected, actual) = $0 else { return nil }
+                return Corrupt(tensor: tensor, expected: expected, actual: actual)
+            })
+        }
+    }
+
+    /// The human-readable report.
+    func text() -> String {
+        var out = ""
+        func line(_ label: String, _ value: String) {
+            out += label.padding(toLength: 14, withPad: " ", startingAt: 0) + value + "\n"
+        }
+        let m = model
+        line("file", "\(file) (\(formatBytes(fileBytes)), \(formatCount(fileBytes)) bytes)")
+        line("format", "sito \(format), header \(formatBytes(headerBytes)), data at byte \(dataOffset)")
+        line("architecture", "\(architecture) / \(task) (head \(m.head))")
+        line("schema", schema.ok ? "ok" : "REFUSED by the runtime: \(schema.error ?? "")")
+        line("model", "layers \(m.layers), hidden \(m.hidden), heads \(m.heads), ffn \(m.ffn), vocab \(m.vocab), type_vocab \(m.typeVocab)")
+        line("", "max_positions \(m.maxPositions), position_offset \(m.positionOffset), layer_norm_eps \(m.layerNormEps), activation \(m.activation)")
+        line("", "num_labels \(m.numLabels), output_activation \(m.outputActivation), pooling \(m.pooling), normalize \(m.normalize)")
+        var recipe = input.recipe
+        if let separator = input.separator { recipe += ", separator \(quoted(separator))" }
+        line("input", "\(recipe), max_length \(input.maxLength), truncation \(input.truncation)")
+        var src = source.name
+        if let revision = source.revision { src += " @ \(revision)" }
+        if !source.filesXXH64.isEmpty { src += " (\(source.filesXXH64.count) source file\(source.filesXXH64.count == 1 ? "" : "s") hashed)" }
+        line("source", src)
+        line("converter", "\(converter.name) \(converter.version)")
+        line("created", created)
+        if let q = quantization {
+            var text = "\(q.type): \(q.scheme), by \(q.tool.name) \(q.tool.version)"
+            if !q.keepFloat.isEmpty { text += "; kept in float: \(q.keepFloat.joined(separator: ", "))" }
+            line("quantization", text)
+        } else {
+            line("quantization", "none")
+        }
+
+        let t = tokenizer
+        let vocab = t.vocabularySize.map { "\(formatCount($0)) pieces" } ?? "vocabulary size unknown"
+        let size = t.bytes.map { " (\(formatBytes($0)))" } ?? " (missing)"
+        line("tokenizer", "\(t.kind) in \(t.tensor)\(size), \(vocab), model vocab \(formatCount(t.modelVocab))")
+        var ids = "model id = overrides[id] ?? id + \(t.idOffset)"
+        if !t.idOverrides.isEmpty {
+            ids += "; overrides " + t.idOverrides.map { $0.map(String.init).joined(separator: "→") }.joined(separator: ", ")
+        }
+        line("", ids)
+        let s = t.specials
+        let named: [(String, Int?)] = [("bos", s.bos), ("pad", s.pad), ("eos", s.eos), ("unk", s.unk), ("mask", s.mask), ("cls", s.cls), ("sep", s.sep)]
+        line("", "specials " + named.compactMap { name, id in id.map { "\(name) \($0)" } }.joined(separator: ", ") + ", whitespace \(t.whitespace)")
+        if t.addedTokens.isEmpty {
+            line("", "no added tokens")
+        } else {
+            let shown = t.addedTokens.prefix(8).map { "\(quoted($0.content)) \($0.id)" }.joined(separator: ", ")
+            let more = t.addedTokens.count > 8 ? ", … (\(t.addedTokens.count - 8) more)" : ""
+            line("", "added tokens (\(t.addedTokens.count)): \(shown)\(more)")
+        }
+
+        out += "\n"
+        line("tensors", "\(formatCount(tensors.count)) tensors, \(formatBytes(tensors.bytes)) of data (\(formatCount(tensors.bytes)) bytes)")
+        if let list = tensors.list {
+            var table = TextTable(columns: [.init("name"), .init("dtype"), .init("shape"), .init("bytes", align: .right),
+                                            .init("offset", align: .right)])
+            for e in list { table.append([e.name, e.dtype.rawValue, formatShape(e.shape), formatCount(e.bytes), formatCount(e.offset)]) }
+            out += table.render(indent: "  ") + "\n"
+            out += "  (offsets are from the data section at byte \(formatCount(dataOffset)))\n"
+        } else {
+            var table = TextTable(columns: [.init("dtype"), .init("count", align: .right), .init("bytes", align: .right), .init("size", align: .right)])
+            for d in DType.allCases {
+                guard let total = tensors.byDType[d.rawValue] else { continue }
+                table.append([d.rawValue, formatCount(total.count), formatCount(total.bytes), formatBytes(total.bytes)])
+            }
+            table.append(["total", formatCount(tensors.count), formatCount(tensors.bytes), formatBytes(tensors.bytes)])
+            table.append(["file", "", formatCount(fileBytes), formatBytes(fileBytes)])
+            out += table.render(indent: "  ") + "\n"
+        }
+        if let c = checksums {
+            out += "\n"
+            if c.corrupt.isEmpty {
+                line("checksums", "all \(formatCount(c.verified)) tensors match their XXH64")
+            } else {
+                line("checksums", "\(c.corrupt.count) of \(formatCount(c.verified)) tensors are CORRUPT:")
+                for bad in c.corrupt { out += "  \(bad.tensor): XXH64 \(bad.actual), the header says \(bad.expected)\n" }
+            }
+        }
+        return out
+    }
+
+    private func quoted(_ s: String) -> String {
+        "\"" + s.unicodeScalars.map { $0.properties.generalCategory == .control ? $0.escaped(asASCII: true) : String($0) }.joined() + "\""
+    }
+}
+
+/// Number of pieces in a serialized SentencePiece `ModelProto` (its repeated field 1), or nil when the
+/// bytes are not a well-formed protobuf message. Walks the top-level fields only, bounds-checked.
+func sentencePieceCount(_ bytes: UnsafeRawBufferPointer) -> Int? {
+    var i = 0
+    var pieces = 0
+    func varint() -> UInt64? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < bytes.count && shift < 64 {
+            let b = bytes[i]
+            i += 1
+            value |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { return value }
+            shift += 7
+        }
+        return nil
+    }
+    while i < bytes.count {
+        guard let key = varint() else { return nil }
+        let field = key >> 3
+        switch key & 7 {
+        case 0:
+            guard varint() != nil else { return nil }
+        case 1:
+            i += 8
+        case 2:
+            guard let length = varint(), length <= UInt64(bytes.count - i) else { return nil }
+            i += Int(length)
+            if field == 1 { pieces += 1 }
+        case 5:
+            i += 4
+        default:
+            return nil
+        }
+        if field == 0 || i > bytes.count { return nil }
+    }
+    return pieces
+}

@@ -17,8 +17,20 @@ enum Tiny {
         typeVocab: 1, layerNormEps: 1e-5, activation: "gelu", numLabels: 1, head: "roberta",
         outputActivation: "sigmoid", pooling: "none", normalize: false)
 
-    /// Bytes of the fake SentencePiece blob (deliberately not a multiple of 64, so padding follows it).
-    static let tokenizerBytes = 100
+    /// A minimal serialized SentencePiece `ModelProto`: 16 pieces `p00`…`p15` (field 1: piece, score)
+    /// and an empty-ish trainer spec (field 2). 196 bytes: not a multiple of 64, so padding follows it.
+    static let sentencePieceBlob: [UInt8] = {
+        var out: [UInt8] = []
+        for i in 0..<16 {
+            let text = Array(String(format: "p%02d", i).utf8)
+            var piece: [UInt8] = [0x0A, UInt8(text.count)] + text + [0x15]
+            withUnsafeBytes(of: Float(-Double(i)).bitPattern.littleEndian) { piece += $0 }
+            out += [0x0A, UInt8(piece.count)] + piece
+        }
+        return out + [0x12, 0x02, 0x08, 0x01]
+    }()
+
+    static var tokenizerBytes: Int { sentencePieceBlob.count }
 
     /// The directory of the tiny model: every tensor the schema expects (f32, or `i8` + `.scale` for
     /// the quantizable matrices when `quantized`), then the tokenizer blob. Offsets, sizes and checksums
@@ -77,6 +89,7 @@ enum Tiny {
         case .i8:
             return (0..<count).map { _ in UInt8(bitPattern: Int8(Int(next() % 255) - 127)) }
         case .u8:
+            if e.name == "tokenizer.sentencepiece" && count == sentencePieceBlob.count { return sentencePieceBlob }
             return (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
         }
     }

@@ -25,7 +25,8 @@ How to run
     .cache/venv/bin/python tools/make_goldens.py --model .cache/fixtures/models/xlmr-tiny \\
         --pairs <(python3 tools/pairs.py --set tiny) --out Tests/Fixtures/goldens/xlmr-tiny.golden.json
     Options: --name NAME (default: the folder's name), --max-length N (default: the model's maximum,
-    max_position_embeddings - pad_token_id - 1), --task sequence-classification|embedding.
+    max_position_embeddings - pad_token_id - 1; for --task embedding, sentence_bert_config.json's
+    max_seq_length when present), --task sequence-classification|embedding.
     Or regenerate every committed golden: tools/regenerate_goldens.sh.
 """
 from __future__ import annotations
@@ -112,6 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     offset = (config.pad_token_id + 1) if config.model_type in ("xlm-roberta", "roberta") else 0
     model_max = config.max_position_embeddings - offset
     max_length = a.max_length or model_max
+    if a.task == "embedding" and not a.max_length:
+        # sentence-transformers truncates at max_seq_length (256 for all-MiniLM-L6-v2), not the model's.
+        try:
+            with open(os.path.join(folder, "sentence_bert_config.json")) as f:
+                max_length = min(model_max, int(json.load(f)["max_seq_length"]))
+        except (OSError, KeyError, ValueError):
+            pass
     if max_length > model_max:
         raise SystemExit(f"--max-length {max_length} exceeds the model's maximum {model_max}")
 

@@ -50,8 +50,7 @@ SITO_TARGET_AVX2 static inline float hsum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-SITO_TARGET_AVX2
-static void tile_bf16_avx2(size_t mr, size_t nr, const uint16_t *x, size_t ldx, const uint16_t *w, size_t ldw,
+SITO_TARGET_AVX2 SITO_INLINE void tile_bf16_avx2(size_t mr, size_t nr, const uint16_t *x, size_t ldx, const uint16_t *w, size_t ldw,
                            size_t K, float out[4][2]) {
     __m256 acc[4][2];
     SITO_UNROLL
@@ -88,7 +87,7 @@ static void gemm_bf16_avx2(const uint16_t *xb, size_t ldxb, const uint16_t *W, s
             const size_t mr = M - m < 4 ? M - m : 4;
             for (size_t n = n0; n < n1; n += 2) {
                 const size_t nr = n1 - n < 2 ? n1 - n : 2;
-                float out[4][2];
+                float out[4][2] = {{0}};
                 if (mr == 4 && nr == 2) tile_bf16_avx2(4, 2, xb + m * ldxb, ldxb, W + n * ldw, ldw, K, out);
                 else tile_bf16_avx2(mr, nr, xb + m * ldxb, ldxb, W + n * ldw, ldw, K, out);
                 SITO_UNROLL
@@ -120,9 +119,19 @@ SITO_TARGET_AVX512 SITO_INLINE __m512 reduce16_ps(const __m512 v[16]) {
     return _mm512_add_ps(_mm512_shuffle_f32x4(s0, s1, 0x88), _mm512_shuffle_f32x4(s0, s1, 0xDD));
 }
 
-SITO_TARGET_AVX512 SITO_INLINE void store_bf16_tile(__m512 y, size_t mr, size_t nr, const float *bias,
+/// Stores one tile's sums; `accumulate` adds them to what an earlier K chunk stored (Y += y), and the
+/// bias, when given, is added last (only with the final chunk).
+SITO_TARGET_AVX512 SITO_INLINE void store_bf16_tile(__m512 y, size_t mr, size_t nr, int accumulate, const float *bias,
                                                    float *Y, size_t ldy) {
     const __mmask16 col = (__mmask16)((1u << nr) - 1);
+    if (accumulate) {
+        __m512 prev = _mm512_setzero_ps();
+        if (mr > 0) prev = _mm512_insertf32x4(prev, _mm_maskz_loadu_ps(col, Y + 0 * ldy), 0);
+        if (mr > 1) prev = _mm512_insertf32x4(prev, _mm_maskz_loadu_ps(col, Y + 1 * ldy), 1);
+        if (mr > 2) prev = _mm512_insertf32x4(prev, _mm_maskz_loadu_ps(col, Y + 2 * ldy), 2);
+        if (mr > 3) prev = _mm512_insertf32x4(prev, _mm_maskz_loadu_ps(col, Y + 3 * ldy), 3);
+        y = _mm512_add_ps(prev, y);
+    }
     if (bias) y = _mm512_add_ps(y, _mm512_broadcast_f32x4(_mm_maskz_loadu_ps(col, bias)));
     if (mr > 0) _mm_mask_storeu_ps(Y + 0 * ldy, col, _mm512_extractf32x4_ps(y, 0));
     if (mr > 1) _mm_mask_storeu_ps(Y + 1 * ldy, col, _mm512_extractf32x4_ps(y, 1));
@@ -141,7 +150,7 @@ SITO_TARGET_AVX512 SITO_INLINE __m512 tile_bf16_avx512(const size_t MR, const si
     for (int t = 0; t < 16; t++) acc[t] = _mm512_setzero_ps();
     for (size_t k = 0; k < K; k += 16) {
         const __mmask16 live = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
-        __m512 xv[4], wv[4];
+        __m512 xv[4] = {0}, wv[4] = {0};
         SITO_UNROLL
         for (size_t i = 0; i < MR; i++) xv[i] = widen16(live, x + i * ldx + k);
         SITO_UNROLL
@@ -161,7 +170,7 @@ SITO_TARGET_BF16 SITO_INLINE __m512 tile_bf16_dp(const size_t MR, const size_t N
     for (int t = 0; t < 16; t++) acc[t] = _mm512_setzero_ps();
     size_t k = 0;
     for (; k + 32 <= K; k += 32) {
-        __m512i xv[4], wv[4];
+        __m512i xv[4] = {0}, wv[4] = {0};
         SITO_UNROLL
         for (size_t i = 0; i < MR; i++) xv[i] = _mm512_loadu_si512(x + i * ldx + k);
         SITO_UNROLL
@@ -174,7 +183,7 @@ SITO_TARGET_BF16 SITO_INLINE __m512 tile_bf16_dp(const size_t MR, const size_t N
     }
     if (k < K) {   // ragged K: masked-off elements load as +0 in both operands
         const __mmask32 live = (__mmask32)((1ull << (K - k)) - 1);
-        __m512i xv[4], wv[4];
+        __m512i xv[4] = {0}, wv[4] = {0};
         SITO_UNROLL
         for (size_t i = 0; i < MR; i++) xv[i] = _mm512_maskz_loadu_epi16(live, x + i * ldx + k);
         SITO_UNROLL
@@ -188,25 +197,37 @@ SITO_TARGET_BF16 SITO_INLINE __m512 tile_bf16_dp(const size_t MR, const size_t N
     return reduce16_ps(acc);
 }
 
+/// The AVX-512 drivers. K is cut into chunks of at most KC elements so that a 4-row activation tile
+/// (4 × KC × 2 bytes = 16 KiB) stays in L1 next to the streamed weights; each chunk's tile sums are added
+/// to Y in chunk order (a fixed order, so results stay deterministic), and the bias after the last chunk.
+enum { KC = 2048 };
 #define SITO_BF16_DRIVER(NAME, TARGET, TILE)                                                                   \
     TARGET static void NAME(const uint16_t *xb, size_t ldxb, const uint16_t *W, size_t ldw, const float *bias, \
                             float *Y, size_t ldy, size_t M, size_t N, size_t K) {                              \
-        const size_t NB = panel_rows_bf16(K);                                                                  \
+        const size_t kc = K < KC ? K : KC;                                                                     \
+        const size_t NB = panel_rows_bf16(kc);                                                                 \
         for (size_t n0 = 0; n0 < N; n0 += NB) {                                                                \
             const size_t n1 = n0 + NB < N ? n0 + NB : N;                                                       \
-            for (size_t m = 0; m < M; m += 4) {                                                                \
-                const size_t mr = M - m < 4 ? M - m : 4;                                                       \
-                const uint16_t *x = xb + m * ldxb;                                                             \
-                for (size_t n = n0; n < n1; n += 4) {                                                          \
-                    const size_t nr = n1 - n < 4 ? n1 - n : 4;                                                 \
-                    __m512 y;                                                                                  \
-                    if (mr == 4 && nr == 4) y = TILE(4, 4, x, ldxb, W + n * ldw, ldw, K);                      \
-                    else if (mr == 4) y = TILE(4, nr, x, ldxb, W + n * ldw, ldw, K);                           \
-                    else if (mr == 1 && nr == 4) y = TILE(1, 4, x, ldxb, W + n * ldw, ldw, K);                 \
-                    else y = TILE(mr, nr, x, ldxb, W + n * ldw, ldw, K);                                       \
-                    store_bf16_tile(y, mr, nr, bias ? bias + n : NULL, Y + m * ldy + n, ldy);                  \
+            size_t k0 = 0;                                                                                     \
+            do {                                                                                               \
+                const size_t k1 = K - k0 > KC ? k0 + KC : K, kn = k1 - k0;                                     \
+                const int acc = k0 > 0, last = k1 == K;                                                       \
+                for (size_t m = 0; m < M; m += 4) {                                                            \
+                    const size_t mr = M - m < 4 ? M - m : 4;                                                   \
+                    const uint16_t *x = xb + m * ldxb + k0;                                                    \
+                    for (size_t n = n0; n < n1; n += 4) {                                                      \
+                        const size_t nr = n1 - n < 4 ? n1 - n : 4;                                             \
+                        const uint16_t *w = W + n * ldw + k0;                                                  \
+                        __m512 y;                                                                              \
+                        if (mr == 4 && nr == 4) y = TILE(4, 4, x, ldxb, w, ldw, kn);                           \
+                        else if (mr == 4) y = TILE(4, nr, x, ldxb, w, ldw, kn);                                \
+                        else if (mr == 1 && nr == 4) y = TILE(1, 4, x, ldxb, w, ldw, kn);                      \
+                        else y = TILE(mr, nr, x, ldxb, w, ldw, kn);                                            \
+                        store_bf16_tile(y, mr, nr, acc, last && bias ? bias + n : NULL, Y + m * ldy + n, ldy); \
+                    }                                                                                          \
                 }                                                                                              \
-            }                                                                                                  \
+                k0 = k1;                                                                                       \
+            } while (k0 < K);                                                                                  \
         }                                                                                                      \
     }
 

@@ -48,8 +48,7 @@ static inline int32_t hsum_avx2(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
-SITO_TARGET_AVX2
-static void tile_avx2(size_t mr, size_t nr, const int8_t *x, size_t ldx, const int8_t *w, size_t ldw,
+SITO_TARGET_AVX2 SITO_INLINE void tile_avx2(size_t mr, size_t nr, const int8_t *x, size_t ldx, const int8_t *w, size_t ldw,
                       size_t K, int32_t out[4][2]) {
     __m256i acc[4][2];
     SITO_UNROLL
@@ -92,7 +91,7 @@ static void gemm_i8_avx2(const int8_t *xq, size_t ldxq, const float *x_scale,
             const size_t mr = M - m < 4 ? M - m : 4;
             for (size_t n = n0; n < n1; n += 2) {
                 const size_t nr = n1 - n < 2 ? n1 - n : 2;
-                int32_t out[4][2];
+                int32_t out[4][2] = {{0}};
                 // Constant tile sizes in the common case let the compiler unroll the tile fully.
                 if (mr == 4 && nr == 2) tile_avx2(4, 2, xq + m * ldxq, ldxq, W + n * ldw, ldw, K, out);
                 else tile_avx2(mr, nr, xq + m * ldxq, ldxq, W + n * ldw, ldw, K, out);
@@ -134,7 +133,7 @@ SITO_TARGET_VNNI SITO_INLINE __m512i tile_vnni(const size_t MR, const size_t NR,
     const __m512i flip = _mm512_set1_epi8((char)0x80);
     size_t k = 0;
     for (; k + 64 <= K; k += 64) {
-        __m512i xv[4], wv[4];
+        __m512i xv[4] = {0}, wv[4] = {0};
         SITO_UNROLL
         for (size_t i = 0; i < MR; i++) xv[i] = _mm512_xor_si512(_mm512_loadu_si512(x + i * ldx + k), flip);
         SITO_UNROLL
@@ -146,7 +145,7 @@ SITO_TARGET_VNNI SITO_INLINE __m512i tile_vnni(const size_t MR, const size_t NR,
     }
     if (k < K) {   // ragged K: masked loads; masked-off x bytes become 0x80 but meet w = 0
         const __mmask64 live = ((__mmask64)1 << (K - k)) - 1;
-        __m512i xv[4], wv[4];
+        __m512i xv[4] = {0}, wv[4] = {0};
         SITO_UNROLL
         for (size_t i = 0; i < MR; i++) xv[i] = _mm512_xor_si512(_mm512_maskz_loadu_epi8(live, x + i * ldx + k), flip);
         SITO_UNROLL

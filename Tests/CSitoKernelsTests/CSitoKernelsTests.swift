@@ -192,13 +192,13 @@ final class Int8GemmTests: XCTestCase {
         for shape in raggedShapes {
             let p = problem(shape.m, shape.n, shape.k, rng: &rng)
             for withBias in [true, false] {
-                let expect = contract(p, bias: withBias).map(\.bitPattern)
+                let expect = contract(p, bias: withBias)
                 for level in availableLevels {
                     for withSums in [true, false] {
                         let y = run(p, level, bias: withBias, sums: withSums)
-                        XCTAssertEqual(y.map(\.bitPattern), expect,
-                                       "\(String(cString: sito_gemm_i8_path_name(level))) M=\(p.m) N=\(p.n) K=\(p.k) "
-                                       + "bias=\(withBias) sums=\(withSums); tolerance int8GemmToleranceULP = \(int8GemmToleranceULP)")
+                        assertBitIdentical(y, expect,
+                                           "\(String(cString: sito_gemm_i8_path_name(level))) M=\(p.m) N=\(p.n) K=\(p.k) "
+                                           + "bias=\(withBias) sums=\(withSums); tolerance int8GemmToleranceULP = \(int8GemmToleranceULP)")
                     }
                 }
             }
@@ -208,10 +208,9 @@ final class Int8GemmTests: XCTestCase {
     func testLargeSumsAboveTwoToTheTwentyFour() {
         var rng = TestRNG(seed: 4)
         let p = problem(5, 6, 4096 + 3, rng: &rng, extreme: true)   // |acc| up to 127²·4099 ≈ 6.6e7
-        let expect = contract(p, bias: true).map(\.bitPattern)
+        let expect = contract(p, bias: true)
         for level in availableLevels {
-            XCTAssertEqual(run(p, level, bias: true, sums: true).map(\.bitPattern), expect,
-                           String(cString: sito_gemm_i8_path_name(level)))
+            assertBitIdentical(run(p, level, bias: true, sums: true), expect, String(cString: sito_gemm_i8_path_name(level)))
         }
     }
 
@@ -345,7 +344,7 @@ final class BF16Tests: XCTestCase {
                 for level in availableLevels where level != SITO_ISA_SCALAR {
                     let y = run(p, level, bias: withBias)
                     let again = run(p, level, bias: withBias)
-                    XCTAssertEqual(y.map(\.bitPattern), again.map(\.bitPattern), "not deterministic")
+                    assertBitIdentical(y, again, "\(String(cString: sito_gemm_bf16_path_name(level))) is not deterministic")
                     for r in 0..<p.m {
                         for c in 0..<p.n {
                             var mag = 0.0

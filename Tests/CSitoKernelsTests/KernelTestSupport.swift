@@ -76,3 +76,15 @@ let int8GemmToleranceULP = 0
 func bf16GemmTolerance(k: Int, sumAbsProducts: Double, bias: Float) -> Double {
     2 * Double(k + 2) * 0x1p-24 * sumAbsProducts + Double(abs(bias)) * 0x1p-23
 }
+
+/// Asserts two f32 arrays are identical bit for bit; on failure names the first differing index, both
+/// values and how many differ (instead of printing whole arrays).
+func assertBitIdentical(_ got: [Float], _ expected: [Float], _ context: @autoclosure () -> String,
+                        file: StaticString = #filePath, line: UInt = #line) {
+    XCTAssertEqual(got.count, expected.count, context(), file: file, line: line)
+    let differing = zip(got, expected).enumerated().filter { $0.element.0.bitPattern != $0.element.1.bitPattern }
+    if let first = differing.first {
+        XCTFail("\(context()): \(differing.count) of \(got.count) values differ; first at index \(first.offset): "
+                + "got \(first.element.0), expected \(first.element.1)", file: file, line: line)
+    }
+}

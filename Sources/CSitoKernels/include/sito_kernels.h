@@ -157,9 +157,11 @@ size_t sito_count_nonfinite_f32(const float *x, size_t n, size_t *first_index);
 /// Scheme: Y[m,n] = Σ_k f32(xb[m,k]) · f32(W[n,k]) accumulated in f32, then + bias[n]. Each product of two
 /// bf16 values is EXACT in f32, so the paths differ only in the order of the f32 additions:
 ///   scalar      sums k = 0, 1, …, K-1 in order (fmaf-free: acc = acc + p), then + bias.
-///   avx512bf16  vdpbf16ps: 16 lane partial sums per (m, n), lanes combined by a fixed tree; vdpbf16ps
-///               treats subnormal inputs/outputs as zero (irrelevant for |values| ≥ 2^-126).
-///   avx512/avx2 widen bf16 → f32 and FMA into 16 / 8 lane partial sums, combined by a fixed tree.
+///   avx512bf16  vdpbf16ps: 16 lane partial sums per (m, n) and per chunk of ≤ 2048 k, lanes combined by
+///               a fixed tree, chunks added in order; vdpbf16ps treats subnormal inputs/outputs as zero
+///               (irrelevant for |values| ≥ 2^-126).
+///   avx512      widen bf16 → f32 and FMA into 16 lane partial sums, otherwise as avx512bf16.
+///   avx2        widen bf16 → f32 and FMA into 8 lane partial sums, combined by a fixed tree.
 /// Each path is deterministic (same inputs → same bits). Tolerance between any two paths, used by the
 /// tests as `bf16GemmTolerance`: |Y_a - Y_b| ≤ 2 · (K + 2) · 2^-24 · Σ_k |x_k · w_k| + |bias| · 2^-23
 /// (the classical bound on recursive f32 summation error, applied to both orders).

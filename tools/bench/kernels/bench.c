@@ -2,9 +2,9 @@
 // against OpenBLAS cblas_sgemm (f32) on the same shapes. Issue 5. Not part of the SwiftPM build.
 //
 // Build and run (from the repository root; the kernels' sources are compiled in directly):
-//   cc -std=gnu11 -O2 -o /tmp/sito-kernel-bench tools/bench/kernels/bench.c Sources/CSitoKernels/*.c \
+//   cc -std=gnu11 -O2 -o /tmp/sito-kernel-bench tools/bench/kernels/bench.c Sources/CSitoKernels/*.c
 //      -I Sources/CSitoKernels/include -lopenblas -lm && OPENBLAS_NUM_THREADS=1 /tmp/sito-kernel-bench
-// Options: [reps] (default 5); shapes are fixed below. Each number is the median of `reps` timed runs
+// Options: [reps] (default 5), --wall (wall-clock instead of thread CPU time); shapes are fixed below. Each number is the median of `reps` timed runs
 // after one warm-up run, in GOPS = 2·M·N·K / seconds / 1e9 (a multiply-add counts as two operations).
 // Each GEMM computes Y[M,N] = X[M,K] · W[N,K]ᵀ, W row-major as in a `.sito` file (OpenBLAS: sgemm with
 // W transposed, the same memory layout). Before timing, every path's output is checked against the
@@ -16,10 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
+/// Thread CPU time by default (other processes on a shared machine do not count against the kernel);
+/// `--wall` switches to CLOCK_MONOTONIC.
+static clockid_t timer = CLOCK_THREAD_CPUTIME_ID;
 static double now(void) {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(timer, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -49,6 +55,47 @@ static int reps = 5;
         qsort(ts_, (size_t)reps, sizeof(double), cmp_double);       \
         result = ts_[reps / 2];                                     \
     } while (0)
+
+
+#if defined(__x86_64__)
+// Register-only instruction throughput in the same run (the machine is shared, so absolute numbers move;
+// kernel / peak is the figure of merit). 24 independent accumulators, no memory traffic.
+#define PEAK_BODY(T, ZERO, OP, OPS_PER)                                                 \
+    T a[24];                                                                            \
+    for (int i = 0; i < 24; i++) a[i] = ZERO;                                           \
+    double t0 = now();                                                                  \
+    for (long r = 0; r < n; r++) {                                                      \
+        _Pragma("GCC unroll 24") for (int i = 0; i < 24; i++) a[i] = OP;                \
+    }                                                                                   \
+    double t = now() - t0;                                                              \
+    for (int i = 1; i < 24; i++) memcpy(&a[0], &a[i], sizeof(T)) ;                      \
+    __asm__ volatile("" ::"m"(a[0]));                                                   \
+    return (double)n * 24 * OPS_PER / t * 1e-9;
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"), noinline)) static double peak_vnni(long n) {
+    const __m512i x = _mm512_set1_epi8(1), y = _mm512_set1_epi8(2);
+    PEAK_BODY(__m512i, _mm512_setzero_si512(), _mm512_dpbusd_epi32(a[i], x, y), 128.0)
+}
+__attribute__((target("avx512f,avx512bw,avx512bf16"), noinline)) static double peak_bf16(long n) {
+    const __m512i x = _mm512_set1_epi16(0x3F80), y = _mm512_set1_epi16(0x3F80);
+    PEAK_BODY(__m512, _mm512_setzero_ps(), _mm512_dpbf16_ps(a[i], (__m512bh)x, (__m512bh)y), 64.0)
+}
+__attribute__((target("avx512f,fma"), noinline)) static double peak_fma(long n) {
+    const __m512 x = _mm512_set1_ps(1), y = _mm512_set1_ps(1e-9f);
+    PEAK_BODY(__m512, _mm512_setzero_ps(), _mm512_fmadd_ps(x, y, a[i]), 32.0)
+}
+#endif
+
+static void print_peaks(void) {
+#if defined(__x86_64__)
+    const sito_isa have = sito_kernels_detect_isa();
+    printf("register-only peaks (1 thread, now):");
+    if (have >= SITO_ISA_AVX512) printf("  fma-zmm %.1f GFLOP/s", peak_fma(20000000));
+    if (have >= SITO_ISA_AVX512_VNNI) printf("  vpdpbusd-zmm %.1f GOPS", peak_vnni(20000000));
+    if (have >= SITO_ISA_AVX512_BF16) printf("  vdpbf16ps-zmm %.1f GFLOP/s", peak_bf16(20000000));
+    printf("\n");
+#endif
+}
 
 static void bench_shape(size_t M, size_t N, size_t K) {
     const double ops = 2.0 * (double)M * (double)N * (double)K;
@@ -116,17 +163,23 @@ static void bench_shape(size_t M, size_t N, size_t K) {
 }
 
 int main(int argc, char **argv) {
-    if (argc > 1) reps = atoi(argv[1]);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--wall") == 0) timer = CLOCK_MONOTONIC;
+        else reps = atoi(argv[i]);
+    }
     if (reps < 1 || reps > MAXREPS) reps = 5;
-    printf("CSitoKernels benchmark, 1 thread, median of %d after warm-up, GOPS (2·M·N·K/s)\n", reps);
+    printf("CSitoKernels benchmark, 1 thread, median of %d after warm-up, GOPS (2·M·N·K/s), %s time\n", reps,
+           timer == CLOCK_MONOTONIC ? "wall" : "thread CPU");
     printf("CPU level: %s; OPENBLAS_CORETYPE=%s; OpenBLAS: %s\n", sito_kernels_isa_name(sito_kernels_detect_isa()),
            getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "(unset)", openblas_get_config());
     openblas_set_num_threads(1);
+    print_peaks();
     static const size_t shapes[][3] = {
         {128, 1024, 1024}, {128, 4096, 1024}, {128, 1024, 4096},   // 1 pair × 128 tokens, large config
         {512, 1024, 1024}, {512, 4096, 1024}, {512, 1024, 4096},   // 512 tokens
         {4096, 1024, 1024}, {4096, 4096, 1024}, {1, 1024, 1024},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) bench_shape(shapes[i][0], shapes[i][1], shapes[i][2]);
+    print_peaks();
     return 0;
 }

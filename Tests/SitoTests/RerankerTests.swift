@@ -69,10 +69,11 @@ final class RerankerTests: XCTestCase {
     func testConcurrentScoringEqualsSerial() throws {
         let reranker = try Reranker(contentsOf: try tinyModel())
         let docs = (0..<24).map { "Dokument numer \($0): " + String(repeating: "słowo ", count: $0 * 3) }
-        let serial = try reranker.score(query: query, documents: docs)
+        let q = query
+        let serial = try reranker.score(query: q, documents: docs)
         let results = ResultBox(count: 8)
         DispatchQueue.concurrentPerform(iterations: 8) { i in
-            results.set(i, Result { try reranker.score(query: query, documents: docs) })
+            results.set(i, Result { try reranker.score(query: q, documents: docs) })
         }
         for i in 0..<8 {
             let got = try results.get(i).get()

@@ -53,6 +53,9 @@ public struct Converter {
         for e in expected {
             guard let hfName = sourceNames[e.name] else { continue }
             guard let t = weights.tensors[hfName] else { throw ConversionError.missingTensor(folder: folder.path, tensor: hfName) }
+            guard t.dtype.isConvertible else {
+                throw SafetensorsError.unsupportedDType(path: t.path, tensor: hfName, dtype: t.dtype.rawValue)
+            }
             guard t.shape == e.shape else { throw ConversionError.wrongShape(folder: folder.path, tensor: hfName, shape: t.shape, expected: e.shape) }
             sources[e.name] = t
         }

@@ -35,7 +35,7 @@ public enum SafetensorsError: Error, Equatable, LocalizedError {
         case let .headerLength(path, length, size): return "\(path): safetensors header length \(length) is impossible for a file of \(size) bytes (limit 100 MB): truncated or corrupt"
         case let .headerNotJSON(path, reason): return "\(path): safetensors header is not valid: \(reason)"
         case let .badEntry(path, tensor, reason): return "\(path): tensor \(tensor): \(reason)"
-        case let .unsupportedDType(path, tensor, dtype): return "\(path): tensor \(tensor) has dtype \(dtype); sito-convert reads F32, F16 and BF16"
+        case let .unsupportedDType(path, tensor, dtype): return "\(path): tensor \(tensor) has dtype \(dtype); sito-convert reads weights in F32, F16 and BF16"
         case let .sizeMismatch(path, tensor, declared, expected): return "\(path): tensor \(tensor) spans \(declared) bytes but its shape and dtype need \(expected)"
         case let .overflow(path, tensor): return "\(path): tensor \(tensor): shape × element size overflows"
         case let .outOfBounds(path, tensor): return "\(path): tensor \(tensor) lies outside the file's data section: truncated file?"
@@ -48,11 +48,23 @@ public enum SafetensorsError: Error, Equatable, LocalizedError {
     }
 }
 
-/// Source dtypes the converter reads.
+/// dtypes a safetensors header may declare. The converter reads weights in F32, F16 and BF16 only;
+/// the others are parsed (and validated) so that buffers such as an I64 `position_ids` can be skipped.
 public enum SourceDType: String, Sendable {
-    case f32 = "F32", f16 = "F16", bf16 = "BF16"
+    case f64 = "F64", f32 = "F32", f16 = "F16", bf16 = "BF16"
+    case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", bool = "BOOL"
 
-    public var size: Int { self == .f32 ? 4 : 2 }
+    public var size: Int {
+        switch self {
+        case .f64, .i64: return 8
+        case .f32, .i32: return 4
+        case .f16, .bf16, .i16: return 2
+        case .i8, .u8, .bool: return 1
+        }
+    }
+
+    /// Whether sito-convert can read it as weights.
+    public var isConvertible: Bool { self == .f32 || self == .f16 || self == .bf16 }
 }
 
 /// One tensor of a safetensors file.
@@ -232,6 +244,7 @@ public struct SafetensorsCollection: Sendable {
 /// Reads a source tensor in chunks of at most `chunkElements` elements, widened to f32.
 /// `body` gets each chunk; the buffer is reused, so `body` must not keep it.
 public func readWidened(_ t: SafetensorsTensor, chunkElements: Int = 1 << 20, _ body: (UnsafeBufferPointer<Float>) throws -> Void) throws {
+    guard t.dtype.isConvertible else { throw SafetensorsError.unsupportedDType(path: t.path, tensor: t.name, dtype: t.dtype.rawValue) }
     let fd = open(t.path, O_RDONLY | O_CLOEXEC)
     if fd < 0 { throw SafetensorsError.cannotOpen(path: t.path, reason: String(cString: strerror(errno))) }
     defer { close(fd) }
@@ -254,6 +267,8 @@ public func readWidened(_ t: SafetensorsTensor, chunkElements: Int = 1 << 20, _ 
                     for i in 0..<n { dst[i] = Float(bitPattern: UInt32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
                 case .f16:
                     for i in 0..<n { dst[i] = Float(Float16(bitPattern: UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))) }
+                default:
+                    preconditionFailure("readWidened takes F32, F16 and BF16 tensors; callers check isConvertible")
                 }
             }
         }

@@ -17,7 +17,7 @@ final class SafetensorsTests: XCTestCase {
     func testErrors() {
         let cases: [(String, Int, SafetensorsError)] = [
             ("[]", 0, .headerNotJSON(path: "t.safetensors", reason: "")),
-            (#"{"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, 8, .unsupportedDType(path: "t.safetensors", tensor: "a", dtype: "I64")),
+            (#"{"a":{"dtype":"Q4","shape":[1],"data_offsets":[0,8]}}"#, 8, .unsupportedDType(path: "t.safetensors", tensor: "a", dtype: "Q4")),
             (#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, 8, .sizeMismatch(path: "t.safetensors", tensor: "a", declared: 8, expected: 12)),
             (#"{"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}}"#, 8, .overflow(path: "t.safetensors", tensor: "a")),
             (#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, 8, .outOfBounds(path: "t.safetensors", tensor: "a")),

@@ -1,0 +1,195 @@
+// TokenizerTests.swift: the runtime Tokenizer on the real XLM-R tokenizer (converted from
+// .cache/fixtures/xlmr-tokenizer/tokenizer.json, fetched by tools/setup.sh): special tokens written in
+// the text, whitespace next to them, truncation and rejection, argument errors, concurrent use, and the
+// throughput on a long Polish document (printed; formats/tokenization.md, "Throughput").
+import Foundation
+import Sito
+import SitoFormat
+import SitoTools
+import XCTest
+
+final class TokenizerTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let recipe = InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: 8192, truncation: "longest-first-right")
+    nonisolated(unsafe) static var cached: (info: TokenizerInfo, bytes: [UInt8])?
+    /// Loaded tokenizers by "whitespace/maxLength": loading 250,002 pieces takes seconds in debug builds.
+    nonisolated(unsafe) static var loaded: [String: Tokenizer] = [:]
+
+    func tokenizer(_ whitespace: String = "metaspace-collapse", maxLength: Int = 8192) throws -> Tokenizer {
+        let folder = Self.root.appendingPathComponent(".cache/fixtures/xlmr-tokenizer")
+        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path) else {
+            XCTFail("fixture \(folder.path)/tokenizer.json is missing: run tools/setup.sh")
+            throw CocoaError(.fileNoSuchFile)
+        }
+        if Self.cached == nil { Self.cached = try convertTokenizer(folder: folder, modelVocab: 250_002) }
+        let key = "\(whitespace)/\(maxLength)"
+        if let t = Self.loaded[key] { return t }
+        var (info, bytes) = Self.cached!
+        info.whitespace = whitespace
+        var recipe = Self.recipe
+        recipe.maxLength = maxLength
+        let t = try bytes.withUnsafeBytes { try Tokenizer(info: info, input: recipe, bytes: $0) }
+        Self.loaded[key] = t
+        return t
+    }
+
+    func testModelCardPair() throws {
+        let t = try tokenizer()
+        let e = try t.encodePair(query: "Jak dożyć 100 lat?", document: "Kiedy?")
+        XCTAssertEqual(e.ids, [0, 4422, 54, 53241, 805, 10495, 32, 2, 2, 71086, 32, 2])
+        XCTAssertEqual(e.typeIds, [Int32](repeating: 0, count: 12))
+        XCTAssertFalse(e.truncated)
+        XCTAssertEqual(e.untruncatedLength, 12)
+    }
+
+    /// Written specials are split out; whitespace beside them stays a lone "▁" in tokenizer.json's
+    /// pipeline and disappears in transformers ≥ 5's class pipeline.
+    func testSpecialTokensAndWhitespace() throws {
+        let json = try tokenizer("metaspace-collapse")
+        XCTAssertEqual(json.encode("q</s></s>d"), [8096, 2, 2, 104])
+        XCTAssertEqual(json.encode("q </s></s> d "), [8096, 6, 2, 2, 104, 6])
+        XCTAssertEqual(json.encode(" </s> "), [6, 2, 6])
+        XCTAssertEqual(json.encode("a<mask>b"), [10, 250_001, 876])
+        XCTAssertEqual(json.encode("<s>x"), [0, 1022])
+        XCTAssertEqual(json.encode(""), [])
+        XCTAssertEqual(json.encode("  "), [6])
+        XCTAssertEqual(json.encode("＜s＞"), [6, 0], "normalized to '<s>', which Hugging Face's lattice holds")
+        XCTAssertEqual(json.encode("🧌🧌 x"), [6, 3, 1022], "unknown characters fuse into one <unk>")
+        XCTAssertEqual(json.encode("Ａ\u{301}"), [62], "HF Precompiled drops the mark after a mapped grapheme")
+        let cls = try tokenizer("whitespace-split")
+        XCTAssertEqual(cls.encode("q </s></s> d "), [8096, 2, 2, 104])
+        XCTAssertEqual(cls.encode("  "), [])
+    }
+
+    func testLstripAndRstrip() throws {
+        var (info, bytes) = try { _ = try tokenizer(); return Self.cached! }()
+        info.addedTokens = info.addedTokens.map { var t = $0; if t.content == "<mask>" { t.lstrip = true; t.rstrip = true }; return t }
+        let t = try bytes.withUnsafeBytes { try Tokenizer(info: info, input: Self.recipe, bytes: $0) }
+        XCTAssertEqual(t.encode("a <mask> b"), [10, 250_001, 876], "whitespace on both sides absorbed")
+        XCTAssertEqual(t.encode("a\u{3000}\t<mask>"), [10, 250_001], "lstrip takes any Unicode White_Space")
+        bytes = []
+    }
+
+    func testTruncationKeepsTheFirstTokens() throws {
+        let t = try tokenizer(maxLength: 16)
+        let words = Array(repeating: "ala ma kota", count: 20).joined(separator: " ")
+        let full = t.encode("q</s></s>" + words)
+        let e = try t.encodePair(query: "q", document: words, maxLength: 8)
+        XCTAssertEqual(e.ids, [0] + full.prefix(6) + [2])
+        XCTAssertTrue(e.truncated)
+        XCTAssertEqual(e.untruncatedLength, full.count + 2)
+        XCTAssertEqual(try t.encodePair(query: "q", document: words).ids.count, 16, "the recipe's max length by default")
+        XCTAssertEqual(try t.encodePair(query: "q", document: words, maxLength: 2).ids, [0, 2])
+        let exact = try t.encodePair(query: "q", document: "d", maxLength: 6)
+        XCTAssertFalse(exact.truncated, "q </s> </s> d fits exactly: 4 + 2")
+    }
+
+    func testRejectOnOverflow() throws {
+        let t = try tokenizer(maxLength: 16)
+        XCTAssertThrowsError(try t.encodePair(query: "q", document: String(repeating: "słowo ", count: 40), onOverflow: .reject)) { error in
+            guard case .tooLong(let tokens, let limit)? = error as? TokenizerError else { return XCTFail("\(error)") }
+            XCTAssertEqual(limit, 16)
+            XCTAssertGreaterThan(tokens, 16)
+            XCTAssertTrue((error as? LocalizedError)?.errorDescription?.contains("maximum of 16") ?? false)
+        }
+        XCTAssertNoThrow(try t.encodePair(query: "q", document: "d", onOverflow: .reject))
+    }
+
+    func testArgumentAndModelErrors() throws {
+        let t = try tokenizer(maxLength: 16)
+        XCTAssertThrowsError(try t.encodePair(query: "q", document: "d", maxLength: 17)) {
+            XCTAssertEqual($0 as? TokenizerError, .badMaxLength(requested: 17, limit: 16))
+        }
+        XCTAssertThrowsError(try t.encodePair(query: "q", document: "d", maxLength: 1)) {
+            XCTAssertEqual($0 as? TokenizerError, .badMaxLength(requested: 1, limit: 16))
+        }
+        let (info, bytes) = Self.cached!
+        var wrong = info
+        wrong.whitespace = "bert"
+        XCTAssertThrowsError(try bytes.withUnsafeBytes { try Tokenizer(info: wrong, input: Self.recipe, bytes: $0) }) {
+            XCTAssertEqual($0 as? TokenizerError, .unsupportedWhitespace("bert"))
+        }
+        wrong = info
+        wrong.idOffset = 5
+        XCTAssertThrowsError(try bytes.withUnsafeBytes { try Tokenizer(info: wrong, input: Self.recipe, bytes: $0) }) {
+            guard case .badIdMapping(let reason)? = $0 as? TokenizerError else { return XCTFail("\($0)") }
+            XCTAssertTrue(reason.contains("outside [0, 250002)"), reason)
+        }
+        XCTAssertThrowsError(try [UInt8](bytes.prefix(1000)).withUnsafeBytes { try Tokenizer(info: info, input: Self.recipe, bytes: $0) }) {
+            guard case .invalidModel? = $0 as? TokenizerError else { return XCTFail("\($0)") }
+        }
+    }
+
+    func testConcurrentUseGivesTheSameIds() throws {
+        let t = try tokenizer()
+        let texts = (0..<64).map { "Zapytanie \($0)</s></s>Dokument numer \($0) — zażółć gęślą jaźń 😀" }
+        let expected = texts.map { t.encode($0) }
+        let results = Mutex2<[[Int32]]>(Array(repeating: [], count: texts.count))
+        DispatchQueue.concurrentPerform(iterations: texts.count) { i in
+            let ids = t.encode(texts[i])
+            results.withLock { $0[i] = ids }
+        }
+        XCTAssertEqual(results.withLock { $0 }, expected)
+    }
+
+    /// Tokens per second on a long Polish document (the real gettext catalogs); printed, not asserted,
+    /// since debug builds are ~10× slower. Release numbers are in formats/tokenization.md.
+    func testThroughputOnALongPolishDocument() throws {
+        let t = try tokenizer()
+        let text = Self.polishDocument(minimumBytes: 60_000)
+        _ = t.encode(text)
+        let start = Date()
+        var tokens = 0
+        var rounds = 0
+        while Date().timeIntervalSince(start) < 1 || rounds < 3 {
+            tokens += t.encode(text).count
+            rounds += 1
+        }
+        let seconds = Date().timeIntervalSince(start)
+        let perSecond = Double(tokens) / seconds
+        print("tokenizer throughput: \(Int(perSecond)) tokens/s; 8192 tokens in \(String(format: "%.2f", 8192 / perSecond * 1000)) ms (\(tokens / rounds) tokens per round, \(text.utf8.count) bytes)")
+        XCTAssertGreaterThan(tokens, 0)
+    }
+
+    /// Polish text from the gettext catalogs on this machine (msgstr side), joined with spaces.
+    static func polishDocument(minimumBytes: Int) -> String {
+        var parts: [String] = []
+        var total = 0
+        let dir = "/usr/share/locale/pl/LC_MESSAGES"
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+        for file in files where file.hasSuffix(".mo") {
+            guard let data = FileManager.default.contents(atPath: dir + "/" + file), data.count >= 28 else { continue }
+            let b = [UInt8](data)
+            func u32(_ o: Int) -> Int { Int(UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24) }
+            guard u32(0) == 0x9504_12DE else { continue }
+            let n = u32(8), table = u32(16)
+            for i in 1..<max(1, n) {
+                let length = u32(table + 8 * i), offset = u32(table + 8 * i + 4)
+                guard offset + length <= b.count else { break }
+                let s = String(decoding: b[offset..<offset + length].split(separator: 0).first ?? [], as: UTF8.self)
+                parts.append(s)
+                total += s.utf8.count
+                if total >= minimumBytes { return parts.joined(separator: " ") }
+            }
+        }
+        let fallback = "Zażółć gęślą jaźń. Jak dożyć 100 lat? Należy jeść warzywa, spać i ćwiczyć. "
+        while total < minimumBytes {
+            parts.append(fallback)
+            total += fallback.utf8.count
+        }
+        return parts.joined(separator: " ")
+    }
+}
+
+/// A lock-protected box for test results written from several threads.
+final class Mutex2<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func withLock<R>(_ body: (inout Value) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
+    }
+}

@@ -3,17 +3,19 @@
 // why each step is here, is in formats/tokenization.md; this file must match it step for step.
 //
 // Pipeline for one text:
-//   1. split out added tokens (leftmost, longest first; lstrip/rstrip absorb Unicode White_Space)   (Swift)
+//   1. split out added tokens (leftmost, longest first; lstrip/rstrip absorb Unicode White_Space)
 //   2. each piece of text between them: Hugging Face `Precompiled` normalization with the model's
-//      charsmap, grapheme by grapheme                                                              (Swift)
+//      charsmap, grapheme by grapheme
 //   3. whitespace → "▁" by the file's rule (`metaspace-collapse`, `metaspace`, `whitespace-split`);
-//      "▁" prefix unless the text already starts with one; empty normalized text gives no tokens  (Swift)
-//   4. Unigram Viterbi over the whole "▁…" string                                                   (libsentencepiece)
-//   5. sentencepiece ids → model ids: overrides[sp] ?? sp + id_offset                                (Swift)
-//   6. `<s>` + ids + `</s>`, truncated to max_length by dropping content tokens from the right        (Swift)
+//      "▁" prefix unless the text already starts with one; empty normalized text gives no tokens
+//   4. Hugging Face's Unigram Viterbi per "▁"-word, in f64 (`UnigramLattice`)
+//   5. sentencepiece ids → model ids: overrides[sp] ?? sp + id_offset
+//   6. `<s>` + ids + `</s>`, truncated to max_length by dropping content tokens from the right
 //
-// libsentencepiece's own normalizer is switched off (an identity normalizer is swapped into the model at
-// load) because its whitespace rules and its longest-match charsmap walk both differ from Hugging Face's.
+// libsentencepiece loads and validates the embedded model (and answers piece lookups). It does not
+// segment: its normalizer's whitespace rules and longest-match charsmap walk differ from Hugging Face's,
+// and its Viterbi sums scores in f32, which breaks ties differently (21 of 20,000 corpus strings, all
+// repeated punctuation such as "...."). formats/tokenization.md has the measurements.
 import CSentencePiece
 import Foundation
 import SitoFormat

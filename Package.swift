@@ -35,7 +35,7 @@ let package = Package(
         // The runtime: loads `.sito` files and runs them. Nothing else.
         .target(name: "Sito", dependencies: ["SitoFormat", "CSitoKernels", "COpenBLAS", "CSentencePiece"]),
         // Everything on the tools' side of the fence.
-        .target(name: "SitoTools", dependencies: ["Sito", "SitoFormat"]),
+        .target(name: "SitoTools", dependencies: ["Sito", "SitoFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "sito-convert", dependencies: ["SitoTools", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "sito-inspect", dependencies: ["SitoTools", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "sito-verify", dependencies: ["SitoTools", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -1,5 +1,6 @@
 // CLI.swift: the shared way a sito-* executable runs its work: errors become one line on stderr (the
 // error's LocalizedError.errorDescription, which names the file) and an exit code (see ToolExit).
+import ArgumentParser
 import Foundation
 
 extension ToolExit {
@@ -17,5 +18,23 @@ extension ToolExit {
     /// Prints `tool: warning: <message>` on stderr and carries on.
     public static func warn(_ tool: String, _ message: String) {
         FileHandle.standardError.write(Data("\(tool): warning: \(message)\n".utf8))
+    }
+}
+
+extension ParsableCommand {
+    /// The entry point of every sito-* tool: ArgumentParser's, except that usage and validation errors
+    /// (ArgumentParser's exit code 64) exit with `ToolExit.badInput` (2), as every other bad input does.
+    public static func mainExitingTwoOnBadUsage() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(ToolExit.badInput)
+            }
+            exit(withError: error)
+        }
     }
 }

@@ -5,6 +5,8 @@ import SitoTools
 
 @main
 struct SitoConvert: ParsableCommand {
+    static func main() { mainExitingTwoOnBadUsage() }
+
     static let configuration = CommandConfiguration(
         commandName: "sito-convert",
         abstract: "Convert a Hugging Face model folder into one self-contained .sito file.",

@@ -9,6 +9,8 @@ import SitoTools
 
 @main
 struct SitoInspect: ParsableCommand {
+    static func main() { mainExitingTwoOnBadUsage() }
+
     static let configuration = CommandConfiguration(
         commandName: "sito-inspect",
         abstract: "Show the metadata, tokenizer and tensors of a .sito file.",

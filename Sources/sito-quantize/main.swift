@@ -5,6 +5,8 @@ import SitoTools
 
 @main
 struct SitoQuantize: ParsableCommand {
+    static func main() { mainExitingTwoOnBadUsage() }
+
     static let configuration = CommandConfiguration(
         commandName: "sito-quantize",
         abstract: "Quantize a .sito file to int8 (per-row scales) or bf16.",

@@ -6,6 +6,8 @@ import SitoTools
 
 @main
 struct SitoRerank: ParsableCommand {
+    static func main() { mainExitingTwoOnBadUsage() }
+
     static let configuration = CommandConfiguration(
         commandName: "sito-rerank",
         abstract: "Score documents for a query with a .sito reranker, best first.",
@@ -23,7 +25,7 @@ struct SitoRerank: ParsableCommand {
     @Argument(help: "Documents to score.")
     var documents: [String] = []
 
-    @Option(help: "A file with one document per line (- for stdin).")
+    @Option(name: .customLong("documents"), help: "A file with one document per line (- for stdin).")
     var documentsFile: String?
 
     @Option(help: "Print only the best K documents.")
@@ -40,8 +42,8 @@ struct SitoRerank: ParsableCommand {
 
     func validate() throws {
         if query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("the query is empty") }
-        if documents.isEmpty && documentsFile == nil { throw ValidationError("no documents: give them as arguments or with --documents-file") }
-        if !documents.isEmpty && documentsFile != nil { throw ValidationError("give documents as arguments or with --documents-file, not both") }
+        if documents.isEmpty && documentsFile == nil { throw ValidationError("no documents: give them as arguments or with --documents FILE") }
+        if !documents.isEmpty && documentsFile != nil { throw ValidationError("give documents as arguments or with --documents FILE, not both") }
         if let top, top < 1 { throw ValidationError("--top must be at least 1") }
     }
 

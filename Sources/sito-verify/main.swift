@@ -8,6 +8,8 @@ import SitoTools
 
 @main
 struct SitoVerify: ParsableCommand {
+    static func main() { mainExitingTwoOnBadUsage() }
+
     static let configuration = CommandConfiguration(
         commandName: "sito-verify",
         abstract: "Check a .sito file against golden outputs from transformers.",

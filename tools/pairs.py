@@ -10,14 +10,18 @@ What it is
                    emoji, mixed scripts, repeated punctuation, tabs and newlines, leading, trailing and
                    multiple spaces, special tokens written in the text with and without spaces around
                    them, Unicode normalization cases, a document and a query longer than the maximum.
+      --set sentences  520 real English/Polish sentences + edge texts, for embedding models (issue 7)
       --set long   for the 8194-position fixture: the model card's example, a pair of ≥ 4000 tokens
                    (Polish messages joined into one document), a pair over 8192 tokens (truncated),
                    and ids-only cases (random ids of 1, 100, 1000 and exactly 8192 tokens).
+      --set rank   400 real Polish pairs for ranking metrics (quantization loss, issue 4): 40 queries,
+                   each with 5 documents sharing a content word with it and 5 random ones.
     Every case has a "tag" naming it. Same machine catalogs → same output, byte for byte.
 
 How to run
     python3 tools/pairs.py --set tiny > /tmp/tiny.jsonl
     python3 tools/pairs.py --set long > /tmp/long.jsonl
+    python3 tools/pairs.py --set rank > /tmp/rank.jsonl
     python3 tools/pairs.py --set tiny --stats
 """
 from __future__ import annotations
@@ -60,7 +64,8 @@ def content_words(s: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(s)}
 
 
-def real_pairs(msgs: list[str], rng: random.Random, n_queries: int = 48) -> list[dict]:
+def real_pairs(msgs: list[str], rng: random.Random, n_queries: int = 48, n_related: int = 3,
+               n_docs: int = 5, prefix: str = "real") -> list[dict]:
     index: dict[str, list[int]] = {}
     for i, s in enumerate(msgs):
         for w in content_words(s):
@@ -74,16 +79,16 @@ def real_pairs(msgs: list[str], rng: random.Random, n_queries: int = 48) -> list
         q = msgs[qi]
         related = sorted({j for w in content_words(q) for j in index.get(w, []) if j != qi
                           and len(msgs[j].split()) >= 4})
-        if len(related) < 3:
+        if len(related) < n_related:
             continue
-        docs = [(msgs[j], "related") for j in rng.sample(related, 3)]
-        while len(docs) < 5:
+        docs = [(msgs[j], "related") for j in rng.sample(related, n_related)]
+        while len(docs) < n_docs:
             j = rng.randrange(len(msgs))
             if j != qi and msgs[j] not in [d for d, _ in docs]:
                 docs.append((msgs[j], "random"))
         rng.shuffle(docs)
         for d, kind in docs:
-            cases.append({"tag": f"real:q{used_queries}:{kind}", "query": q, "document": d})
+            cases.append({"tag": f"{prefix}:q{used_queries}:{kind}", "query": q, "document": d})
         used_queries += 1
     return cases
 
@@ -180,6 +185,15 @@ def tiny_set() -> list[dict]:
     return card_pairs() + real_pairs(msgs, rng) + edge_pairs(msgs, rng)
 
 
+def rank_set() -> list[dict]:
+    """40 real Polish queries × 10 documents (5 sharing a content word, 5 random): 400 pairs whose
+    rankings are long enough for NDCG@10; the quantization loss of formats/quantization.md is measured
+    on it (issue 4)."""
+    msgs = clean_messages()
+    rng = random.Random(20261129)
+    return real_pairs(msgs, rng, n_queries=40, n_related=5, n_docs=10, prefix="rank")
+
+
 def long_set() -> list[dict]:
     msgs = clean_messages()
     rng = random.Random(20261127)
@@ -200,12 +214,47 @@ def long_set() -> list[dict]:
     return cases
 
 
+def english_messages() -> list[str]:
+    """Source (English) messages that read like prose, by the same rules as clean_messages()."""
+    out = []
+    for s in corpus.gettext_messages("pl", "msgid"):
+        s2 = s.strip()
+        if s2 != s or "%" in s or "_" in s or not _PLAIN.match(s):
+            continue
+        n = len(s.split())
+        if 3 <= n <= 30 and sum(ch.isalpha() for ch in s) >= 0.7 * len(s.replace(" ", "")):
+            out.append(s)
+    return out
+
+
+def sentences_set() -> list[dict]:
+    """Single texts for embedding models (issue 7): 260 English + 260 Polish real sentences, plus edges."""
+    rng = random.Random(20261128)
+    en = rng.sample(english_messages(), 260)
+    pl = rng.sample(clean_messages(), 260)
+    cases = [{"tag": "real:en", "text": t} for t in en] + [{"tag": "real:pl", "text": t} for t in pl]
+    edges = {
+        "edge:empty": "",
+        "edge:spaces": "   ",
+        "edge:accents": "Zażółć gęślą jaźń. Ångström, naïve café, Œuvre.",
+        "edge:cjk": "日本語のテキストと中文混合 text",
+        "edge:emoji": "Dobranoc 😴🌙 — see you 👋",
+        "edge:specials": "[CLS] inside [SEP] text [MASK] and [UNK] [PAD]",
+        "edge:punctuation": "Wait!!! What?! (yes) [no] {maybe} ... --- ;;; ''quoted''",
+        "edge:controls": "tab\there\nnew line\r\u0000nul \u00adsoft hyphen \u200bzero width",
+        "edge:long-word": "x" * 150 + " " + "Pneumonoultramicroscopicsilicovolcanoconiosis",
+        "edge:truncated": " ".join(rng.sample(en, 40)),
+    }
+    cases += [{"tag": k, "text": v} for k, v in edges.items()]
+    return cases
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Write query/document cases as JSONL.")
-    p.add_argument("--set", choices=["tiny", "long"], required=True)
+    p.add_argument("--set", choices=["tiny", "long", "sentences", "rank"], required=True)
     p.add_argument("--stats", action="store_true", help="print counts per tag kind instead")
     a = p.parse_args(argv)
-    cases = tiny_set() if a.set == "tiny" else long_set()
+    cases = {"tiny": tiny_set, "long": long_set, "sentences": sentences_set, "rank": rank_set}[a.set]()
     if a.stats:
         kinds: dict[str, int] = {}
         for c in cases:

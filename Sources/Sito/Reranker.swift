@@ -1,4 +1,5 @@
-// Reranker.swift: the runtime's public API for cross-encoder rerankers.
+// Reranker.swift: the runtime's public API for cross-encoder rerankers (and, in Embedder, for embedding
+// models), over one shared loaded model (LoadedModel).
 //
 //   let reranker = try Reranker(contentsOf: URL(fileURLWithPath: "model.sito"))
 //   let scores = try reranker.score(query: "Jak dożyć 100 lat?", documents: docs)   // input order kept
@@ -22,6 +23,7 @@ public struct Score: Sendable, Equatable, Codable {
     public let truncated: Bool
 }
 
+/// How a model is loaded and run (Reranker and Embedder).
 public struct RerankerOptions: Sendable {
     /// Check every tensor's XXH64 while loading (reads the whole file once).
     public var verifyChecksums: Bool
@@ -41,6 +43,7 @@ public struct RerankerOptions: Sendable {
 
 public enum RerankerError: Error, LocalizedError, Equatable {
     case notAReranker(path: String, task: String)
+    case notAnEmbedder(path: String, task: String)
     case maxLengthTooLarge(requested: Int, limit: Int)
     case inputTooLong(index: Int, tokens: Int, limit: Int)
     case tokenOutOfRange(sequence: Int, id: Int32, vocab: Int)
@@ -50,6 +53,7 @@ public enum RerankerError: Error, LocalizedError, Equatable {
     public var errorDescription: String? {
         switch self {
         case let .notAReranker(path, task): return "\(path): this is a \(task) model, not a reranker (sequence-classification)"
+        case let .notAnEmbedder(path, task): return "\(path): this is a \(task) model, not an embedding model"
         case let .maxLengthTooLarge(requested, limit): return "max length \(requested) exceeds the model's limit of \(limit) tokens"
         case let .inputTooLong(index, tokens, limit): return "document \(index): the pair is \(tokens) tokens, longer than the maximum \(limit) (truncation was not allowed)"
         case let .tokenOutOfRange(sequence, id, vocab): return "sequence \(sequence): token id \(id) is outside the vocabulary 0..<\(vocab)"
@@ -59,20 +63,19 @@ public enum RerankerError: Error, LocalizedError, Equatable {
     }
 }
 
-public final class Reranker: Sendable {
-    public let file: SitoFile
-    public let tokenizer: Tokenizer
-    public let options: RerankerOptions
-    /// Tokens per pair in effect.
-    public let maxLength: Int
+/// A `.sito` file opened for inference: the mapping, the tokenizer, the encoder, and the batching that
+/// packs sequences without padding. Shared by Reranker and Embedder.
+final class LoadedModel: Sendable {
+    let file: SitoFile
+    let tokenizer: Tokenizer
+    let options: RerankerOptions
+    /// Tokens per sequence in effect.
+    let maxLength: Int
     let encoder: Encoder
 
-    public var header: SitoHeader { file.header }
-
-    public init(contentsOf url: URL, options: RerankerOptions = RerankerOptions()) throws {
+    init(contentsOf url: URL, options: RerankerOptions) throws {
         let file = try SitoFile(contentsOf: url, options: SitoOpenOptions(verifyChecksums: options.verifyChecksums))
         let h = file.header
-        guard h.task == "sequence-classification" else { throw RerankerError.notAReranker(path: file.path, task: h.task) }
         let limit = h.input.maxLength
         if let requested = options.maxLength, requested > limit || requested < 4 {
             throw RerankerError.maxLengthTooLarge(requested: requested, limit: limit)
@@ -85,51 +88,10 @@ public final class Reranker: Sendable {
         self.encoder = try Encoder(file: file)
     }
 
-    /// Token ids of the pair as the model sees them.
-    public func encode(query: String, document: String) throws -> Encoding {
-        try tokenizer.encodePair(query: query, document: document, maxLength: maxLength, onOverflow: options.overflow)
-    }
-
-    /// Scores every document against the query; the result is in input order.
-    public func score(query: String, documents: [String]) throws -> [Score] {
-        var encodings: [Encoding] = []
-        encodings.reserveCapacity(documents.count)
-        for (i, d) in documents.enumerated() {
-            do {
-                encodings.append(try encode(query: query, document: d))
-            } catch let error as TokenizerError {
-                if case .tooLong(let tokens, let limit) = error { throw RerankerError.inputTooLong(index: i, tokens: tokens, limit: limit) }
-                throw error
-            }
-        }
-        let logits = try run(encodings.map { ($0.ids, $0.typeIds) })
-        return encodings.indices.map { i in
-            let l = logits[i]
-            let logit = l.count == 1 ? l[0] : l[l.count - 1]
-            return Score(index: i, logit: logit, probability: probability(l), tokens: encodings[i].ids.count, truncated: encodings[i].truncated)
-        }
-    }
-
-    /// Runs the model on pre-tokenized sequences; returns each sequence's logits, in input order.
-    public func logits(inputIds: [[Int32]], typeIds: [[Int32]]? = nil) throws -> [[Float]] {
-        try run(inputIds.indices.map { (inputIds[$0], typeIds?[$0]) })
-    }
-
-    /// Sigmoid of a one-label model's logit, or the softmax probability of the last label.
-    public func probability(_ logits: [Float]) -> Float {
-        switch header.model.outputActivation {
-        case "sigmoid": return 1 / (1 + expf(-logits[logits.count - 1]))
-        case "softmax":
-            let mx = logits.max() ?? 0
-            let e = logits.map { expf($0 - mx) }
-            return e[e.count - 1] / e.reduce(0, +)
-        default: return logits[logits.count - 1]
-        }
-    }
-
-    /// Packs sequences into batches of at most `maxBatchTokens` tokens, longest first, and runs them.
-    private func run(_ sequences: [([Int32], [Int32]?)]) throws -> [[Float]] {
-        let m = header.model
+    /// Runs the encoder on sequences, in batches of at most `maxBatchTokens` tokens packed longest
+    /// first; returns each sequence's output (logits or embedding) in input order.
+    func run(_ sequences: [([Int32], [Int32]?)]) throws -> [[Float]] {
+        let m = file.header.model
         let positions = m.maxPositions - m.positionOffset
         for (i, s) in sequences.enumerated() {
             if s.0.isEmpty { throw RerankerError.emptySequence(sequence: i) }
@@ -160,5 +122,118 @@ public final class Reranker: Sendable {
         }
         flush()
         return results
+    }
+}
+
+public final class Reranker: Sendable {
+    let model: LoadedModel
+
+    public var file: SitoFile { model.file }
+    public var tokenizer: Tokenizer { model.tokenizer }
+    public var options: RerankerOptions { model.options }
+    /// Tokens per pair in effect.
+    public var maxLength: Int { model.maxLength }
+    public var header: SitoHeader { model.file.header }
+
+    public init(contentsOf url: URL, options: RerankerOptions = RerankerOptions()) throws {
+        model = try LoadedModel(contentsOf: url, options: options)
+        guard header.task == "sequence-classification" else { throw RerankerError.notAReranker(path: file.path, task: header.task) }
+    }
+
+    /// Token ids of the pair as the model sees them.
+    public func encode(query: String, document: String) throws -> Encoding {
+        try tokenizer.encodePair(query: query, document: document, maxLength: maxLength, onOverflow: options.overflow)
+    }
+
+    /// Scores every document against the query; the result is in input order.
+    public func score(query: String, documents: [String]) throws -> [Score] {
+        var encodings: [Encoding] = []
+        encodings.reserveCapacity(documents.count)
+        for (i, d) in documents.enumerated() {
+            do {
+                encodings.append(try encode(query: query, document: d))
+            } catch let error as TokenizerError {
+                if case .tooLong(let tokens, let limit) = error { throw RerankerError.inputTooLong(index: i, tokens: tokens, limit: limit) }
+                throw error
+            }
+        }
+        let logits = try model.run(encodings.map { ($0.ids, $0.typeIds) })
+        return encodings.indices.map { i in
+            let l = logits[i]
+            return Score(index: i, logit: l[l.count - 1], probability: probability(l), tokens: encodings[i].ids.count, truncated: encodings[i].truncated)
+        }
+    }
+
+    /// Runs the model on pre-tokenized sequences; returns each sequence's logits, in input order.
+    public func logits(inputIds: [[Int32]], typeIds: [[Int32]]? = nil) throws -> [[Float]] {
+        try model.run(inputIds.indices.map { (inputIds[$0], typeIds?[$0]) })
+    }
+
+    /// Sigmoid of a one-label model's logit, or the softmax probability of the last label.
+    public func probability(_ logits: [Float]) -> Float {
+        switch header.model.outputActivation {
+        case "sigmoid": return 1 / (1 + expf(-logits[logits.count - 1]))
+        case "softmax":
+            let mx = logits.max() ?? 0
+            let e = logits.map { expf($0 - mx) }
+            return e[e.count - 1] / e.reduce(0, +)
+        default: return logits[logits.count - 1]
+        }
+    }
+}
+
+/// Embedding models (sentence-transformers: pooled, optionally normalized encoder outputs).
+///
+///   let embedder = try Embedder(contentsOf: URL(fileURLWithPath: "minilm.sito"))
+///   let vectors = try embedder.embed(["Ala ma kota.", "Kot ma Alę."])     // [[Float]], input order
+public final class Embedder: Sendable {
+    let model: LoadedModel
+
+    public var file: SitoFile { model.file }
+    public var tokenizer: Tokenizer { model.tokenizer }
+    public var header: SitoHeader { model.file.header }
+    public var maxLength: Int { model.maxLength }
+    /// Length of each embedding.
+    public var dimension: Int { header.model.hidden }
+
+    public init(contentsOf url: URL, options: RerankerOptions = RerankerOptions()) throws {
+        model = try LoadedModel(contentsOf: url, options: options)
+        guard header.task == "embedding" else { throw RerankerError.notAnEmbedder(path: file.path, task: header.task) }
+    }
+
+    /// Token ids of one text as the model sees them.
+    public func encode(_ text: String) throws -> Encoding {
+        try tokenizer.encodeSingle(text: text, maxLength: maxLength, onOverflow: model.options.overflow)
+    }
+
+    /// One embedding per text, in input order.
+    public func embed(_ texts: [String]) throws -> [[Float]] {
+        var encodings: [Encoding] = []
+        for (i, t) in texts.enumerated() {
+            do {
+                encodings.append(try encode(t))
+            } catch let error as TokenizerError {
+                if case .tooLong(let tokens, let limit) = error { throw RerankerError.inputTooLong(index: i, tokens: tokens, limit: limit) }
+                throw error
+            }
+        }
+        return try model.run(encodings.map { ($0.ids, $0.typeIds) })
+    }
+
+    /// Embeddings of pre-tokenized sequences, in input order.
+    public func embed(inputIds: [[Int32]]) throws -> [[Float]] {
+        try model.run(inputIds.map { ($0, nil) })
+    }
+
+    /// Cosine similarity of two vectors (1 for identical directions).
+    public static func cosine(_ a: [Float], _ b: [Float]) -> Float {
+        var dot: Float = 0, na: Float = 0, nb: Float = 0
+        for i in 0..<min(a.count, b.count) {
+            dot += a[i] * b[i]
+            na += a[i] * a[i]
+            nb += b[i] * b[i]
+        }
+        let d = (na * nb).squareRoot()
+        return d > 0 ? dot / d : 0
     }
 }

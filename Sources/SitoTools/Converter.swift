@@ -44,7 +44,7 @@ public struct Converter {
         let config = try HFModelConfig(folder: folder)
         let m = config.hyperparameters
         let weights = try SafetensorsCollection(folder: folder)
-        let prefix = config.architecture.encoderPrefix
+        let prefix = HFTensorNames.encoderPrefix(architecture: config.architecture, names: Set(weights.tensors.keys))
 
         // Inventory: every expected tensor present with its shape; nothing unknown.
         let sourceNames = HFTensorNames.sourceNames(for: m, prefix: prefix)
@@ -60,12 +60,25 @@ public struct Converter {
             sources[e.name] = t
         }
         let used = Set(sourceNames.values)
-        for name in weights.tensors.keys.sorted() where !used.contains(name) && !HFTensorNames.isIgnored(name, prefix: prefix) {
+        for name in weights.tensors.keys.sorted() where !used.contains(name) && !HFTensorNames.isIgnored(name, prefix: prefix, head: m.head) {
             throw ConversionError.unexpectedTensor(folder: folder.path, tensor: name)
         }
 
-        let tokenizer = try convertTokenizer(folder: folder, modelVocab: m.vocab)
-        let maxLength = Converter.maxLength(folder: folder, model: m)
+        let tokenizer = config.architecture.sitoArchitecture == "bert"
+            ? try convertWordPieceTokenizer(folder: folder, modelVocab: m.vocab)
+            : try convertTokenizer(folder: folder, modelVocab: m.vocab)
+        var maxLength = Converter.maxLength(folder: folder, model: m)
+        if let seq = config.sentenceTransformers?.maxSeqLength, seq >= 4, seq < maxLength { maxLength = seq }
+        let input: InputRecipe
+        switch config.architecture {
+        case .xlmRobertaSequenceClassification:
+            // The model card's recipe: one string "query</s></s>document", cut from the right.
+            input = InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: maxLength, truncation: "right")
+        case .bertSequenceClassification:
+            input = InputRecipe(recipe: "pair", separator: nil, maxLength: maxLength, truncation: "longest-first")
+        case .bertModel:
+            input = InputRecipe(recipe: "single", separator: nil, maxLength: maxLength, truncation: "right")
+        }
 
         // Header: schema order, then the tokenizer blob.
         var entries: [TensorEntry] = expected.map { e in
@@ -75,8 +88,8 @@ public struct Converter {
         }
         entries.append(TensorEntry(name: tokenizer.info.tensor, dtype: .u8, shape: [tokenizer.bytes.count], offset: 0, bytes: 0, xxh64: ""))
         let header = SitoHeader(
-            architecture: "xlm-roberta", task: "sequence-classification", model: m,
-            input: InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: maxLength, truncation: "right"),
+            architecture: config.architecture.sitoArchitecture, task: config.architecture.task, model: m,
+            input: input,
             tokenizer: tokenizer.info,
             source: SourceInfo(name: config.nameOrPath.flatMap { $0.isEmpty ? nil : $0 } ?? folder.lastPathComponent,
                                revision: Converter.revision(of: folder), filesXXH64: Converter.smallFileHashes(folder)),

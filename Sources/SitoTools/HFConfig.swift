@@ -30,11 +30,80 @@ public enum ConversionError: Error, LocalizedError, Equatable {
 /// The Hugging Face architectures sito-convert reads.
 public enum HFArchitecture: String, CaseIterable, Sendable {
     case xlmRobertaSequenceClassification = "XLMRobertaForSequenceClassification"
+    case bertSequenceClassification = "BertForSequenceClassification"
+    /// A bare BERT encoder; with sentence-transformers' modules.json, an embedding model.
+    case bertModel = "BertModel"
 
     public static var supported: [String] { allCases.map(\.rawValue) }
 
-    /// Prefix of encoder tensors in the checkpoint.
-    var encoderPrefix: String { "roberta." }
+    /// The `.sito` architecture name.
+    public var sitoArchitecture: String { self == .xlmRobertaSequenceClassification ? "xlm-roberta" : "bert" }
+
+    public var task: String { self == .bertModel ? "embedding" : "sequence-classification" }
+
+    /// The classification head (formats/sito.md, "Architectures").
+    public var head: String {
+        switch self {
+        case .xlmRobertaSequenceClassification: return "roberta"
+        case .bertSequenceClassification: return "bert-pooler"
+        case .bertModel: return "none"
+        }
+    }
+}
+
+/// sentence-transformers' description of an embedding model: modules.json, 1_Pooling/config.json,
+/// sentence_bert_config.json.
+public struct SentenceTransformersConfig: Sendable, Equatable {
+    /// `mean` or `cls`.
+    public let pooling: String
+    public let normalize: Bool
+    /// `max_seq_length`, if stated.
+    public let maxSeqLength: Int?
+
+    /// nil when the folder has no modules.json (the converter then refuses a bare encoder: its pooling
+    /// would be a guess).
+    public static func read(folder: URL) throws -> SentenceTransformersConfig? {
+        let modulesPath = folder.appendingPathComponent("modules.json").path
+        guard let data = FileManager.default.contents(atPath: modulesPath) else { return nil }
+        guard let modules = (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] else {
+            throw ConversionError.badConfig(path: modulesPath, reason: "not a list of sentence-transformers modules")
+        }
+        var pooling: String?
+        var normalize = false
+        for module in modules {
+            let type = module["type"] as? String ?? ""
+            switch type {
+            case "sentence_transformers.models.Transformer":
+                break
+            case "sentence_transformers.models.Pooling":
+                let path = folder.appendingPathComponent(module["path"] as? String ?? "1_Pooling").appendingPathComponent("config.json").path
+                guard let d = FileManager.default.contents(atPath: path),
+                      let p = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any] else {
+                    throw ConversionError.missingFile(path: path, what: "the pooling configuration")
+                }
+                let modes = ["pooling_mode_cls_token", "pooling_mode_mean_tokens", "pooling_mode_max_tokens",
+                             "pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"]
+                    .filter { (p[$0] as? Bool) == true }
+                switch modes {
+                case ["pooling_mode_mean_tokens"]: pooling = "mean"
+                case ["pooling_mode_cls_token"]: pooling = "cls"
+                default:
+                    throw ConversionError.badConfig(path: path, reason: "pooling \(modes) is not supported (mean or cls alone)")
+                }
+            case "sentence_transformers.models.Normalize":
+                normalize = true
+            default:
+                throw ConversionError.badConfig(path: modulesPath, reason: "module \(type) is not supported (Transformer, Pooling, Normalize)")
+            }
+        }
+        guard let pooling else { throw ConversionError.badConfig(path: modulesPath, reason: "no Pooling module") }
+        var maxSeq: Int?
+        if let d = FileManager.default.contents(atPath: folder.appendingPathComponent("sentence_bert_config.json").path),
+           let j = (try? JSONSerialization.jsonObject(with: d)) as? [String: Any], let n = j["max_seq_length"] as? NSNumber {
+            maxSeq = n.intValue
+        }
+        return SentenceTransformersConfig(pooling: pooling, normalize: normalize, maxSeqLength: maxSeq)
+    }
 }
 
 /// What the converter takes from config.json.
@@ -43,6 +112,8 @@ public struct HFModelConfig: Sendable {
     public let hyperparameters: ModelHyperparameters
     public let padTokenId: Int
     public let nameOrPath: String?
+    /// For embedding models.
+    public let sentenceTransformers: SentenceTransformersConfig?
 
     /// Reads and checks `config.json` in `folder`.
     public init(folder: URL) throws {
@@ -53,6 +124,7 @@ public struct HFModelConfig: Sendable {
         guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw ConversionError.badConfig(path: path, reason: "not a JSON object")
         }
+        try HFModelConfig.checkBounds(json, path: path)
         let architectures = json["architectures"] as? [String] ?? []
         guard let name = architectures.first else {
             throw ConversionError.badConfig(path: path, reason: "no \"architectures\" list: cannot tell which model this is")
@@ -78,13 +150,24 @@ public struct HFModelConfig: Sendable {
         let eps = (json["layer_norm_eps"] as? NSNumber)?.doubleValue ?? 1e-12
         var numLabels = (json["num_labels"] as? NSNumber)?.intValue ?? 0
         if numLabels == 0 { numLabels = (json["id2label"] as? [String: Any])?.count ?? 2 }
-        let pad = try int("pad_token_id")
+        let pad = (json["pad_token_id"] as? NSNumber)?.intValue ?? 0
         if let type = json["position_embedding_type"] as? String, type != "absolute" {
             throw ConversionError.badConfig(path: path, reason: "position_embedding_type \"\(type)\" is not supported (absolute only)")
         }
         // RoBERTa quirk: position ids start at pad_token_id + 1 (fairseq's make_positions), so a table of
-        // max_position_embeddings rows serves max_position_embeddings - pad_token_id - 1 tokens.
-        let positionOffset = pad + 1
+        // max_position_embeddings rows serves max_position_embeddings - pad_token_id - 1 tokens. BERT: 0.
+        let positionOffset = arch == .xlmRobertaSequenceClassification ? pad + 1 : 0
+        var pooling = "none", normalize = false
+        if arch == .bertModel {
+            guard let st = try SentenceTransformersConfig.read(folder: folder) else {
+                throw ConversionError.badConfig(path: path, reason: "a bare BertModel without sentence-transformers' modules.json: the pooling is unknown")
+            }
+            sentenceTransformers = st
+            pooling = st.pooling
+            normalize = st.normalize
+        } else {
+            sentenceTransformers = nil
+        }
         self.architecture = arch
         self.padTokenId = pad
         self.nameOrPath = json["_name_or_path"] as? String
@@ -92,14 +175,15 @@ public struct HFModelConfig: Sendable {
             layers: try int("num_hidden_layers"), hidden: hidden, heads: heads, ffn: try int("intermediate_size"),
             vocab: try int("vocab_size"), maxPositions: try int("max_position_embeddings"),
             positionOffset: positionOffset, typeVocab: try int("type_vocab_size"), layerNormEps: eps,
-            activation: "gelu", numLabels: numLabels, head: "roberta",
-            outputActivation: numLabels == 1 ? "sigmoid" : "softmax", pooling: "none", normalize: false)
+            activation: "gelu", numLabels: arch == .bertModel ? 1 : numLabels, head: arch.head,
+            outputActivation: arch == .bertModel ? "none" : (numLabels == 1 ? "sigmoid" : "softmax"),
+            pooling: pooling, normalize: normalize)
         let m = hyperparameters
         for (key, v) in [("num_hidden_layers", m.layers), ("intermediate_size", m.ffn), ("vocab_size", m.vocab),
                          ("max_position_embeddings", m.maxPositions), ("type_vocab_size", m.typeVocab)] where v <= 0 {
             throw ConversionError.badConfig(path: path, reason: "\"\(key)\" must be positive, got \(v)")
         }
-        guard m.maxPositions > positionOffset + 2 else {
+        guard m.maxPositions >= positionOffset + 4 else {
             throw ConversionError.badConfig(path: path, reason: "max_position_embeddings \(m.maxPositions) leaves no room for tokens after the position offset \(positionOffset)")
         }
     }

@@ -4,8 +4,20 @@ import SitoFormat
 
 public enum HFTensorNames {
     /// Checkpoint tensors dropped on purpose, with the reason in formats/tensor-names.md.
-    static func isIgnored(_ name: String, prefix: String) -> Bool {
-        name == "\(prefix)embeddings.position_ids" || name.hasPrefix("\(prefix)pooler.")
+    static func isIgnored(_ name: String, prefix: String, head: String) -> Bool {
+        if name == "\(prefix)embeddings.position_ids" { return true }
+        // RoBERTa classifiers and embedding models do not use the pooler; a BERT classifier does.
+        return head != "bert-pooler" && name.hasPrefix("\(prefix)pooler.")
+    }
+
+    /// The prefix of encoder tensors: `roberta.` / `bert.` in task models; a bare `BertModel` may be
+    /// saved with or without `bert.`.
+    public static func encoderPrefix(architecture: HFArchitecture, names: Set<String>) -> String {
+        switch architecture {
+        case .xlmRobertaSequenceClassification: return "roberta."
+        case .bertSequenceClassification: return "bert."
+        case .bertModel: return names.contains("bert.embeddings.word_embeddings.weight") ? "bert." : ""
+        }
     }
 
     /// Canonical name → checkpoint name, for every tensor an XLM-R classifier has.
@@ -29,10 +41,16 @@ public enum HFTensorNames {
                 }
             }
         }
-        if m.head == "roberta" {
-            for p in ["weight", "bias"] {
+        for p in ["weight", "bias"] {
+            switch m.head {
+            case "roberta":
                 map["head.dense.\(p)"] = "classifier.dense.\(p)"
                 map["head.out_proj.\(p)"] = "classifier.out_proj.\(p)"
+            case "bert-pooler":
+                map["pooler.dense.\(p)"] = "\(prefix)pooler.dense.\(p)"
+                map["head.out_proj.\(p)"] = "classifier.\(p)"
+            default:
+                break
             }
         }
         return map

@@ -4,6 +4,7 @@
 import ArgumentParser
 import Foundation
 import Sito
+import SitoFormat
 import SitoTools
 
 @main
@@ -37,6 +38,9 @@ struct SitoVerify: ParsableCommand {
     @Option(help: "Allowed token mismatches.")
     var maxTokenMismatches: Int?
 
+    @Option(help: "Embedding models: smallest allowed cosine to the reference embeddings.")
+    var minCosine: Double?
+
     @Flag(help: "Verify tensor checksums while loading.")
     var verifyChecksums = false
 
@@ -44,6 +48,13 @@ struct SitoVerify: ParsableCommand {
     var json = false
 
     func run() throws {
+        let task: String
+        do {
+            task = try SitoFile(contentsOf: URL(fileURLWithPath: file)).header.task
+        } catch {
+            ToolExit.fail("sito-verify", error)
+        }
+        if task == "embedding" { return try runEmbedding() }
         let report: VerifyReport
         do {
             let golden = try GoldenFile.load(path: self.golden)
@@ -62,6 +73,37 @@ struct SitoVerify: ParsableCommand {
             ToolExit.printJSON(report)
         } else {
             printHuman(report)
+        }
+        if !report.passed { throw ExitCode(ToolExit.checkFailed) }
+    }
+
+    func runEmbedding() throws {
+        let report: EmbeddingVerifyReport
+        do {
+            let golden = try GoldenFile.load(path: self.golden)
+            let options = RerankerOptions(verifyChecksums: verifyChecksums, maxLength: golden.maxLength)
+            let embedder = try Embedder(contentsOf: URL(fileURLWithPath: file), options: options)
+            var tol = EmbeddingTolerance.defaults(for: Verifier.storageType(embedder.header))
+            if let v = minCosine { tol.minCosine = v }
+            if let v = minTop1 { tol.minRetrievalTop1 = v }
+            if let v = maxTokenMismatches { tol.maxTokenMismatches = v }
+            report = try EmbeddingVerifier.verify(embedder, golden: golden, goldenPath: self.golden, tolerance: tol)
+        } catch {
+            ToolExit.fail("sito-verify", error)
+        }
+        if json {
+            ToolExit.printJSON(report)
+        } else {
+            func f(_ x: Double?) -> String { x.map { String(format: "%.4f", $0) } ?? "–" }
+            print("file            \(report.file) (\(report.dtype), embedding)")
+            print("golden          \(report.golden): \(report.cases) cases")
+            print("tokens          \(report.tokenMismatches) mismatches in \(report.tokenChecked) checked")
+            for m in report.firstMismatches {
+                print("  case \(m.caseIndex) from token \(m.firstDifference): reference \(Array(m.expected.prefix(16))) sito \(Array(m.actual.prefix(16)))")
+            }
+            print("embeddings      \(report.embeddingsChecked) checked, cosine min \(String(format: "%.6f", report.minCosine)), mean \(String(format: "%.6f", report.meanCosine))")
+            print("retrieval       top-1 agreement \(f(report.retrievalTop1)), NDCG@10 \(f(report.retrievalNdcg10))")
+            print(report.passed ? "PASSED" : "FAILED: " + report.failures.joined(separator: "; "))
         }
         if !report.passed { throw ExitCode(ToolExit.checkFailed) }
     }

@@ -1,0 +1,68 @@
+// WordPieceParityTests.swift: Sito's WordPiece tokenizer against Hugging Face `tokenizers` on the 20,000
+// strings of the XLM-R parity file (Polish and English gettext messages, emoji, mixed scripts, whitespace,
+// specials in text), with all-MiniLM-L6-v2's real tokenizer (tools/make_wordpiece_goldens.py). Every id
+// must match; mismatches are listed.
+import Foundation
+@testable import Sito
+import SitoFormat
+@testable import SitoTools
+import XCTest
+
+final class WordPieceParityTests: XCTestCase {
+    struct Parity: Decodable {
+        let format: String
+        let ids: [String]
+    }
+
+    struct Strings: Decodable {
+        let strings: [[String?]]
+    }
+
+    func tokenizer() throws -> Tokenizer {
+        let folder = TokenizerFixtures.root.appendingPathComponent(".cache/fixtures/all-minilm-l6-v2")
+        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path) else {
+            XCTFail("fixture \(folder.path) is missing: run tools/setup.sh")
+            throw CocoaError(.fileNoSuchFile)
+        }
+        let converted = try convertWordPieceTokenizer(folder: folder, modelVocab: 30522)
+        let recipe = InputRecipe(recipe: "single", separator: nil, maxLength: 256, truncation: "right")
+        return try converted.bytes.withUnsafeBytes { try Tokenizer(info: converted.info, input: recipe, bytes: $0) }
+    }
+
+    func testTwentyThousandStringsMatchTokenizers() throws {
+        let tok = try tokenizer()
+        let fixtures = TokenizerFixtures.root.appendingPathComponent("Tests/Fixtures/tokenizer")
+        let parity = try JSONDecoder().decode(Parity.self, from: Data(contentsOf: fixtures.appendingPathComponent("minilm-parity.json")))
+        let strings = try JSONDecoder().decode(Strings.self, from: Data(contentsOf: fixtures.appendingPathComponent("xlmr-parity.json"))).strings
+        XCTAssertEqual(parity.format, "wordpiece-parity/1")
+        XCTAssertEqual(parity.ids.count, strings.count)
+        XCTAssertGreaterThanOrEqual(strings.count, 20_000)
+        var mismatches: [String] = []
+        for (i, entry) in strings.enumerated() {
+            let text = entry[0] ?? ""
+            let expected = parity.ids[i].split(separator: " ").map { Int32($0)! }
+            let got = tok.encode(text)
+            if got != expected {
+                mismatches.append("\(text.debugDescription): expected \(expected.prefix(24)) got \(got.prefix(24))")
+            }
+        }
+        print("wordpiece parity: \(strings.count - mismatches.count)/\(strings.count) exact")
+        XCTAssertTrue(mismatches.isEmpty, "\(mismatches.count) mismatches:\n" + mismatches.prefix(20).joined(separator: "\n"))
+    }
+
+    func testRecipesAndTruncation() throws {
+        let tok = try tokenizer()
+        let single = try tok.encodeSingle(text: "Hello, world!")
+        XCTAssertEqual(single.ids.first, 101)
+        XCTAssertEqual(single.ids.last, 102)
+        let long = try tok.encodeSingle(text: String(repeating: "word ", count: 400))
+        XCTAssertEqual(long.ids.count, 256)
+        XCTAssertTrue(long.truncated)
+        XCTAssertEqual(long.ids.last, 102)
+        XCTAssertThrowsError(try tok.encodeSingle(text: String(repeating: "word ", count: 400), onOverflow: .reject))
+        XCTAssertTrue(WordPieceTokenizer.longestFirst(10, 3, target: 8) == (5, 3))
+        XCTAssertTrue(WordPieceTokenizer.longestFirst(3, 10, target: 8) == (3, 5))
+        XCTAssertTrue(WordPieceTokenizer.longestFirst(10, 10, target: 7) == (3, 4))
+        XCTAssertTrue(WordPieceTokenizer.longestFirst(2, 2, target: 7) == (2, 2))
+    }
+}

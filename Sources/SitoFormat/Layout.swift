@@ -32,6 +32,22 @@ public enum SitoLayout {
     }
 }
 
+/// Bounds of the header's hyperparameters (formats/sito.md, invariant 4). The reader refuses a header
+/// outside them; the converter refuses a config.json outside them before it derives any table, name
+/// list or allocation from those numbers.
+public enum SitoLimits {
+    public static let layers = 1...1024
+    public static let hidden = 1...65536
+    public static let heads = 1...1024
+    public static let ffn = 1...262_144
+    public static let vocab = 1...16_777_216
+    public static let maxPositions = 1...1_048_576
+    public static let positionOffset = 0...1024
+    public static let typeVocab = 1...1024
+    public static let numLabels = 1...65536
+    public static let maxLength = 1...1_048_576
+}
+
 /// Element types of tensors.
 public enum DType: String, Codable, Sendable, CaseIterable {
     case f32, f16, bf16, i8, u8

@@ -307,11 +307,11 @@ public final class SitoFile: @unchecked Sendable {
             .badMetadata(path: path, field: field, reason: reason)
         }
         let limits: [(String, Int, ClosedRange<Int>)] = [
-            ("model.layers", m.layers, 1...1024), ("model.hidden", m.hidden, 1...65536),
-            ("model.heads", m.heads, 1...1024), ("model.ffn", m.ffn, 1...262_144),
-            ("model.vocab", m.vocab, 1...16_777_216), ("model.max_positions", m.maxPositions, 1...1_048_576),
-            ("model.position_offset", m.positionOffset, 0...1024), ("model.type_vocab", m.typeVocab, 1...1024),
-            ("model.num_labels", m.numLabels, 1...65536), ("input.max_length", h.input.maxLength, 1...1_048_576),
+            ("model.layers", m.layers, SitoLimits.layers), ("model.hidden", m.hidden, SitoLimits.hidden),
+            ("model.heads", m.heads, SitoLimits.heads), ("model.ffn", m.ffn, SitoLimits.ffn),
+            ("model.vocab", m.vocab, SitoLimits.vocab), ("model.max_positions", m.maxPositions, SitoLimits.maxPositions),
+            ("model.position_offset", m.positionOffset, SitoLimits.positionOffset), ("model.type_vocab", m.typeVocab, SitoLimits.typeVocab),
+            ("model.num_labels", m.numLabels, SitoLimits.numLabels), ("input.max_length", h.input.maxLength, SitoLimits.maxLength),
         ]
         for (field, value, range) in limits where !range.contains(value) {
             throw bad(field, "\(value) is outside \(range.lowerBound)…\(range.upperBound)")

@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "sito-verify", targets: ["sito-verify"]),
         .executable(name: "sito-rerank", targets: ["sito-rerank"]),
         .executable(name: "sito-quantize", targets: ["sito-quantize"]),
+        .executable(name: "sito-embed", targets: ["sito-embed"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -39,8 +40,9 @@ let package = Package(
         .executableTarget(name: "sito-convert", dependencies: ["SitoTools", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "sito-inspect", dependencies: ["SitoTools", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "sito-verify", dependencies: ["SitoTools", "SitoFormat", "Sito", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "sito-rerank", dependencies: ["SitoTools", "Sito", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "sito-rerank", dependencies: ["SitoTools", "Sito", "SitoFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "sito-quantize", dependencies: ["SitoTools", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "sito-embed", dependencies: ["SitoTools", "Sito", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "CSitoKernelsTests", dependencies: ["CSitoKernels"]),
         .testTarget(name: "SitoFormatTests", dependencies: ["SitoFormat"]),
         .testTarget(name: "SitoTests", dependencies: ["Sito", "SitoFormat", "SitoTools"]),

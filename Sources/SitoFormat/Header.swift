@@ -163,7 +163,8 @@ public struct TokenizerInfo: Codable, Sendable, Equatable {
     public var idOverrides: [[Int]]
     public var specials: SpecialIds
     public var addedTokens: [AddedToken]
-    /// `metaspace-collapse` (SentencePiece models converted for Hugging Face parity) or `none`.
+    /// sentencepiece: `whitespace-split`, `metaspace-collapse` or `metaspace`; wordpiece: `bert`
+    /// (formats/tokenization.md, "Whitespace").
     public var whitespace: String
     /// WordPiece options (issue 7); nil for SentencePiece.
     public var wordpiece: WordPieceOptions?

@@ -105,13 +105,7 @@ public final class SitoFile: @unchecked Sendable {
 
     /// Recomputes every tensor's XXH64; throws `checksumMismatch` naming the first bad tensor.
     public func verifyChecksums() throws {
-        for entry in header.tensors {
-            guard let view = tensor(entry.name) else { continue }
-            let actual = hex64(sito_xxh64(view.base, entry.bytes, 0))
-            if actual != entry.xxh64 {
-                throw SitoFormatError.checksumMismatch(path: path, tensor: entry.name, expected: entry.xxh64, actual: actual)
-            }
-        }
+        if let first = checksumMismatches().first { throw first }
     }
 
     /// Names of every tensor whose checksum does not match, for a full report.
@@ -121,13 +115,25 @@ public final class SitoFile: @unchecked Sendable {
         }
     }
 
-    /// A `checksumMismatch` for every tensor whose XXH64 differs from the header's, in directory order.
+    /// A `checksumMismatch` for every tensor whose XXH64 differs from the header's (or `invalidInt8` for
+    /// an i8 tensor holding -128), in directory order.
     public func checksumMismatches() -> [SitoFormatError] {
         header.tensors.compactMap { entry in
             guard let view = tensor(entry.name) else { return nil }
-            let actual = hex64(sito_xxh64(view.base, entry.bytes, 0))
-            return actual == entry.xxh64 ? nil : .checksumMismatch(path: path, tensor: entry.name, expected: entry.xxh64, actual: actual)
+            return SitoFile.integrityError(entry, at: view.base, path: path)
         }
+    }
+
+    /// What a full read of one tensor's bytes finds wrong: a checksum mismatch, or -128 in int8 data.
+    static func integrityError(_ entry: TensorEntry, at base: UnsafeRawPointer, path: String) -> SitoFormatError? {
+        let actual = hex64(sito_xxh64(base, entry.bytes, 0))
+        if actual != entry.xxh64 {
+            return .checksumMismatch(path: path, tensor: entry.name, expected: entry.xxh64, actual: actual)
+        }
+        if entry.dtype == .i8 && memchr(base, 0x80, entry.bytes) != nil {
+            return .invalidInt8(path: path, tensor: entry.name)
+        }
+        return nil
     }
 
     /// The error a default open (architecture schema checked) would throw for this file, or nil. For a
@@ -196,11 +202,7 @@ public final class SitoFile: @unchecked Sendable {
         try validateMetadata(header, index: index, path: path, checkSchema: options.checkSchema)
         if options.verifyChecksums {
             for entry in header.tensors {
-                let start = dataOffset + entry.offset
-                let actual = hex64(sito_xxh64(raw.baseAddress! + start, entry.bytes, 0))
-                if actual != entry.xxh64 {
-                    throw SitoFormatError.checksumMismatch(path: path, tensor: entry.name, expected: entry.xxh64, actual: actual)
-                }
+                if let error = integrityError(entry, at: raw.baseAddress! + dataOffset + entry.offset, path: path) { throw error }
             }
         }
         return Parsed(header: header, dataOffset: dataOffset, index: index)

@@ -139,7 +139,8 @@ struct InspectReport: Encodable {
         let blob = sito.tensor(h.tokenizer.tensor)
         tokenizer = Tokenizer(
             kind: h.tokenizer.kind, tensor: h.tokenizer.tensor, bytes: blob?.entry.bytes,
-            vocabularySize: h.tokenizer.kind == "sentencepiece" ? blob.flatMap { sentencePieceCount($0.bytes) } : nil,
+            vocabularySize: h.tokenizer.kind == "sentencepiece" ? blob.flatMap { sentencePieceCount($0.bytes) }
+                : blob.map { $0.bytes.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 } },  // wordpiece: one entry per line
             modelVocab: h.tokenizer.modelVocab, idOffset: h.tokenizer.idOffset, idOverrides: h.tokenizer.idOverrides,
             specials: h.tokenizer.specials, addedTokens: h.tokenizer.addedTokens, whitespace: h.tokenizer.whitespace)
         source = h.source
@@ -193,7 +194,7 @@ struct InspectReport: Encodable {
         }
 
         let t = tokenizer
-        let vocab = t.vocabularySize.map { "\(formatCount($0)) pieces" } ?? "vocabulary size unknown"
+        let vocab = t.vocabularySize.map { "\(formatCount($0)) \(t.kind == "wordpiece" ? "entries" : "pieces")" } ?? "vocabulary size unknown"
         let size = t.bytes.map { " (\(formatBytes($0)))" } ?? " (missing)"
         line("tokenizer", "\(t.kind) in \(t.tensor)\(size), \(vocab), model vocab \(formatCount(t.modelVocab))")
         var ids = "model id = overrides[id] ?? id + \(t.idOffset)"

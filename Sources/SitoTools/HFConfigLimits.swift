@@ -18,7 +18,7 @@ extension HFModelConfig {
         ("num_labels", 0...SitoLimits.numLabels.upperBound),
     ]
 
-    /// Throws `badConfig` for a present numeric key outside its bound (compared as a Double, so 1e300 and
+    /// Throws `badConfig` for a present numeric key outside its bound (and a layer_norm_eps outside (0, 1)) (compared as a Double, so 1e300 and
     /// 2^64 are refused without an integer conversion that could trap), and for an id2label of more
     /// labels than the format allows. Missing or non-numeric keys are left to the reader's own checks.
     static func checkBounds(_ json: [String: Any], path: String) throws {
@@ -28,6 +28,11 @@ extension HFModelConfig {
             if !(v >= Double(range.lowerBound) && v <= Double(range.upperBound)) {
                 throw ConversionError.badConfig(path: path, reason: "\"\(key)\" is \(n), outside \(range.lowerBound)…\(range.upperBound) (formats/sito.md bounds)")
             }
+        }
+        // The reader's bound of layer_norm_eps (0 < eps < 1): outside it the converter would write a file
+        // the runtime refuses (found by the config.json mutation test).
+        if let n = json["layer_norm_eps"] as? NSNumber, !(n.doubleValue > 0 && n.doubleValue < 1) {
+            throw ConversionError.badConfig(path: path, reason: "\"layer_norm_eps\" is \(n), outside (0, 1)")
         }
         if let labels = json["id2label"] as? [String: Any], labels.count > SitoLimits.numLabels.upperBound {
             throw ConversionError.badConfig(path: path, reason: "id2label has \(labels.count) labels, more than \(SitoLimits.numLabels.upperBound)")

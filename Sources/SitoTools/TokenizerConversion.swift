@@ -165,7 +165,7 @@ private func convertTokenizerJSON(_ url: URL, modelVocab: Int, whitespace: Token
     var collapse = false
     func describe(_ any: Any?) -> String {
         guard let any, !(any is NSNull) else { return "null" }
-        if let data = try? JSONSerialization.data(withJSONObject: any, options: [.sortedKeys]) {
+        if let data = try? JSONSerialization.data(withJSONObject: any, options: [.sortedKeys, .fragmentsAllowed]) {
             let text = String(decoding: data, as: UTF8.self)
             return text.count > 200 ? String(text.prefix(200)) + "…" : text
         }

@@ -88,3 +88,29 @@ func assertBitIdentical(_ got: [Float], _ expected: [Float], _ context: @autoclo
                 + "got \(first.element.0), expected \(first.element.1)", file: file, line: line)
     }
 }
+
+// MARK: - f32 helpers (sito_kernels.h, "f32 helpers of the forward pass")
+
+/// e^x: a SIMD path within 2 ulp of libm's expf, or within 2^-126 where the result is subnormal.
+let expToleranceULP: Float = 2
+
+/// The distance between `v` and the next float away from zero.
+func ulp(_ v: Float) -> Float { abs(v).nextUp - abs(v) }
+
+func expWithinTolerance(_ got: Float, _ ref: Float) -> Bool {
+    if ref.isNaN { return got.isNaN }
+    if ref.isInfinite { return got == ref }
+    if ref < .leastNormalMagnitude { return abs(got - ref) <= 0x1p-126 }
+    return abs(got - ref) <= expToleranceULP * ulp(ref)
+}
+
+/// GELU: |Δ| ≤ 2^-22 · |x| + 2^-126 — about 2 ulp of 1 inside (1 + erf), scaled by 0.5 · |x|.
+func geluTolerance(x: Float) -> Float { 0x1p-22 * abs(x) + 0x1p-126 }
+
+/// LayerNorm: mean and 1/σ may differ by an ulp between summation orders (sito_kernels.h).
+func layerNormTolerance(normalized: Float, mean: Float, inv: Float, weight: Float, bias: Float) -> Float {
+    0x1p-21 * (abs(weight) * (abs(normalized) + abs(mean) * inv) + abs(bias))
+}
+
+/// Online softmax row sums: a different summation order of bk terms each within 2 ulp.
+func softmaxSumTolerance(bk: Int) -> Float { Float(bk + 2) * 0x1p-23 }

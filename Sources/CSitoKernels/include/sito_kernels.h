@@ -1,5 +1,6 @@
 // sito_kernels.h: the compute kernels of Sito's runtime (issue 4, issue 5): int8 and bf16 GEMMs,
-// per-row int8 quantization, bf16/f16 conversions, and run-time instruction-set selection.
+// per-row int8 quantization, bf16/f16 conversions, run-time instruction-set selection, and the f32
+// helpers of the forward pass (e^x, GELU, residual add + LayerNorm, online-softmax steps).
 //
 // Plain C11. Every SIMD path is compiled per function with __attribute__((target(...))) and chosen at
 // RUN time from cpuid/xgetbv; nothing here needs -march or unsafeFlags. Every kernel has a portable
@@ -171,6 +172,68 @@ void sito_gemm_bf16(const uint16_t *xb, size_t ldxb,
 void sito_gemm_bf16_isa(sito_isa isa, const uint16_t *xb, size_t ldxb,
                         const uint16_t *W, size_t ldw, const float *bias,
                         float *Y, size_t ldy, size_t M, size_t N, size_t K);
+
+// MARK: - f32 helpers of the forward pass (issue 5) ------------------------------------------------------
+
+/// Path the f32 helpers below take at `level`: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; else "scalar"
+/// (sito_add_layernorm_f32 has no avx2 path: at AVX2 it runs the scalar reference).
+/// Unlike the int8 kernels these paths are NOT bit-identical: each SIMD path is within the named
+/// tolerance stated at each function of its scalar reference (tests: Tests/CSitoKernelsTests,
+/// F32OpsTests). The scalar references are exactly the Swift code the encoder used before (libm expf and
+/// erff, double accumulation in LayerNorm), which the golden tests hold to transformers within 1e-4.
+const char *sito_f32ops_path_name(sito_isa level);
+
+/// y[i] = e^{x[i]} for i < n (y may equal x). scalar: libm expf (correctly rounded in glibc ≥ 2.28).
+/// SIMD: Cody–Waite reduction + degree-5 minimax polynomial; tolerance `expToleranceULP` = 2 ulp of the
+/// reference, or an absolute 2^-126 where the result is below the smallest normal float. x ≥ 89 → +Inf,
+/// x ≤ -104 → 0, NaN → NaN.
+void sito_exp_f32(const float *x, float *y, size_t n);
+void sito_exp_f32_isa(sito_isa isa, const float *x, float *y, size_t n);
+
+/// In place exact (erf) GELU, torch.nn.functional.gelu(approximate='none'), for x[0..<n]:
+///   x = (0.5 · x) · (1 + erf(x · 0.70710678f))
+/// scalar: libm erff. SIMD: a 1-ulp erf approximation (f32ops.c) with the vector e^x; tolerance
+/// `geluTolerance`: |Δ| ≤ 2^-22 · |x| + 2^-126 (≈ 2 ulp of 1 in the bracket, scaled by 0.5·|x|; the bracket
+/// is where torch's own vectorized erf differs from libm by about as much).
+void sito_gelu_f32(float *x, size_t n);
+void sito_gelu_f32_isa(sito_isa isa, float *x, size_t n);
+
+/// Residual add + LayerNorm, in place, over the rows of X [M, N] (row stride ldx):
+///   if D (nullable) [M, N] (row stride ldd): X[m,:] = X[m,:] + D[m,:]     (f32 additions)
+///   mean  = (float)(Σ (double)X[m,i] / N)
+///   var   = Σ (double)(X[m,i] - mean)² / N                              (biased, as torch; the difference
+///                                                                       rounded to f32 before widening)
+///   inv   = 1.0f / sqrtf((float)var + eps)
+///   X[m,i] = ((X[m,i] - mean) · inv) · weight[i] + bias[i]             (f32, each operation rounded)
+/// weight, bias: [N]. The SIMD path sums the doubles in 16 lanes instead of in order; with the same mean
+/// and inv it is bit-identical, and mean/inv differ from the reference by at most 1 ulp, so the named
+/// tolerance `layerNormTolerance` is |Δ| ≤ 2^-21 · (|weight[i]| · (|X̂| + |mean| · inv) + |bias[i]|).
+void sito_add_layernorm_f32(float *X, size_t ldx, const float *D, size_t ldd, size_t M, size_t N,
+                            const float *weight, const float *bias, float eps);
+void sito_add_layernorm_f32_isa(sito_isa isa, float *X, size_t ldx, const float *D, size_t ldd, size_t M,
+                                size_t N, const float *weight, const float *bias, float eps);
+
+/// One step of the online softmax of tiled attention (Attention.swift). For each row r < bq of the score
+/// block S [bq, bk] (row stride lds), with the running row_max [bq], row_sum [bq] and the output
+/// accumulator O [bq, d] (row stride ldo):
+///   mx         = max(row_max[r], max_j S[r,j])
+///   c          = expf(row_max[r] - mx)            (libm in every path; 0 when row_max[r] = -inf)
+///   S[r,j]     = e^{S[r,j] - mx}                  (in place: the probabilities P for P·V)
+///   row_sum[r] = row_sum[r] · c + Σ_j S[r,j]
+///   row_max[r] = mx
+///   O[r,:]    *= c                                (skipped when c == 1)
+/// Start a query block with row_max = -inf, row_sum = 0, O = 0. S must be finite.
+/// Tolerances (SIMD vs scalar): each P within `expToleranceULP`; Σ_j within
+/// `softmaxSumTolerance(bk)` = (bk + 2) · 2^-23 relative (different summation order, ≤ 2-ulp terms).
+void sito_softmax_update_f32(float *S, size_t lds, size_t bq, size_t bk, float *row_max, float *row_sum,
+                             float *O, size_t ldo, size_t d);
+void sito_softmax_update_f32_isa(sito_isa isa, float *S, size_t lds, size_t bq, size_t bk, float *row_max,
+                                 float *row_sum, float *O, size_t ldo, size_t d);
+
+/// The end of a query block: dst[r, i] = O[r, i] · (1.0f / row_sum[r]) for r < bq, i < d
+/// (row strides ldo, ldd). One path (the compiler vectorizes it).
+void sito_softmax_finish_f32(const float *O, size_t ldo, const float *row_sum, float *dst, size_t ldd,
+                             size_t bq, size_t d);
 
 #ifdef __cplusplus
 }

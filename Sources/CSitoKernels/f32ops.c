@@ -1,0 +1,441 @@
+// f32ops.c: the f32 helpers of the encoder's forward pass (issue 5): e^x, exact-erf GELU, residual add +
+// LayerNorm over rows, and the online-softmax row update and finish of the tiled attention
+// (Sources/Sito/Attention.swift). Contracts and tolerances: sito_kernels.h, "f32 helpers".
+//
+// Paths: scalar (the reference: libm expf / erff, double accumulation exactly as the Swift code had it),
+// avx2, avx512. The SIMD paths use
+//   - e^x: Cody–Waite reduction x = n·ln2 + r (|r| ≤ ln2/2, two-constant ln2 with FMA), e^r by Cephes'
+//     degree-5 minimax polynomial (cephes/single/expf.c), × 2^n by vscalefps (AVX-512) or by two exponent
+//     multiplications 2^⌊n/2⌋·2^(n-⌊n/2⌋) (AVX2, so subnormal results and overflow to +Inf come out right).
+//     Measured ≤ 2 ulp from libm's correctly rounded expf over [-104, 89] (tests: expToleranceULP).
+//   - erf: the two-piece approximation published by Norbert Juffa (max 0.995 ulp with an exact exp; an
+//     odd polynomial in a for |a| ≤ 0.9277, 1 - e^{p(|a|)} above, p a degree-7 polynomial). With the
+//     vector e^x above the error near erf ≈ ±1 is ~1 ulp of 1, i.e. what torch's own vectorized erf
+//     (Abramowitz–Stegun 7.1.26, 1.5e-7 absolute) already differs from libm by.
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+#include "kernels_internal.h"
+#include <float.h>
+#include <math.h>
+
+#define SITO_INV_SQRT2 0.70710678118654752f
+
+const char *sito_f32ops_path_name(sito_isa level) {
+    level = sito_clamp_isa(level);
+    if (level >= SITO_ISA_AVX512) return "avx512";
+    if (level >= SITO_ISA_AVX2) return "avx2";
+    return "scalar";
+}
+
+// MARK: - scalar references
+
+static float gelu1(float v) { return 0.5f * v * (1.0f + erff(v * SITO_INV_SQRT2)); }
+
+static void exp_scalar(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = expf(x[i]);
+}
+
+static void gelu_scalar(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = gelu1(x[i]);
+}
+
+/// Mean and 1/σ of one row, in the reference's arithmetic: double sums, f32 mean, f32 deviations squared
+/// in double, f32 inverse standard deviation.
+static void row_stats_scalar(const float *row, size_t N, float eps, float *mean_out, float *inv_out) {
+    double sum = 0;
+    for (size_t i = 0; i < N; i++) sum += (double)row[i];
+    const float mean = (float)(sum / (double)N);
+    double sq = 0;
+    for (size_t i = 0; i < N; i++) {
+        const double d = (double)(row[i] - mean);
+        sq += d * d;
+    }
+    *mean_out = mean;
+    *inv_out = 1.0f / sqrtf((float)(sq / (double)N) + eps);
+}
+
+static void add_layernorm_scalar(float *X, size_t ldx, const float *D, size_t ldd, size_t M, size_t N,
+                                 const float *weight, const float *bias, float eps) {
+    for (size_t m = 0; m < M; m++) {
+        float *row = X + m * ldx;
+        if (D)
+            for (size_t i = 0; i < N; i++) row[i] = row[i] + D[m * ldd + i];
+        float mean, inv;
+        row_stats_scalar(row, N, eps, &mean, &inv);
+        for (size_t i = 0; i < N; i++) row[i] = (row[i] - mean) * inv * weight[i] + bias[i];
+    }
+}
+
+static void softmax_update_scalar(float *S, size_t lds, size_t bq, size_t bk, float *row_max, float *row_sum,
+                                  float *O, size_t ldo, size_t d) {
+    for (size_t r = 0; r < bq; r++) {
+        float *s = S + r * lds;
+        float mx = row_max[r];
+        for (size_t j = 0; j < bk; j++) mx = s[j] > mx ? s[j] : mx;
+        const float c = expf(row_max[r] - mx);
+        float sum = 0;
+        for (size_t j = 0; j < bk; j++) {
+            const float p = expf(s[j] - mx);
+            s[j] = p;
+            sum += p;
+        }
+        row_sum[r] = row_sum[r] * c + sum;
+        row_max[r] = mx;
+        if (c != 1.0f) {
+            float *o = O + r * ldo;
+            for (size_t i = 0; i < d; i++) o[i] *= c;
+        }
+    }
+}
+
+#if SITO_X86
+// MARK: - AVX-512
+
+/// e^x, 16 lanes. NaN stays NaN; x ≥ 89 gives +Inf, x ≤ -104 gives 0 (vscalefps rounds subnormals).
+SITO_TARGET_AVX512 SITO_INLINE __m512 exp16(__m512 x) {
+    // max/min return their SECOND operand when one is NaN: a NaN x passes through both clamps.
+    x = _mm512_min_ps(_mm512_set1_ps(89.0f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    const __m512 z = _mm512_mul_ps(r, r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, z, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);
+}
+
+/// erf(a), 16 lanes (Juffa's two pieces, both evaluated, blended by |a| > 0.927734375).
+SITO_TARGET_AVX512 SITO_INLINE __m512 erf16(__m512 a) {
+    const __m512 t = _mm512_abs_ps(a), s = _mm512_mul_ps(a, a);
+    // |a| > 0.9277: erf = sign(a) · (1 - e^{q(t)})
+    __m512 r = _mm512_fmadd_ps(_mm512_set1_ps(-1.72853470e-5f), t, _mm512_set1_ps(3.83197126e-4f));
+    const __m512 u = _mm512_fmadd_ps(_mm512_set1_ps(-3.88396438e-3f), t, _mm512_set1_ps(2.42546219e-2f));
+    r = _mm512_fmadd_ps(r, s, u);
+    r = _mm512_fmadd_ps(r, t, _mm512_set1_ps(-1.06777877e-1f));
+    r = _mm512_fmadd_ps(r, t, _mm512_set1_ps(-6.34846687e-1f));
+    r = _mm512_fmadd_ps(r, t, _mm512_set1_ps(-1.28717512e-1f));
+    r = _mm512_fmadd_ps(r, t, _mm512_sub_ps(_mm512_setzero_ps(), t));
+    r = _mm512_sub_ps(_mm512_set1_ps(1.0f), exp16(r));
+    const __m512i sign = _mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32((int)0x80000000u));
+    const __m512 big = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(r), sign));
+    // |a| ≤ 0.9277: erf = a + a · p(a²)
+    __m512 q = _mm512_set1_ps(-5.96761703e-4f);
+    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(4.99119423e-3f));
+    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(-2.67681349e-2f));
+    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(1.12819925e-1f));
+    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(-3.76125336e-1f));
+    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(1.28379166e-1f));
+    const __m512 small = _mm512_fmadd_ps(q, a, a);
+    const __mmask16 isbig = _mm512_cmp_ps_mask(t, _mm512_set1_ps(0.927734375f), _CMP_GT_OQ);
+    return _mm512_mask_blend_ps(isbig, small, big);
+}
+
+SITO_TARGET_AVX512 SITO_INLINE __m512 gelu16(__m512 v) {
+    const __m512 e = erf16(_mm512_mul_ps(v, _mm512_set1_ps(SITO_INV_SQRT2)));
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
+SITO_TARGET_AVX512 SITO_INLINE __mmask16 live16(size_t left) {
+    return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+}
+
+SITO_TARGET_AVX512
+static void exp_avx512(const float *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i += 16) {
+        const __mmask16 live = live16(n - i);
+        _mm512_mask_storeu_ps(y + i, live, exp16(_mm512_maskz_loadu_ps(live, x + i)));
+    }
+}
+
+SITO_TARGET_AVX512
+static void gelu_avx512(float *x, size_t n) {
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {   // two independent chains per iteration
+        const __m512 a = gelu16(_mm512_loadu_ps(x + i)), b = gelu16(_mm512_loadu_ps(x + i + 16));
+        _mm512_storeu_ps(x + i, a);
+        _mm512_storeu_ps(x + i + 16, b);
+    }
+    for (; i < n; i += 16) {
+        const __mmask16 live = live16(n - i);
+        _mm512_mask_storeu_ps(x + i, live, gelu16(_mm512_maskz_loadu_ps(live, x + i)));
+    }
+}
+
+SITO_TARGET_AVX512 SITO_INLINE double hsum8d(__m512d v) { return _mm512_reduce_add_pd(v); }
+
+SITO_TARGET_AVX512
+static void add_layernorm_avx512(float *X, size_t ldx, const float *D, size_t ldd, size_t M, size_t N,
+                                 const float *weight, const float *bias, float eps) {
+    for (size_t m = 0; m < M; m++) {
+        float *row = X + m * ldx;
+        // Pass 1: residual add (f32, as the reference) and the double sum, 8 lanes × 2 chains.
+        __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+        for (size_t i = 0; i < N; i += 16) {
+            const __mmask16 live = live16(N - i);
+            __m512 v = _mm512_maskz_loadu_ps(live, row + i);
+            if (D) {
+                v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(live, D + m * ldd + i));
+                _mm512_mask_storeu_ps(row + i, live, v);
+            }
+            s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+            s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+        }
+        const float mean = (float)(hsum8d(_mm512_add_pd(s0, s1)) / (double)N);
+        // Pass 2: Σ (double)(x - mean)², the deviation rounded to f32 first as in the reference.
+        const __m512 vmean = _mm512_set1_ps(mean);
+        __m512d q0 = _mm512_setzero_pd(), q1 = _mm512_setzero_pd();
+        for (size_t i = 0; i < N; i += 16) {
+            const __mmask16 live = live16(N - i);
+            const __m512 dv = _mm512_maskz_sub_ps(live, _mm512_maskz_loadu_ps(live, row + i), vmean);
+            const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(dv));
+            const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(dv), 1)));
+            q0 = _mm512_fmadd_pd(lo, lo, q0);
+            q1 = _mm512_fmadd_pd(hi, hi, q1);
+        }
+        const float inv = 1.0f / sqrtf((float)(hsum8d(_mm512_add_pd(q0, q1)) / (double)N) + eps);
+        // Pass 3: ((x - mean) · inv) · w + b, every operation rounded separately as in the reference.
+        const __m512 vinv = _mm512_set1_ps(inv);
+        for (size_t i = 0; i < N; i += 16) {
+            const __mmask16 live = live16(N - i);
+            __m512 v = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(live, row + i), vmean), vinv);
+            v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(live, weight + i));
+            __asm__("" : "+v"(v));
+            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(live, bias + i));
+            _mm512_mask_storeu_ps(row + i, live, v);
+        }
+    }
+}
+
+SITO_TARGET_AVX512
+static void softmax_update_avx512(float *S, size_t lds, size_t bq, size_t bk, float *row_max, float *row_sum,
+                                  float *O, size_t ldo, size_t d) {
+    for (size_t r = 0; r < bq; r++) {
+        float *s = S + r * lds;
+        __m512 vmax = _mm512_set1_ps(row_max[r]);
+        for (size_t j = 0; j < bk; j += 16) {
+            const __mmask16 live = live16(bk - j);
+            vmax = _mm512_mask_max_ps(vmax, live, vmax, _mm512_maskz_loadu_ps(live, s + j));
+        }
+        const float mx = _mm512_reduce_max_ps(vmax);
+        const float c = expf(row_max[r] - mx);   // one per row: libm, exactly as the reference
+        const __m512 vmx = _mm512_set1_ps(mx);
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+        size_t j = 0;
+        for (; j + 32 <= bk; j += 32) {
+            const __m512 p0 = exp16(_mm512_sub_ps(_mm512_loadu_ps(s + j), vmx));
+            const __m512 p1 = exp16(_mm512_sub_ps(_mm512_loadu_ps(s + j + 16), vmx));
+            _mm512_storeu_ps(s + j, p0);
+            _mm512_storeu_ps(s + j + 16, p1);
+            acc0 = _mm512_add_ps(acc0, p0);
+            acc1 = _mm512_add_ps(acc1, p1);
+        }
+        for (; j < bk; j += 16) {
+            const __mmask16 live = live16(bk - j);
+            const __m512 p = _mm512_maskz_mov_ps(live, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(live, s + j), vmx)));
+            _mm512_mask_storeu_ps(s + j, live, p);
+            acc0 = _mm512_add_ps(acc0, p);
+        }
+        const float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
+        row_sum[r] = row_sum[r] * c + sum;
+        row_max[r] = mx;
+        if (c != 1.0f) {
+            float *o = O + r * ldo;
+            const __m512 vc = _mm512_set1_ps(c);
+            for (size_t i = 0; i < d; i += 16) {
+                const __mmask16 live = live16(d - i);
+                _mm512_mask_storeu_ps(o + i, live, _mm512_mul_ps(_mm512_maskz_loadu_ps(live, o + i), vc));
+            }
+        }
+    }
+}
+
+// MARK: - AVX2
+
+SITO_TARGET_AVX2 SITO_INLINE __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_set1_ps(89.0f), _mm256_max_ps(_mm256_set1_ps(-104.0f), x));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    const __m256 z = _mm256_mul_ps(r, r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, z, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    // × 2^n as 2^h · 2^(n-h), h = n >> 1: both factors are normal for n ∈ [-150, 129].
+    const __m256i ni = _mm256_cvtps_epi32(n);
+    const __m256i h = _mm256_srai_epi32(ni, 1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    const __m256 f1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, bias), 23));
+    const __m256 f2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, h), bias), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, f1), f2);
+}
+
+SITO_TARGET_AVX2 SITO_INLINE __m256 erf8(__m256 a) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    const __m256 t = _mm256_and_ps(a, absmask), s = _mm256_mul_ps(a, a);
+    __m256 r = _mm256_fmadd_ps(_mm256_set1_ps(-1.72853470e-5f), t, _mm256_set1_ps(3.83197126e-4f));
+    const __m256 u = _mm256_fmadd_ps(_mm256_set1_ps(-3.88396438e-3f), t, _mm256_set1_ps(2.42546219e-2f));
+    r = _mm256_fmadd_ps(r, s, u);
+    r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(-1.06777877e-1f));
+    r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(-6.34846687e-1f));
+    r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(-1.28717512e-1f));
+    r = _mm256_fmadd_ps(r, t, _mm256_sub_ps(_mm256_setzero_ps(), t));
+    r = _mm256_sub_ps(_mm256_set1_ps(1.0f), exp8(r));
+    const __m256 big = _mm256_or_ps(r, _mm256_andnot_ps(absmask, a));
+    __m256 q = _mm256_set1_ps(-5.96761703e-4f);
+    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(4.99119423e-3f));
+    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-2.67681349e-2f));
+    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(1.12819925e-1f));
+    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-3.76125336e-1f));
+    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(1.28379166e-1f));
+    const __m256 small = _mm256_fmadd_ps(q, a, a);
+    return _mm256_blendv_ps(small, big, _mm256_cmp_ps(t, _mm256_set1_ps(0.927734375f), _CMP_GT_OQ));
+}
+
+SITO_TARGET_AVX2 SITO_INLINE __m256 gelu8(__m256 v) {
+    const __m256 e = erf8(_mm256_mul_ps(v, _mm256_set1_ps(SITO_INV_SQRT2)));
+    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+/// Loads the first `left` (< 8) floats of p, zeros elsewhere, without reading past them.
+SITO_TARGET_AVX2 SITO_INLINE __m256 load_partial8(const float *p, size_t left) {
+    float tmp[8] = {0};
+    memcpy(tmp, p, left * sizeof(float));
+    return _mm256_loadu_ps(tmp);
+}
+
+SITO_TARGET_AVX2 SITO_INLINE void store_partial8(float *p, __m256 v, size_t left) {
+    float tmp[8];
+    _mm256_storeu_ps(tmp, v);
+    memcpy(p, tmp, left * sizeof(float));
+}
+
+SITO_TARGET_AVX2
+static void exp_avx2(const float *x, float *y, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, exp8(_mm256_loadu_ps(x + i)));
+    if (i < n) store_partial8(y + i, exp8(load_partial8(x + i, n - i)), n - i);
+}
+
+SITO_TARGET_AVX2
+static void gelu_avx2(float *x, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, gelu8(_mm256_loadu_ps(x + i)));
+    if (i < n) store_partial8(x + i, gelu8(load_partial8(x + i, n - i)), n - i);
+}
+
+SITO_TARGET_AVX2
+static void softmax_update_avx2(float *S, size_t lds, size_t bq, size_t bk, float *row_max, float *row_sum,
+                                float *O, size_t ldo, size_t d) {
+    for (size_t r = 0; r < bq; r++) {
+        float *s = S + r * lds;
+        float mx = row_max[r];
+        size_t j = 0;
+        __m256 vmax = _mm256_set1_ps(mx);
+        for (; j + 8 <= bk; j += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(s + j));
+        float lanes[8];
+        _mm256_storeu_ps(lanes, vmax);
+        for (int l = 0; l < 8; l++) mx = lanes[l] > mx ? lanes[l] : mx;
+        for (; j < bk; j++) mx = s[j] > mx ? s[j] : mx;
+        const float c = expf(row_max[r] - mx);
+        const __m256 vmx = _mm256_set1_ps(mx);
+        __m256 acc = _mm256_setzero_ps();
+        j = 0;
+        for (; j + 8 <= bk; j += 8) {
+            const __m256 p = exp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), vmx));
+            _mm256_storeu_ps(s + j, p);
+            acc = _mm256_add_ps(acc, p);
+        }
+        _mm256_storeu_ps(lanes, acc);
+        float sum = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+        for (; j < bk; j++) {
+            const float p = expf(s[j] - mx);
+            s[j] = p;
+            sum += p;
+        }
+        row_sum[r] = row_sum[r] * c + sum;
+        row_max[r] = mx;
+        if (c != 1.0f) {
+            float *o = O + r * ldo;
+            for (size_t i = 0; i < d; i++) o[i] *= c;
+        }
+    }
+}
+#endif
+
+// MARK: - dispatch
+
+void sito_exp_f32_isa(sito_isa isa, const float *x, float *y, size_t n) {
+    isa = sito_clamp_isa(isa);
+#if SITO_X86
+    if (isa >= SITO_ISA_AVX512) { exp_avx512(x, y, n); return; }
+    if (isa >= SITO_ISA_AVX2) { exp_avx2(x, y, n); return; }
+#endif
+    exp_scalar(x, y, n);
+}
+
+void sito_exp_f32(const float *x, float *y, size_t n) { sito_exp_f32_isa(sito_kernels_isa(), x, y, n); }
+
+void sito_gelu_f32_isa(sito_isa isa, float *x, size_t n) {
+    isa = sito_clamp_isa(isa);
+#if SITO_X86
+    if (isa >= SITO_ISA_AVX512) { gelu_avx512(x, n); return; }
+    if (isa >= SITO_ISA_AVX2) { gelu_avx2(x, n); return; }
+#endif
+    gelu_scalar(x, n);
+}
+
+void sito_gelu_f32(float *x, size_t n) { sito_gelu_f32_isa(sito_kernels_isa(), x, n); }
+
+void sito_add_layernorm_f32_isa(sito_isa isa, float *X, size_t ldx, const float *D, size_t ldd, size_t M,
+                                size_t N, const float *weight, const float *bias, float eps) {
+    if (M == 0 || N == 0) return;
+    isa = sito_clamp_isa(isa);
+#if SITO_X86
+    // AVX2 has no double-precision advantage worth a separate path here: it uses the reference.
+    if (isa >= SITO_ISA_AVX512) { add_layernorm_avx512(X, ldx, D, ldd, M, N, weight, bias, eps); return; }
+#endif
+    add_layernorm_scalar(X, ldx, D, ldd, M, N, weight, bias, eps);
+}
+
+void sito_add_layernorm_f32(float *X, size_t ldx, const float *D, size_t ldd, size_t M, size_t N,
+                            const float *weight, const float *bias, float eps) {
+    sito_add_layernorm_f32_isa(sito_kernels_isa(), X, ldx, D, ldd, M, N, weight, bias, eps);
+}
+
+void sito_softmax_update_f32_isa(sito_isa isa, float *S, size_t lds, size_t bq, size_t bk, float *row_max,
+                                 float *row_sum, float *O, size_t ldo, size_t d) {
+    if (bq == 0 || bk == 0) return;
+    isa = sito_clamp_isa(isa);
+#if SITO_X86
+    if (isa >= SITO_ISA_AVX512) { softmax_update_avx512(S, lds, bq, bk, row_max, row_sum, O, ldo, d); return; }
+    if (isa >= SITO_ISA_AVX2) { softmax_update_avx2(S, lds, bq, bk, row_max, row_sum, O, ldo, d); return; }
+#endif
+    softmax_update_scalar(S, lds, bq, bk, row_max, row_sum, O, ldo, d);
+}
+
+void sito_softmax_update_f32(float *S, size_t lds, size_t bq, size_t bk, float *row_max, float *row_sum,
+                             float *O, size_t ldo, size_t d) {
+    sito_softmax_update_f32_isa(sito_kernels_isa(), S, lds, bq, bk, row_max, row_sum, O, ldo, d);
+}
+
+void sito_softmax_finish_f32(const float *O, size_t ldo, const float *row_sum, float *dst, size_t ldd,
+                             size_t bq, size_t d) {
+    for (size_t r = 0; r < bq; r++) {
+        const float inv = 1.0f / row_sum[r];
+        const float *o = O + r * ldo;
+        float *y = dst + r * ldd;
+        for (size_t i = 0; i < d; i++) y[i] = o[i] * inv;
+    }
+}

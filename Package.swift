@@ -43,6 +43,8 @@ let package = Package(
         .executableTarget(name: "sito-rerank", dependencies: ["SitoTools", "Sito", "SitoFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "sito-quantize", dependencies: ["SitoTools", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "sito-embed", dependencies: ["SitoTools", "Sito", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // libFuzzer harness of SitoFile and SafetensorsFile; a stub unless built with -DSITO_FUZZ (README, "Fuzzing").
+        .executableTarget(name: "sito-fuzz", dependencies: ["SitoTools", "SitoFormat"]),
         .testTarget(name: "CSitoKernelsTests", dependencies: ["CSitoKernels"]),
         .testTarget(name: "SitoFormatTests", dependencies: ["SitoFormat"]),
         .testTarget(name: "SitoTests", dependencies: ["Sito", "SitoFormat", "SitoTools"]),

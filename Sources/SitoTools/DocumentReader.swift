@@ -53,7 +53,7 @@ public final class DocumentIndex {
             var template = Array((FileManager.default.temporaryDirectory.path + "/sito-rerank-stdin-XXXXXX").utf8CString)
             spool = mkstemp(&template)
             if spool < 0 { throw DocumentReaderError.cannotOpen(path: path, reason: "cannot create a temporary copy of stdin: \(String(cString: strerror(errno)))") }
-            unlink(String(cString: template))
+            unlink(template)
         } else {
             source = open(path, O_RDONLY | O_CLOEXEC)
             if source < 0 { throw DocumentReaderError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }

@@ -283,6 +283,50 @@ final class HostileInputTests: XCTestCase {
         XCTAssertGreaterThan(loaded, 100)
     }
 
+    // MARK: fairseq sentencepiece.bpe.model → convertTokenizer (the tools' own protobuf reader) → Tokenizer
+
+    func testFairseqSentencePieceModelMutations() throws {
+        let micro = try MicroModel.get()
+        let work = try scratchFolder("fairseq")
+        defer { try? FileManager.default.removeItem(at: work) }
+        // fairseq's layout: <unk>, <s>, </s>, then pieces; ids shift by one and <pad>, <mask> are added.
+        let vocab = (micro.tokenizerJSON["model"] as! [String: Any])["vocab"] as! [[Any]]
+        var pieces: [SentencePieceModel.Piece] = [.init("<unk>", score: 0, type: .unknown), .init("<s>", score: 0, type: .control),
+                                                  .init("</s>", score: 0, type: .control)]
+        for entry in vocab[4..<(MicroModel.vocab - 1)] {
+            pieces.append(.init(entry[0] as! String, score: Float((entry[1] as! NSNumber).doubleValue)))
+        }
+        let base = SentencePieceModel(pieces: pieces).serialized()
+        let modelVocab = pieces.count + 2
+        try Data(base).write(to: work.appendingPathComponent("sentencepiece.bpe.model"))
+        XCTAssertNoThrow(try convertTokenizer(folder: work, modelVocab: modelVocab), "the unmutated model converts")
+        let recipe = InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: 32, truncation: "right")
+        var loaded = 0
+        try run("sentencepiece.bpe.model", cases: 800, seed: 0xFA1F_0007) { n, rng, outcomes in
+            var bytes = base
+            switch n % 4 {
+            case 0, 1: bytes = mutateProto(base, &rng)
+            case 2:
+                for _ in 0..<(1 + rng.below(3)) { bytes[rng.below(bytes.count)] ^= UInt8(1 << rng.below(8)) }
+            default: bytes = Array(base.prefix(rng.below(base.count)))
+            }
+            try Data(bytes).write(to: work.appendingPathComponent("sentencepiece.bpe.model"))
+            do {
+                let converted = try convertTokenizer(folder: work, modelVocab: modelVocab)
+                let t = try converted.bytes.withUnsafeBytes { try Tokenizer(info: converted.info, input: recipe, bytes: $0) }
+                for text in sampleTexts {
+                    let e = try t.encodePair(query: text, document: text, maxLength: 32, onOverflow: .truncate)
+                    XCTAssertTrue(e.ids.allSatisfy { $0 >= 0 && Int($0) < modelVocab }, "case \(n): ids outside the vocabulary")
+                }
+                loaded += 1
+                outcomes.valid("converted, loaded and encoded")
+            } catch {
+                outcomes.error(error)
+            }
+        }
+        XCTAssertGreaterThan(loaded, 50)
+    }
+
     // MARK: golden JSON → GoldenFile.load + Verifier
 
     func testGoldenMutations() throws {

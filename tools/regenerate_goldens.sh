@@ -27,4 +27,18 @@ python3 "$ROOT/tools/pairs.py" --set long >"$TMP/long.jsonl"
     --out "$OUT/xlmr-tiny.golden.json"
 "$PY" "$ROOT/tools/make_goldens.py" --model "$MODELS/xlmr-tiny-long" --pairs "$TMP/long.jsonl" \
     --out "$OUT/xlmr-tiny-long.golden.json"
+
+# Quantization (issue 4): the 400 ranking pairs on xlmr-base (made on request: ~1.1 GB, ~3 min), then the
+# simulations of Sito's int8 and bf16 schemes on every classifier golden (tools/simulate_quant.py).
+python3 "$ROOT/tools/make_fixture.py" --model xlmr-base
+python3 "$ROOT/tools/pairs.py" --set rank >"$TMP/rank.jsonl"
+"$PY" "$ROOT/tools/make_goldens.py" --model "$MODELS/xlmr-base" --pairs "$TMP/rank.jsonl" \
+    --out "$OUT/xlmr-base.rank.golden.json"
+for pair in xlmr-tiny:xlmr-tiny xlmr-tiny-long:xlmr-tiny-long xlmr-base:xlmr-base.rank; do
+    model="${pair%%:*}" golden="${pair#*:}"
+    for scheme in int8 bf16; do
+        "$PY" "$ROOT/tools/simulate_quant.py" --model "$MODELS/$model" --golden "$OUT/$golden.golden.json" \
+            --scheme "$scheme" --out "$OUT/$golden.sim-$scheme.golden.json"
+    done
+done
 sha256sum "$OUT"/*.golden.json

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""make_fixture.py — deterministic random-weight XLM-R rerankers in Hugging Face layout (numpy + stdlib).
+"""make_fixture.py — deterministic random-weight XLM-R and BERT rerankers in Hugging Face layout (numpy + stdlib).
 
 What it is
     Writes model folders exactly as a Hugging Face repository of an `XLMRobertaForSequenceClassification`
@@ -22,6 +22,12 @@ Variants
     xlmr-base       12 layers, hidden 768, 12 heads, ffn 3072, 8194 positions, f32 (~1.1 GB)
     xlmr-large      the real bge-reranker-v2-m3 config: 24 layers, hidden 1024, 16 heads, ffn 4096,
                     8194 positions, f32 (~2.27 GB)
+    bert-tiny-cls   a `BertForSequenceClassification` (the layout of the ms-marco MiniLM cross-encoders)
+                    with the real all-MiniLM-L6-v2 WordPiece vocabulary (30522): hidden 32, 2 layers,
+                    4 heads, ffn 64, 512 positions, 2 token types, pad id 0, layer_norm_eps 1e-12,
+                    one label, f32, one file; `bert.` names, `bert.pooler.dense.*`, `classifier.*`.
+                    tokenizer.json, vocab.txt, tokenizer_config.json and special_tokens_map.json are
+                    copied as they are from .cache/fixtures/all-minilm-l6-v2 (tools/fetch_fixtures.sh).
 
 Weights
     Embedding tables N(0, 0.02²) with the padding row (id 1) zeroed, as HF's init does. Linear matrices
@@ -32,13 +38,21 @@ Weights
     1 + N(0, 0.1²), LayerNorm and linear biases N(0, 0.05²). classifier.out_proj has std
     head_std/sqrt(hidden) (6 for the tiny variants: logits spread with std ~2 over Polish pairs, ~1.2
     among the documents of one query, so ranking metrics mean something).
+    bert-tiny-cls draws the same way: the word table zeroes row 0 ([PAD]), the position table zeroes
+    nothing (BERT has no padding_idx there), the two token-type rows are two independent N(0, 0.02²)
+    rows (as large as a word's row, so they matter: on the tiny set, running with all-zero type ids
+    moves the logit by 1.5 on average, up to 5.9, against a logit std of 1.8 — a runtime that ignored
+    type ids fails the golden); bert.pooler.dense is a linear N(0, 1/fan_in) and classifier.weight has
+    std head_std/sqrt(hidden), as the RoBERTa head's out_proj (head_std 6: logit std 1.8 over the tiny
+    set, 1.3 among the documents of one query). (A larger type std, 0.1, drowned the text: std 0.5.)
 
 How to run
-    python3 tools/make_fixture.py                      # xlmr-tiny and xlmr-tiny-long (the test fixtures)
+    python3 tools/make_fixture.py                      # xlmr-tiny, xlmr-tiny-long, bert-tiny-cls (the test fixtures)
     python3 tools/make_fixture.py --model xlmr-large   # the 2.27 GB full-size model, on request
     python3 tools/make_fixture.py --model xlmr-tiny --out /tmp/models --force
     Output: <out>/<variant>/ (default out: .cache/fixtures/models). The tokenizer comes from
-    .cache/fixtures/xlmr-tokenizer/tokenizer.json (tools/fetch_fixtures.sh). A folder whose stamp
+    .cache/fixtures/xlmr-tokenizer/tokenizer.json (tools/fetch_fixtures.sh); BERT variants copy
+    theirs from .cache/fixtures/all-minilm-l6-v2 (--bert-tokenizer DIR). A folder whose stamp
     (.make_fixture.json) matches this script's recipe and whose files match their recorded sha256 is
     kept as is; --force rewrites it. Prints the sha256 of every file.
 """
@@ -58,6 +72,8 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join(ROOT, ".cache", "fixtures", "models")
 DEFAULT_TOKENIZER = os.path.join(ROOT, ".cache", "fixtures", "xlmr-tokenizer", "tokenizer.json")
+DEFAULT_BERT_TOKENIZER = os.path.join(ROOT, ".cache", "fixtures", "all-minilm-l6-v2")
+BERT_TOKENIZER_FILES = ["tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"]
 
 # Bump when the bytes this script writes change on purpose (then update EXPECTED and the goldens).
 RECIPE = 1
@@ -65,6 +81,8 @@ CHUNK = 1 << 20  # float32 normals drawn per call; part of the recipe
 
 VOCAB = 250002
 PAD_ID = 1
+BERT_VOCAB = 30522
+BERT_PAD_ID = 0
 
 VARIANTS = {
     "xlmr-tiny": dict(hidden=32, layers=2, heads=4, ffn=64, positions=514, dtype="f32", shards=1,
@@ -75,8 +93,12 @@ VARIANTS = {
                       position_ids=False, seed=20261128, qk_gain=1.0, head_std=4.0),
     "xlmr-large": dict(hidden=1024, layers=24, heads=16, ffn=4096, positions=8194, dtype="f32", shards=1,
                        position_ids=False, seed=20261129, qk_gain=1.0, head_std=4.0),
+    # family "bert": absent from the XLM-R variants' options on purpose (their stamps stay as they were).
+    "bert-tiny-cls": dict(family="bert", hidden=32, layers=2, heads=4, ffn=64, positions=512, dtype="f32",
+                          shards=1, position_ids=False, seed=20261130, qk_gain=2.0, head_std=6.0,
+                          type_vocab=2),
 }
-DEFAULT_VARIANTS = ["xlmr-tiny", "xlmr-tiny-long"]
+DEFAULT_VARIANTS = ["xlmr-tiny", "xlmr-tiny-long", "bert-tiny-cls"]
 
 # sha256 of the weight files of the default variants, as written by RECIPE 1 (numpy ≥ 1.17 Generator).
 # Checked on numpy 1.24.2 (Debian's python3-numpy) and 2.4.6: identical bytes.
@@ -87,6 +109,9 @@ EXPECTED: dict[str, dict[str, str]] = {
     "xlmr-tiny-long": {
         "model-00001-of-00002.safetensors": "f327bcc674402553cd38fe28e4b316c66941d6541d83010c95500540f978d15e",
         "model-00002-of-00002.safetensors": "6b0dd06afffcc6905b6550fe313126bf8ea45b883f45853d5bfd5ed223a8c5f2",
+    },
+    "bert-tiny-cls": {
+        "model.safetensors": "a4e837a4f86fc56e682d53d30437322a4f2266927e950160f8bb18ff05085bb8",
     },
 }
 
@@ -102,7 +127,17 @@ def log(msg: str) -> None:
 # The tensor inventory of XLMRobertaForSequenceClassification, in Hugging Face names.
 # Each entry: (name, shape, kind, dtype); kind says how values are drawn (see values()).
 # ---------------------------------------------------------------------------------------------------
+def is_bert(v: dict) -> bool:
+    return v.get("family") == "bert"
+
+
+def pad_id(v: dict) -> int:
+    return BERT_PAD_ID if is_bert(v) else PAD_ID
+
+
 def inventory(v: dict) -> list[tuple[str, tuple[int, ...], str, str]]:
+    if is_bert(v):
+        return bert_inventory(v)
     H, F, P, dt = v["hidden"], v["ffn"], v["positions"], v["dtype"]
     e = "roberta.embeddings."
     t = [
@@ -140,6 +175,44 @@ def inventory(v: dict) -> list[tuple[str, tuple[int, ...], str, str]]:
     return t
 
 
+def bert_inventory(v: dict) -> list[tuple[str, tuple[int, ...], str, str]]:
+    """BertForSequenceClassification: `bert.` encoder (same layer names as RoBERTa), the pooler, and a
+    single `classifier` linear on the pooled output."""
+    H, F, P, dt = v["hidden"], v["ffn"], v["positions"], v["dtype"]
+    e = "bert.embeddings."
+    t = [
+        (e + "word_embeddings.weight", (BERT_VOCAB, H), "embedding", dt),
+        (e + "position_embeddings.weight", (P, H), "embedding-nopad", dt),
+        (e + "token_type_embeddings.weight", (v["type_vocab"], H), "embedding-nopad", dt),
+        (e + "LayerNorm.weight", (H,), "ln_weight", dt),
+        (e + "LayerNorm.bias", (H,), "bias", dt),
+    ]
+    for i in range(v["layers"]):
+        p = f"bert.encoder.layer.{i}."
+        for m in ("query", "key", "value"):
+            t += [(p + f"attention.self.{m}.weight", (H, H), "linear", dt),
+                  (p + f"attention.self.{m}.bias", (H,), "bias", dt)]
+        t += [
+            (p + "attention.output.dense.weight", (H, H), "linear", dt),
+            (p + "attention.output.dense.bias", (H,), "bias", dt),
+            (p + "attention.output.LayerNorm.weight", (H,), "ln_weight", dt),
+            (p + "attention.output.LayerNorm.bias", (H,), "bias", dt),
+            (p + "intermediate.dense.weight", (F, H), "linear", dt),
+            (p + "intermediate.dense.bias", (F,), "bias", dt),
+            (p + "output.dense.weight", (H, F), "linear", dt),
+            (p + "output.dense.bias", (H,), "bias", dt),
+            (p + "output.LayerNorm.weight", (H,), "ln_weight", dt),
+            (p + "output.LayerNorm.bias", (H,), "bias", dt),
+        ]
+    t += [
+        ("bert.pooler.dense.weight", (H, H), "linear", dt),
+        ("bert.pooler.dense.bias", (H,), "bias", dt),
+        ("classifier.weight", (1, H), "head", dt),
+        ("classifier.bias", (1,), "bias", dt),
+    ]
+    return t
+
+
 def tensor_rng(seed: int, name: str) -> np.random.Generator:
     digest = hashlib.sha256(name.encode()).digest()
     return np.random.default_rng([seed, int.from_bytes(digest[:8], "little")])
@@ -160,8 +233,9 @@ def values(v: dict, name: str, shape: tuple[int, ...], kind: str):
         x = rng.standard_normal(k, dtype=np.float32)
         if kind in ("embedding", "embedding-nopad"):
             x *= np.float32(0.02)
-            if kind == "embedding":  # HF zeroes the padding_idx row (id / position 1)
-                lo, hi = max(start, PAD_ID * cols), min(start + k, (PAD_ID + 1) * cols)
+            if kind == "embedding":  # HF zeroes the padding_idx row (XLM-R: id / position 1; BERT: id 0)
+                pad = pad_id(v)
+                lo, hi = max(start, pad * cols), min(start + k, (pad + 1) * cols)
                 if lo < hi:
                     x[lo - start:hi - start] = 0
         elif kind == "linear":
@@ -261,6 +335,35 @@ def config_json(v: dict) -> dict:
     }
 
 
+def bert_config_json(v: dict) -> dict:
+    """As transformers writes a BertForSequenceClassification cross-encoder's config (ms-marco MiniLM)."""
+    return {
+        "architectures": ["BertForSequenceClassification"],
+        "attention_probs_dropout_prob": 0.1,
+        "classifier_dropout": None,
+        "gradient_checkpointing": False,
+        "hidden_act": "gelu",
+        "hidden_dropout_prob": 0.1,
+        "hidden_size": v["hidden"],
+        "id2label": {"0": "LABEL_0"},
+        "initializer_range": 0.02,
+        "intermediate_size": v["ffn"],
+        "label2id": {"LABEL_0": 0},
+        "layer_norm_eps": 1e-12,
+        "max_position_embeddings": v["positions"],
+        "model_type": "bert",
+        "num_attention_heads": v["heads"],
+        "num_hidden_layers": v["layers"],
+        "pad_token_id": BERT_PAD_ID,
+        "position_embedding_type": "absolute",
+        "torch_dtype": {"f32": "float32", "bf16": "bfloat16"}[v["dtype"]],
+        "transformers_version": "4.38.1",
+        "type_vocab_size": v["type_vocab"],
+        "use_cache": True,
+        "vocab_size": BERT_VOCAB,
+    }
+
+
 def tokenizer_files(v: dict, tokenizer_json: dict) -> dict[str, dict]:
     """tokenizer_config.json and special_tokens_map.json, consistent with tokenizer.json's added tokens."""
     added = {}
@@ -321,10 +424,21 @@ def up_to_date(folder: str, stamp: dict) -> bool:
     return True
 
 
-def make(name: str, out: str, tokenizer_path: str, force: bool) -> dict[str, str]:
+def tokenizer_sha(v: dict, tokenizer_path: str, bert_tokenizer_dir: str) -> str:
+    """sha256 of the tokenizer source (XLM-R: tokenizer.json; BERT: the copied files, name by name)."""
+    if not is_bert(v):
+        return sha256_file(tokenizer_path)
+    h = hashlib.sha256()
+    for rel in BERT_TOKENIZER_FILES:
+        h.update(f"{rel} {sha256_file(os.path.join(bert_tokenizer_dir, rel))}\n".encode())
+    return h.hexdigest()
+
+
+def make(name: str, out: str, tokenizer_path: str, force: bool,
+         bert_tokenizer_dir: str = DEFAULT_BERT_TOKENIZER) -> dict[str, str]:
     v = VARIANTS[name]
     folder = os.path.join(out, name)
-    tok_sha = sha256_file(tokenizer_path)
+    tok_sha = tokenizer_sha(v, tokenizer_path, bert_tokenizer_dir)
     stamp = stamp_of(name, v, tok_sha)
     if not force and up_to_date(folder, stamp):
         with open(os.path.join(folder, ".make_fixture.json")) as f:
@@ -360,12 +474,17 @@ def make(name: str, out: str, tokenizer_path: str, force: bool) -> dict[str, str
         dump_json(os.path.join(tmp, "model.safetensors.index.json"),
                   {"metadata": {"total_size": total}, "weight_map": weight_map})
 
-    dump_json(os.path.join(tmp, "config.json"), config_json(v))
-    shutil.copyfile(tokenizer_path, os.path.join(tmp, "tokenizer.json"))
-    with open(tokenizer_path, encoding="utf-8") as f:
-        tok = json.load(f)
-    for fname, obj in tokenizer_files(v, tok).items():
-        dump_json(os.path.join(tmp, fname), obj)
+    if is_bert(v):
+        dump_json(os.path.join(tmp, "config.json"), bert_config_json(v))
+        for rel in BERT_TOKENIZER_FILES:
+            shutil.copyfile(os.path.join(bert_tokenizer_dir, rel), os.path.join(tmp, rel))
+    else:
+        dump_json(os.path.join(tmp, "config.json"), config_json(v))
+        shutil.copyfile(tokenizer_path, os.path.join(tmp, "tokenizer.json"))
+        with open(tokenizer_path, encoding="utf-8") as f:
+            tok = json.load(f)
+        for fname, obj in tokenizer_files(v, tok).items():
+            dump_json(os.path.join(tmp, fname), obj)
 
     shas, sizes = {}, {}
     for rel in sorted(os.listdir(tmp)):
@@ -392,19 +511,27 @@ def check_expected(name: str, shas: dict[str, str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Write random-weight XLM-R rerankers in Hugging Face layout.")
+    p = argparse.ArgumentParser(description="Write random-weight XLM-R and BERT rerankers in Hugging Face layout.")
     p.add_argument("--model", action="append", choices=sorted(VARIANTS),
                    help="variant to write (repeatable); default: " + " ".join(DEFAULT_VARIANTS))
     p.add_argument("--out", default=DEFAULT_OUT, help="parent folder (default: .cache/fixtures/models)")
     p.add_argument("--tokenizer", default=DEFAULT_TOKENIZER, help="XLM-R tokenizer.json to copy")
+    p.add_argument("--bert-tokenizer", default=DEFAULT_BERT_TOKENIZER,
+                   help="folder whose WordPiece tokenizer files BERT variants copy (all-MiniLM-L6-v2)")
     p.add_argument("--force", action="store_true", help="rewrite even when up to date")
     a = p.parse_args(argv)
-    if not os.path.isfile(a.tokenizer):
+    names = a.model or DEFAULT_VARIANTS
+    if any(not is_bert(VARIANTS[n]) for n in names) and not os.path.isfile(a.tokenizer):
         print(f"make_fixture: ERROR: {a.tokenizer} not found; run tools/fetch_fixtures.sh first",
               file=sys.stderr)
         return 2
-    for name in a.model or DEFAULT_VARIANTS:
-        make(name, a.out, a.tokenizer, a.force)
+    missing = [rel for rel in BERT_TOKENIZER_FILES if not os.path.isfile(os.path.join(a.bert_tokenizer, rel))]
+    if any(is_bert(VARIANTS[n]) for n in names) and missing:
+        print(f"make_fixture: ERROR: {a.bert_tokenizer} lacks {', '.join(missing)}; run tools/fetch_fixtures.sh first",
+              file=sys.stderr)
+        return 2
+    for name in names:
+        make(name, a.out, a.tokenizer, a.force, a.bert_tokenizer)
     return 0
 
 

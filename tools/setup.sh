@@ -9,7 +9,7 @@
 #      (python3-numpy) only when `python3 -c 'import numpy'` fails.
 #   3. tools/fetch_fixtures.sh: pinned tokenizer and model fixtures into .cache/fixtures (verified).
 #   4. python3 tools/make_fixture.py: the random-weight test models into .cache/fixtures/models
-#      (xlmr-tiny, xlmr-tiny-long; kept when already up to date).
+#      (xlmr-tiny, xlmr-tiny-long, bert-tiny-cls; kept when already up to date).
 #   Torch and transformers are NOT needed here: they only regenerate goldens (tools/venv.sh).
 #
 # How to run

@@ -7,10 +7,13 @@
 //     for each key block Kb, Vb [bk, d]:
 //       S = Qb·Kbᵀ / √d                      [bq, bk]   (cblas_sgemm)
 //       m' = max(m, rowmax S); c = exp(m - m'); P = exp(S - m')
-//       l = l·c + rowsum P; O = O·c + P·Vb   (cblas_sgemm)
-//     ctx[Qb rows, head cols] = O / l
+//       l = l·c + rowsum P; O = O·c + P·Vb   (sito_softmax_update_f32, then cblas_sgemm)
+//     ctx[Qb rows, head cols] = O / l        (sito_softmax_finish_f32)
 // With one key block (L ≤ keyBlock) this is exactly softmax(QKᵀ/√d)·V.
+// Memory: per worker S [queryBlock, keyBlock] + O [queryBlock, d] floats (64 × 512 + 64 × 64 = 147 KB at
+// d = 64), allocated once per forward pass in an AttentionWorkspace, whatever the sequence length.
 import COpenBLAS
+import CSitoKernels
 import Dispatch
 import Foundation
 
@@ -20,10 +23,59 @@ struct Attention {
     static let queryBlock = 64
     static let keyBlock = 512
 
-    /// q, k, v, out: [T, heads·headDim] with row stride `ld`; `starts` as in PackedBatch.
+    /// q, k, v, out: [T, heads·headDim] with row stride `ld`; `starts` as in PackedBatch (the workspace
+    /// was made for the same starts).
     func run(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-             out: UnsafeMutablePointer<Float>, ld: Int, starts: [Int]) {
-        // Work items: (sequence, head, query block).
+             out: UnsafeMutablePointer<Float>, ld: Int, starts: [Int], workspace ws: AttentionWorkspace) {
+        let items = ws.items
+        let workers = min(items.count, ws.workers)
+        let next = AtomicCounter()
+        // Each item writes its own rows × head columns of `out`; each worker its own scratch.
+        parallelFor(workers) { w in
+            let Bq = Attention.queryBlock, Bk = Attention.keyBlock, d = headDim
+            let sBuf = ws.scores(w), oBuf = ws.accumulator(w), rowMax = ws.rowMax(w), rowSum = ws.rowSum(w)
+            let scale = 1 / sqrtf(Float(d))
+            while true {
+                let i = next.increment()
+                if i >= items.count { break }
+                let item = items[i]
+                let a = starts[item.seq], length = starts[item.seq + 1] - a
+                let bq = min(Bq, length - item.q0)
+                let col = item.head * d
+                let qBlock = q + (a + item.q0) * ld + col
+                oBuf.update(repeating: 0, count: bq * d)
+                rowMax.update(repeating: -.infinity, count: bq)
+                rowSum.update(repeating: 0, count: bq)
+                var k0 = 0
+                while k0 < length {
+                    let bk = min(Bk, length - k0)
+                    let kBlock = k + (a + k0) * ld + col
+                    let vBlock = v + (a + k0) * ld + col
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(bq), Int32(bk), Int32(d),
+                                scale, qBlock, Int32(ld), kBlock, Int32(ld), 0, sBuf, Int32(Bk))
+                    sito_softmax_update_f32(sBuf, Bk, bq, bk, rowMax, rowSum, oBuf, d, d)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(bq), Int32(d), Int32(bk),
+                                1, sBuf, Int32(Bk), vBlock, Int32(ld), 1, oBuf, Int32(d))
+                    k0 += bk
+                }
+                sito_softmax_finish_f32(oBuf, d, rowSum, out + (a + item.q0) * ld + col, ld, bq, d)
+            }
+        }
+    }
+}
+
+/// Attention's per-forward state: the work items of a packed batch and every worker's scratch, made
+/// once per forward pass and reused by every layer (no allocation in the per-layer path).
+final class AttentionWorkspace: @unchecked Sendable {
+    // @unchecked: worker w touches only its own slices (scores(w), accumulator(w), …); items is immutable.
+    /// (sequence, head, first query row) of every query block.
+    let items: [(seq: Int, head: Int, q0: Int)]
+    let workers: Int
+    private let headDim: Int
+    private let buffer: UnsafeMutablePointer<Float>
+    private let perWorker: Int
+
+    init(starts: [Int], heads: Int, headDim: Int, workers: Int) {
         var items: [(seq: Int, head: Int, q0: Int)] = []
         for s in 0..<(starts.count - 1) {
             let length = starts[s + 1] - starts[s]
@@ -35,64 +87,25 @@ struct Attention {
                 }
             }
         }
-        let workers = min(items.count, runtimeCores)
-        let next = AtomicCounter()
-        // Each item writes its own rows × head columns of `out`.
-        parallelFor(workers) { _ in
-            let Bq = Attention.queryBlock, Bk = Attention.keyBlock, d = headDim
-            let sBuf = UnsafeMutablePointer<Float>.allocate(capacity: Bq * Bk)
-            let oBuf = UnsafeMutablePointer<Float>.allocate(capacity: Bq * d)
-            var rowMax = [Float](repeating: 0, count: Bq)
-            var rowSum = [Float](repeating: 0, count: Bq)
-            defer { sBuf.deallocate(); oBuf.deallocate() }
-            let scale = 1 / sqrtf(Float(d))
-            while true {
-                let i = next.increment()
-                if i >= items.count { break }
-                let item = items[i]
-                let a = starts[item.seq], length = starts[item.seq + 1] - a
-                let bq = min(Bq, length - item.q0)
-                let col = item.head * d
-                let qBlock = q + (a + item.q0) * ld + col
-                oBuf.initialize(repeating: 0, count: bq * d)
-                for r in 0..<bq { rowMax[r] = -.infinity; rowSum[r] = 0 }
-                var k0 = 0
-                while k0 < length {
-                    let bk = min(Bk, length - k0)
-                    let kBlock = k + (a + k0) * ld + col
-                    let vBlock = v + (a + k0) * ld + col
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(bq), Int32(bk), Int32(d),
-                                scale, qBlock, Int32(ld), kBlock, Int32(ld), 0, sBuf, Int32(Bk))
-                    for r in 0..<bq {
-                        let s = sBuf + r * Bk
-                        var mx = rowMax[r]
-                        for j in 0..<bk where s[j] > mx { mx = s[j] }
-                        let correction = expf(rowMax[r] - mx)
-                        var sum: Float = 0
-                        for j in 0..<bk {
-                            let p = expf(s[j] - mx)
-                            s[j] = p
-                            sum += p
-                        }
-                        rowSum[r] = rowSum[r] * correction + sum
-                        rowMax[r] = mx
-                        if correction != 1 {
-                            let o = oBuf + r * d
-                            for c in 0..<d { o[c] *= correction }
-                        }
-                    }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(bq), Int32(d), Int32(bk),
-                                1, sBuf, Int32(Bk), vBlock, Int32(ld), 1, oBuf, Int32(d))
-                    k0 += bk
-                }
-                let dst = out + (a + item.q0) * ld + col
-                for r in 0..<bq {
-                    let inv = 1 / rowSum[r]
-                    for c in 0..<d { dst[r * ld + c] = oBuf[r * d + c] * inv }
-                }
-            }
-        }
+        self.items = items
+        self.workers = max(1, workers)
+        self.headDim = headDim
+        let Bq = Attention.queryBlock
+        // S [Bq, Bk], O [Bq, d], max [Bq], sum [Bq], each rounded up to 16 floats (64 bytes).
+        perWorker = [Bq * Attention.keyBlock, Bq * headDim, Bq, Bq].map { ($0 + 15) / 16 * 16 }.reduce(0, +)
+        buffer = .allocate(capacity: perWorker * self.workers)
     }
+
+    deinit { buffer.deallocate() }
+
+    func scores(_ w: Int) -> UnsafeMutablePointer<Float> { buffer + w * perWorker }
+    func accumulator(_ w: Int) -> UnsafeMutablePointer<Float> {
+        scores(w) + (Attention.queryBlock * Attention.keyBlock + 15) / 16 * 16
+    }
+    func rowMax(_ w: Int) -> UnsafeMutablePointer<Float> {
+        accumulator(w) + (Attention.queryBlock * headDim + 15) / 16 * 16
+    }
+    func rowSum(_ w: Int) -> UnsafeMutablePointer<Float> { rowMax(w) + (Attention.queryBlock + 15) / 16 * 16 }
 }
 
 /// A lock-protected counter handing out work items.

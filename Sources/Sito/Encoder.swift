@@ -140,6 +140,7 @@ final class Encoder: Sendable {
 
     /// Runs the encoder on a packed batch; returns per sequence the head's outputs ([num_labels] logits)
     /// or, for embedding models, the pooled (and optionally normalized) [hidden] vector.
+    /// Every buffer is allocated here, once per call: no allocation happens inside the layer loop.
     func forward(_ batch: PackedBatch) -> [[Float]] {
         let T = batch.tokens, H = m.hidden, F = m.ffn
         if T == 0 { return [] }
@@ -161,11 +162,20 @@ final class Encoder: Sendable {
         embed(batch, into: x)
         let eps = Float(m.layerNormEps)
         let attention = Attention(heads: m.heads, headDim: H / m.heads)
+        let workspace = AttentionWorkspace(starts: batch.starts, heads: m.heads, headDim: H / m.heads, workers: runtimeCores)
         for layer in layers {
-            layer.q.apply(x, ldx: H, rows: T, into: q, ldy: H, scratch: scratch)
-            layer.k.apply(x, ldx: H, rows: T, into: k, ldy: H, scratch: scratch)
-            layer.v.apply(x, ldx: H, rows: T, into: v, ldy: H, scratch: scratch)
-            attention.run(q: q, k: k, v: v, out: ctx, ld: H, starts: batch.starts)
+            // Q, K and V read the same x: it is converted (int8 / bf16) once for the three.
+            if layer.q.inputKind == layer.k.inputKind && layer.q.inputKind == layer.v.inputKind {
+                let xin = layer.q.prepare(x, ldx: H, rows: T, scratch: scratch)
+                layer.q.apply(prepared: xin, rows: T, into: q, ldy: H)
+                layer.k.apply(prepared: xin, rows: T, into: k, ldy: H)
+                layer.v.apply(prepared: xin, rows: T, into: v, ldy: H)
+            } else {   // mixed dtypes (--keep-float on some of them)
+                layer.q.apply(x, ldx: H, rows: T, into: q, ldy: H, scratch: scratch)
+                layer.k.apply(x, ldx: H, rows: T, into: k, ldy: H, scratch: scratch)
+                layer.v.apply(x, ldx: H, rows: T, into: v, ldy: H, scratch: scratch)
+            }
+            attention.run(q: q, k: k, v: v, out: ctx, ld: H, starts: batch.starts, workspace: workspace)
             // x = LN(x + ctx·Woᵀ + bo): project into q (free now), add the residual, normalize.
             layer.out.apply(ctx, ldx: H, rows: T, into: q, ldy: H, scratch: scratch)
             addAndNorm(residual: x, delta: q, rows: T, width: H, weight: layer.attnNormWeight.pointer, bias: layer.attnNormBias.pointer, eps: eps)
@@ -185,34 +195,40 @@ final class Encoder: Sendable {
 
     /// X[t] = LN(word[id] + position[pos] + tokenType[type]).
     private func embed(_ batch: PackedBatch, into x: UnsafeMutablePointer<Float>) {
-        let H = m.hidden
-        x.initialize(repeating: 0, count: batch.tokens * H)
+        let H = m.hidden, T = batch.tokens
+        x.initialize(repeating: 0, count: T * H)
+        // Position ids first (a sequential count per sequence), then the row sums split over the cores.
+        var positions = [Int](repeating: 0, count: T)
         let robertaPositions = architecture == "xlm-roberta"
         for s in 0..<batch.sequences {
             var nonPad = 0
             for t in batch.starts[s]..<batch.starts[s + 1] {
-                let row = x + t * H
-                let id = Int(batch.ids[t])
-                let pos: Int
                 if robertaPositions {
                     // RoBERTa quirk (transformers' create_position_ids_from_input_ids): positions count
                     // non-pad tokens from pad_token_id + 1; a pad token (even one written in the text)
                     // gets position pad_token_id and does not advance the count.
-                    if id == padId {
-                        pos = padId
+                    if Int(batch.ids[t]) == padId {
+                        positions[t] = padId
                     } else {
                         nonPad += 1
-                        pos = m.positionOffset - 1 + nonPad
+                        positions[t] = m.positionOffset - 1 + nonPad
                     }
                 } else {
-                    pos = m.positionOffset + (t - batch.starts[s])
+                    positions[t] = m.positionOffset + (t - batch.starts[s])
                 }
-                word.addRow(id, into: row)
-                position.addRow(pos, into: row)
-                tokenType.addRow(Int(batch.typeIds[t]), into: row)
             }
         }
-        layerNorm(x, rows: batch.tokens, width: H, weight: embNormWeight.pointer, bias: embNormBias.pointer, eps: Float(m.layerNormEps))
+        let ids = batch.ids, types = batch.typeIds
+        // Each block of rows writes only its own rows of x.
+        parallelRows(T) { t0, t1 in
+            for t in t0..<t1 {
+                let row = x + t * H
+                word.addRow(Int(ids[t]), into: row)
+                position.addRow(positions[t], into: row)
+                tokenType.addRow(Int(types[t]), into: row)
+            }
+        }
+        layerNorm(x, rows: T, width: H, weight: embNormWeight.pointer, bias: embNormBias.pointer, eps: Float(m.layerNormEps))
     }
 
     private func outputs(_ batch: PackedBatch, hidden x: UnsafeMutablePointer<Float>, scratch: UnsafeMutableRawPointer) -> [[Float]] {
@@ -250,37 +266,39 @@ final class Encoder: Sendable {
     }
 }
 
-/// x[r] = LN(x[r] + delta[r]) · weight + bias, per row.
+/// x[r] = LN(x[r] + delta[r]) · weight + bias, per row; x, delta [rows, width]. Rows split over the cores.
 func addAndNorm(residual x: UnsafeMutablePointer<Float>, delta: UnsafePointer<Float>, rows: Int, width: Int,
                 weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, eps: Float) {
-    for i in 0..<(rows * width) { x[i] += delta[i] }
-    layerNorm(x, rows: rows, width: width, weight: weight, bias: bias, eps: eps)
-}
-
-/// In-place LayerNorm over each row of x [rows, width]: (x - mean) / sqrt(var + eps) · weight + bias,
-/// with the biased variance, as torch.nn.LayerNorm.
-func layerNorm(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int,
-               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, eps: Float) {
-    for r in 0..<rows {
-        let row = x + r * width
-        var sum: Double = 0
-        for i in 0..<width { sum += Double(row[i]) }
-        let mean = Float(sum / Double(width))
-        var sq: Double = 0
-        for i in 0..<width {
-            let d = Double(row[i] - mean)
-            sq += d * d
-        }
-        let inv = 1 / sqrtf(Float(sq / Double(width)) + eps)
-        for i in 0..<width { row[i] = (row[i] - mean) * inv * weight[i] + bias[i] }
+    parallelRows(rows) { r0, r1 in
+        sito_add_layernorm_f32(x + r0 * width, width, delta + r0 * width, width, r1 - r0, width, weight, bias, eps)
     }
 }
 
-/// In-place exact GELU: 0.5 · x · (1 + erf(x / √2)).
+/// In-place LayerNorm over each row of x [rows, width]: (x - mean) / sqrt(var + eps) · weight + bias,
+/// with the biased variance, as torch.nn.LayerNorm (sums in double: sito_add_layernorm_f32).
+func layerNorm(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int,
+               weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, eps: Float) {
+    parallelRows(rows) { r0, r1 in
+        sito_add_layernorm_f32(x + r0 * width, width, nil, 0, r1 - r0, width, weight, bias, eps)
+    }
+}
+
+/// In-place exact GELU: 0.5 · x · (1 + erf(x / √2)) (sito_gelu_f32), split over the cores.
 func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    let invSqrt2: Float = 0.70710678118654752
-    for i in 0..<count {
-        let v = x[i]
-        x[i] = 0.5 * v * (1 + erff(v * invSqrt2))
+    parallelRows(count, minRows: 4096) { i0, i1 in sito_gelu_f32(x + i0, i1 - i0) }
+}
+
+/// Splits [0, n) into one contiguous block per core (each at least `minRows` long) and runs them at
+/// once; body(r0, r1) must write only rows [r0, r1) of its outputs.
+func parallelRows(_ n: Int, minRows: Int = 8, _ body: (Int, Int) -> Void) {
+    let blocks = max(1, min(runtimeCores, n / max(1, minRows)))
+    if blocks == 1 {
+        if n > 0 { body(0, n) }
+        return
+    }
+    let per = (n + blocks - 1) / blocks
+    parallelFor(blocks) { i in
+        let r0 = i * per, r1 = min(n, r0 + per)
+        if r0 < r1 { body(r0, r1) }
     }
 }

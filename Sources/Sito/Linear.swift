@@ -62,25 +62,65 @@ struct Linear: @unchecked Sendable {
     /// `scratch` must hold `scratchBytes(rows:)` bytes.
     func apply(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int,
                scratch: UnsafeMutableRawPointer) {
+        apply(prepared: prepare(x, ldx: ldx, rows: rows, scratch: scratch), rows: rows, into: y, ldy: ldy)
+    }
+
+    /// x as this layer's kernel reads it: the f32 rows themselves, or rounded to bf16, or quantized to
+    /// int8 rows + per-row scales (in the caller's scratch). Valid for every Linear whose `inputKind` and
+    /// `inFeatures` are this one's (Q, K and V share one), until the scratch is reused.
+    struct PreparedInput {
+        let kind: Int
+        let x: UnsafePointer<Float>
+        let ldx: Int
+        let scratch: UnsafeMutableRawPointer
+    }
+
+    /// 0: f32, 1: bf16, 2: int8 — layers with equal kinds and inFeatures can share a PreparedInput.
+    var inputKind: Int {
+        switch storage {
+        case .f32: return 0
+        case .bf16: return 1
+        case .i8: return 2
+        }
+    }
+
+    /// Converts x [rows, inFeatures] once (see PreparedInput); `scratch`: `scratchBytes(rows:)` bytes.
+    func prepare(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, scratch: UnsafeMutableRawPointer) -> PreparedInput {
+        let k = inFeatures
+        switch storage {
+        case .f32: break
+        case .bf16:
+            let xb = scratch.assumingMemoryBound(to: UInt16.self)
+            for r in 0..<rows { sito_f32_to_bf16(x + r * ldx, xb + r * k, k) }
+        case .i8:
+            let xq = scratch.assumingMemoryBound(to: Int8.self)
+            let xs = (scratch + Linear.align(rows * k)).assumingMemoryBound(to: Float.self)
+            sito_quantize_rows_i8(x, ldx, rows, k, xq, k, xs)
+        }
+        return PreparedInput(kind: inputKind, x: x, ldx: ldx, scratch: scratch)
+    }
+
+    /// y [rows, outFeatures] (row stride ldy) = prepared x · Wᵀ + b.
+    func apply(prepared p: PreparedInput, rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int) {
+        precondition(p.kind == inputKind, "PreparedInput of another dtype")
         if rows == 0 { return }
         let n = outFeatures, k = inFeatures
         switch storage {
         case .f32(let w):
+            let x = p.x, ldx = p.ldx
             for r in 0..<rows { (y + r * ldy).update(from: bias, count: n) }
             parallelOverOutputs(n) { n0, n1 in
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n1 - n0), Int32(k),
                             1, x, Int32(ldx), w + n0 * k, Int32(k), 1, y + n0, Int32(ldy))
             }
         case .bf16(let w):
-            let xb = scratch.assumingMemoryBound(to: UInt16.self)
-            for r in 0..<rows { sito_f32_to_bf16(x + r * ldx, xb + r * k, k) }
+            let xb = UnsafePointer(p.scratch.assumingMemoryBound(to: UInt16.self))
             parallelOverOutputs(n) { n0, n1 in
                 sito_gemm_bf16(xb, k, w + n0 * k, k, bias + n0, y + n0, ldy, rows, n1 - n0, k)
             }
         case .i8(let w, let scale, let sums):
-            let xq = scratch.assumingMemoryBound(to: Int8.self)
-            let xs = (scratch + Linear.align(rows * k)).assumingMemoryBound(to: Float.self)
-            sito_quantize_rows_i8(x, ldx, rows, k, xq, k, xs)
+            let xq = UnsafePointer(p.scratch.assumingMemoryBound(to: Int8.self))
+            let xs = UnsafePointer((p.scratch + Linear.align(rows * k)).assumingMemoryBound(to: Float.self))
             sums.withUnsafeBufferPointer { sp in
                 let s = sp.baseAddress!
                 parallelOverOutputs(n) { n0, n1 in

@@ -1,0 +1,180 @@
+// sito-bench: measures a .sito reranker on pre-tokenized full-length pairs (issue 5, "Deliver" 1).
+//
+// One invocation measures ONE workload, so the process's peak RSS (getrusage, printed at the end) is that
+// workload's peak; tools/bench/run.py runs one process per (file, workload) and collects the JSON lines.
+//
+//   sito-bench model.sito --workload 32x128 --repeats 5 --warmup 1 [--json]
+//   sito-bench model.sito --workload open            # open-to-first-score of a fresh process
+//
+// Inputs: `pairs` sequences of exactly `length` tokens: <s>=0, random ids in [4, vocab - 2] (never
+// <mask> = vocab - 1), </s>=2; drawn with SplitMix64 from --seed, pair p using stream seed + p, so
+// tools/bench/peers.py draws the very same ids (it implements the same generator).
+// Timing: each repetition is one Reranker.logits(inputIds:) call over the whole workload (the runtime
+// packs the pairs itself); pairs/s = pairs / seconds of that call. Median and percentiles over the timed
+// repetitions, after `warmup` untimed ones.
+import ArgumentParser
+import CSitoKernels
+import Foundation
+import Sito
+import SitoTools
+
+/// SplitMix64, identical to tools/bench/peers.py's `splitmix64`.
+struct SplitMix64 {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The benchmark's token ids: `pairs` × `length`, <s> … </s>, random ids in [4, vocab - 2].
+func benchIds(pairs: Int, length: Int, vocab: Int, seed: UInt64) -> [[Int32]] {
+    (0..<pairs).map { p in
+        var rng = SplitMix64(state: seed &+ UInt64(p))
+        var ids = [Int32](repeating: 0, count: length)
+        for i in 1..<(length - 1) { ids[i] = Int32(4 + Int(rng.next() % UInt64(vocab - 5))) }
+        ids[length - 1] = 2
+        return ids
+    }
+}
+
+func peakRSSBytes() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Int(usage.ru_maxrss) * 1024   // Linux: kilobytes
+}
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// Linear-interpolated percentile of sorted values (numpy's default).
+func percentile(_ sorted: [Double], _ q: Double) -> Double {
+    if sorted.isEmpty { return .nan }
+    let pos = q * Double(sorted.count - 1)
+    let lo = Int(pos.rounded(.down)), hi = min(lo + 1, sorted.count - 1)
+    return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - Double(lo))
+}
+
+@main
+struct SitoBench: ParsableCommand {
+    static func main() { mainExitingTwoOnBadUsage() }
+
+    static let configuration = CommandConfiguration(
+        commandName: "sito-bench",
+        abstract: "Measure pairs/s, latency and peak RSS of a .sito reranker on pre-tokenized pairs.",
+        discussion: "One workload per process (so the peak RSS is the workload's). --workload PAIRSxLENGTH, e.g. 32x128, or 'open' for open-to-first-score.")
+
+    @Argument(help: "The .sito reranker.")
+    var file: String
+
+    @Option(help: "PAIRSxLENGTH (e.g. 32x128, 1x8192) or 'open'.")
+    var workload: String = "32x128"
+
+    @Option(help: "Timed repetitions (the median is reported).")
+    var repeats: Int = 5
+
+    @Option(help: "Untimed repetitions first.")
+    var warmup: Int = 1
+
+    @Option(help: "Seed of the token ids (tools/bench/peers.py uses the same generator).")
+    var seed: UInt64 = 1234
+
+    @Option(help: "A label for the JSON line (e.g. the dtype or the build).")
+    var label: String?
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func validate() throws {
+        if workload != "open" && parse(workload) == nil { throw ValidationError("--workload must be PAIRSxLENGTH (e.g. 32x128) or 'open'") }
+        if repeats < 1 { throw ValidationError("--repeats must be ≥ 1") }
+        if warmup < 0 { throw ValidationError("--warmup must be ≥ 0") }
+    }
+
+    func parse(_ w: String) -> (pairs: Int, length: Int)? {
+        let parts = w.lowercased().split(separator: "x")
+        guard parts.count == 2, let p = Int(parts[0]), let l = Int(parts[1]), p >= 1, l >= 3 else { return nil }
+        return (p, l)
+    }
+
+    struct Result: Encodable {
+        let engine = "sito"
+        let label: String
+        let file: String
+        let fileBytes: Int
+        let workload: String
+        let pairs: Int
+        let length: Int
+        let repeats: Int
+        let seconds: [Double]
+        let medianPairsPerSecond: Double
+        let p50Ms: Double
+        let p90Ms: Double
+        let openSeconds: Double
+        let firstScoreSeconds: Double
+        let peakRSSBytes: Int
+        let isa: String
+        let openblasCoretype: String
+        let firstLogit: Float
+    }
+
+    func run() throws {
+        ToolExit.run("sito-bench") {
+            let url = URL(fileURLWithPath: file)
+            let fileBytes = ((try? FileManager.default.attributesOfItem(atPath: file)[.size]) as? Int) ?? 0
+            let t0 = now()
+            let reranker = try Reranker(contentsOf: url)
+            let t1 = now()
+            let vocab = reranker.header.model.vocab
+            var seconds: [Double] = []
+            var pairs = 1, length = 16
+            let firstScore: Double
+            var firstLogit: Float = .nan
+            if workload == "open" {
+                // Open-to-first-score: one 16-token pair right after opening.
+                let ids = benchIds(pairs: 1, length: 16, vocab: vocab, seed: seed)
+                firstLogit = try reranker.logits(inputIds: ids)[0][0]
+                firstScore = now() - t0
+                seconds = [firstScore]
+            } else {
+                (pairs, length) = parse(workload)!
+                let ids = benchIds(pairs: pairs, length: length, vocab: vocab, seed: seed)
+                // The first call is the first warm-up repetition (timed only when --warmup 0).
+                let f0 = now()
+                firstLogit = try reranker.logits(inputIds: ids)[0][0]
+                firstScore = now() - t0
+                if warmup == 0 { seconds.append(now() - f0) }
+                for _ in 1..<max(1, warmup) { _ = try reranker.logits(inputIds: ids) }
+                while seconds.count < repeats {
+                    let s = now()
+                    _ = try reranker.logits(inputIds: ids)
+                    seconds.append(now() - s)
+                }
+            }
+            let sorted = seconds.sorted()
+            let median = percentile(sorted, 0.5)
+            let r = Result(label: label ?? reranker.header.architecture, file: file, fileBytes: fileBytes, workload: workload,
+                           pairs: pairs, length: length, repeats: seconds.count, seconds: seconds,
+                           medianPairsPerSecond: Double(pairs) / median, p50Ms: median * 1000, p90Ms: percentile(sorted, 0.9) * 1000,
+                           openSeconds: t1 - t0, firstScoreSeconds: firstScore, peakRSSBytes: peakRSSBytes(),
+                           isa: String(cString: sito_kernels_isa_name(sito_kernels_isa())),
+                           openblasCoretype: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "",
+                           firstLogit: firstLogit)
+            if json {
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.sortedKeys]
+                print(String(decoding: try enc.encode(r), as: UTF8.self))
+            } else {
+                print(String(format: "%@ %@: %.3f pairs/s (median of %d), p50 %.1f ms, p90 %.1f ms, open %.3f s, first score %.3f s, peak RSS %.1f MB",
+                             file, workload, r.medianPairsPerSecond, r.repeats, r.p50Ms, r.p90Ms, r.openSeconds, r.firstScoreSeconds,
+                             Double(r.peakRSSBytes) / 1e6))
+            }
+        }
+    }
+}

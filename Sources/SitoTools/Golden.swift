@@ -9,11 +9,13 @@ public struct GoldenCase: Codable, Sendable {
     public var document: String?
     public var text: String?
     public var inputIds: [Int32]?
+    /// The reference's token-type ids (BERT pairs: 0 then 1); absent: all 0.
+    public var tokenTypeIds: [Int32]?
     public var logits: [Float]?
     public var embedding: [Float]?
 
     enum CodingKeys: String, CodingKey {
-        case tag, query, document, text, inputIds = "input_ids", logits, embedding
+        case tag, query, document, text, inputIds = "input_ids", tokenTypeIds = "token_type_ids", logits, embedding
     }
 }
 
@@ -69,6 +71,9 @@ extension GoldenFile {
             }
             if hasPair && hasText { throw GoldenError.invalid(path: path, reason: "case \(i) has both a pair and a single text") }
             if let ids = c.inputIds, ids.isEmpty { throw GoldenError.invalid(path: path, reason: "case \(i) has empty input_ids") }
+            if let types = c.tokenTypeIds, types.count != c.inputIds?.count {
+                throw GoldenError.invalid(path: path, reason: "case \(i) has token_type_ids without input_ids of the same length")
+            }
             if let l = c.logits, l.isEmpty || l.contains(where: { !$0.isFinite }) {
                 throw GoldenError.invalid(path: path, reason: "case \(i) has empty or non-finite logits")
             }

@@ -2,7 +2,8 @@
 // reference (issue 3, item 5; issue 4, item 4). The library path behind `sito-verify` and the tests.
 //
 // Metrics (over the cases that carry what each needs):
-//   token_mismatches  cases with text and input_ids whose Sito ids differ from the reference ids
+//   token_mismatches  cases with text and input_ids whose Sito ids (or, when the golden records them,
+//                     token-type ids) differ from the reference's
 //   max/mean_abs_error  |Sito logit − reference logit| over every logit of every case with logits
 //   spearman          mean over queries (≥ 2 documents with distinct reference scores) of Spearman's ρ
 //                     between reference and Sito scores (average ranks for ties)
@@ -31,13 +32,25 @@ public struct Tolerance: Codable, Sendable, Equatable {
         self.minTop1Agreement = minTop1Agreement
     }
 
-    /// Defaults per storage type (README, "What you can rely on"; formats/quantization.md for the measured basis).
+    /// Defaults per storage type (README, "What you can rely on"; formats/quantization.md, "Measured loss",
+    /// for the basis of bf16 and int8).
+    ///
+    /// bf16 and int8 bound the ranking, not the logit: |Δlogit| scales with the model's logit range, the
+    /// ranking metrics do not. Measured against transformers f32 (Sito, and the simulation of the scheme
+    /// in transformers, which differ only in f32 rounding), mean Spearman / top-1 agreement:
+    ///   bf16  xlmr-tiny 0.998 / 1.0; xlmr-base 400 pairs 0.9967 / 0.95 (simulation 0.9942 / 0.975);
+    ///         xlmr-large 400 pairs: formats/quantization.md
+    ///   int8  xlmr-tiny 0.994 / 1.0; xlmr-base 400 pairs 0.957 / 0.925 (simulation 0.962 / 0.90)
+    /// The random-weight fixtures score documents with small gaps (xlmr-base: median top-1 gap 0.24 for a
+    /// mean int8 |Δ| of 0.14), the hardest case for a ranking; the defaults sit below the worst measured
+    /// figure by about three standard errors of a 40-query mean, so a correct file passes and a broken one
+    /// (Spearman near 0) fails.
     public static func defaults(for type: String) -> Tolerance {
         switch type {
         case "f32": return Tolerance(maxAbsError: 1e-4)
         case "f16": return Tolerance(maxAbsError: 2e-2, minSpearman: 0.999, minTop1Agreement: 0.98)
-        case "bf16": return Tolerance(maxAbsError: nil, minSpearman: 0.995, minTop1Agreement: 0.98)
-        default: return Tolerance(maxAbsError: nil, minSpearman: 0.97, minTop1Agreement: 0.85)
+        case "bf16": return Tolerance(maxAbsError: nil, minSpearman: 0.99, minTop1Agreement: 0.9)
+        default: return Tolerance(maxAbsError: nil, minSpearman: 0.93, minTop1Agreement: 0.85)
         }
     }
 }
@@ -98,34 +111,42 @@ public enum Verifier {
         let tol = tolerance ?? Tolerance.defaults(for: type)
         var mismatches: [TokenMismatch] = []
         var mismatchCount = 0, tokenChecked = 0
-        // Sequences to run: Sito's own ids for text cases, the reference ids otherwise.
+        // Sequences to run: Sito's own ids and token types for text cases, the reference's otherwise.
         var sequences: [[Int32]] = []
+        var sequenceTypes: [[Int32]] = []
         var runIndex: [Int: Int] = [:]
         for (i, c) in golden.cases.enumerated() {
             var ids: [Int32]
+            var types: [Int32]
             if let q = c.query, let d = c.document {
-                ids = try reranker.encode(query: q, document: d).ids
+                let encoding = try reranker.encode(query: q, document: d)
+                ids = encoding.ids
+                types = encoding.typeIds
                 if let expected = c.inputIds {
                     tokenChecked += 1
-                    if expected != ids {
+                    if expected != ids || (c.tokenTypeIds.map { $0 != types } ?? false) {
                         mismatchCount += 1
                         if mismatches.count < 5 {
-                            let first = zip(expected, ids).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(expected.count, ids.count)
-                            mismatches.append(TokenMismatch(caseIndex: i, expected: expected, actual: ids, firstDifference: first))
+                            // Same ids, other token types: report the type ids.
+                            let (e, a) = expected != ids ? (expected, ids) : (c.tokenTypeIds!, types)
+                            let first = zip(e, a).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(e.count, a.count)
+                            mismatches.append(TokenMismatch(caseIndex: i, expected: e, actual: a, firstDifference: first))
                         }
                     }
                 }
             } else if let expected = c.inputIds {
                 ids = expected
+                types = c.tokenTypeIds ?? [Int32](repeating: 0, count: ids.count)
             } else {
                 continue
             }
             if c.logits != nil {
                 runIndex[i] = sequences.count
                 sequences.append(ids)
+                sequenceTypes.append(types)
             }
         }
-        let outputs = try reranker.logits(inputIds: sequences)
+        let outputs = try reranker.logits(inputIds: sequences, typeIds: sequenceTypes)
         var maxErr = 0.0, sumErr = 0.0, count = 0
         var worst: Int?
         var groups: [String: [(ref: Double, got: Double)]] = [:]

@@ -8,6 +8,11 @@ What it is
         text = f"{query}</s></s>{document}"
         ids  = tokenizer(text, truncation=True, max_length=N)["input_ids"]
         logits = model(input_ids=ids, attention_mask=1…1).logits[0]
+    and, for BERT-family cross-encoders (config.model_type "bert"), the tokenizer's own pair recipe,
+    [CLS] query [SEP] document [SEP] with LongestFirst truncation and its token-type ids (0 / 1):
+        enc    = tokenizer([query], [document], truncation=True, max_length=N)   # a batch of one: see main()
+        logits = model(input_ids=enc.input_ids, token_type_ids=enc.token_type_ids, attention_mask=1…1).logits[0]
+    (ids-only cases: token_type_ids all 0, passed explicitly), recording token_type_ids in each pair case;
     and writes a golden file in the schema golden/1 (formats/golden.md), recording the sha256 of every
     model file and the library versions. One sequence per forward pass (no padding, no batching), so a
     golden never depends on padding behaviour.
@@ -25,7 +30,8 @@ How to run
     .cache/venv/bin/python tools/make_goldens.py --model .cache/fixtures/models/xlmr-tiny \\
         --pairs <(python3 tools/pairs.py --set tiny) --out Tests/Fixtures/goldens/xlmr-tiny.golden.json
     Options: --name NAME (default: the folder's name), --max-length N (default: the model's maximum,
-    max_position_embeddings - pad_token_id - 1; for --task embedding, sentence_bert_config.json's
+    max_position_embeddings - pad_token_id - 1 for XLM-R, max_position_embeddings for BERT; for
+    --task embedding, sentence_bert_config.json's
     max_seq_length when present), --task sequence-classification|embedding.
     Or regenerate every committed golden: tools/regenerate_goldens.sh.
 """
@@ -41,6 +47,9 @@ import time
 
 SEPARATOR = "</s></s>"
 TEMPLATE = "{query}" + SEPARATOR + "{document}"
+# BERT cross-encoders: tokenizer(query, document) — [CLS] query [SEP] document [SEP], type ids 0 then 1.
+PAIR_RECIPE = {"template": "pair", "sequence": "[CLS] {query} [SEP] {document} [SEP]", "truncation": "longest_first",
+               "token_type_ids": "0 up to the first [SEP], 1 after; all 0 for ids-only cases"}
 
 
 def sha256_file(path: str) -> str:
@@ -131,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     if max_length > model_max:
         raise SystemExit(f"--max-length {max_length} exceeds the model's maximum {model_max}")
 
+    # BERT cross-encoders: the tokenizer's pair template and token types (formats/golden.md).
+    pair_recipe = a.task == "sequence-classification" and config.model_type == "bert"
     tok = AutoTokenizer.from_pretrained(folder)
     if a.task == "sequence-classification":
         from transformers import AutoModelForSequenceClassification as Auto
@@ -148,7 +159,18 @@ def main(argv: list[str] | None = None) -> int:
         o: dict = {}
         if "tag" in c:
             o["tag"] = c["tag"]
-        if "query" in c:
+        types = None
+        if "query" in c and pair_recipe:
+            o["query"], o["document"] = c["query"], c["document"]
+            # A batch of one, not tok(query, document): transformers' single call encodes an EMPTY
+            # document as no pair at all ("[(text, text_pair)] if text_pair else [text]": [CLS] q [SEP],
+            # one [SEP]), while batches — sentence-transformers' CrossEncoder, the model cards — and
+            # the tokenizers library give [CLS] q [SEP] [SEP]. Identical for every non-empty document.
+            enc = tok([c["query"]], [c["document"]], truncation=True, max_length=max_length)
+            ids, types = enc["input_ids"][0], enc["token_type_ids"][0]
+            if "input_ids" in c and c["input_ids"] != ids:
+                raise SystemExit(f"case {len(out_cases)}: given input_ids differ from the tokenizer's")
+        elif "query" in c:
             o["query"], o["document"] = c["query"], c["document"]
             text = TEMPLATE.format(query=c["query"], document=c["document"])
             ids = tok(text, truncation=True, max_length=max_length)["input_ids"]
@@ -162,11 +184,17 @@ def main(argv: list[str] | None = None) -> int:
             if len(ids) > max_length:
                 raise SystemExit(f"case {len(out_cases)}: {len(ids)} ids > max_length {max_length}")
         o["input_ids"] = ids
+        if types is not None:
+            o["token_type_ids"] = types
         if c.get("logits", True) is not False:
             with torch.no_grad():
                 x = torch.tensor([ids], dtype=torch.long)
                 mask = torch.ones_like(x)
-                if a.task == "sequence-classification":
+                if pair_recipe:
+                    tt = torch.tensor([types], dtype=torch.long) if types is not None else torch.zeros_like(x)
+                    y = model(input_ids=x, attention_mask=mask, token_type_ids=tt).logits[0]
+                    o["logits"] = [fmt_float(v) for v in y.to(torch.float32).numpy()]
+                elif a.task == "sequence-classification":
                     y = model(input_ids=x, attention_mask=mask).logits[0]
                     o["logits"] = [fmt_float(v) for v in y.to(torch.float32).numpy()]
                 else:
@@ -192,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
             "tokenizer_class": type(tok).__name__,
         },
         "task": a.task,
-        "recipe": ({"template": TEMPLATE, "truncation": True} if a.task == "sequence-classification"
+        "recipe": (PAIR_RECIPE if pair_recipe
+                   else {"template": TEMPLATE, "truncation": True} if a.task == "sequence-classification"
                    else dict(pooling, template="{text}", truncation=True)),
         "max_length": max_length,
         "cases": out_cases,

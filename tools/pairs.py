@@ -10,6 +10,14 @@ What it is
                    emoji, mixed scripts, repeated punctuation, tabs and newlines, leading, trailing and
                    multiple spaces, special tokens written in the text with and without spaces around
                    them, Unicode normalization cases, a document and a query longer than the maximum.
+      --set bert   the tiny set (unchanged, first) for BERT cross-encoders, plus: 50 real English pairs
+                   (10 queries × 5 documents from the catalogs' English source strings) and 6 written
+                   ones; BERT special tokens written in the text ([CLS], [SEP], [MASK], [PAD], [UNK]);
+                   pairs that force tokenizers' LongestFirst truncation on each side at 512 tokens
+                   (exact token counts from single-token English words — 512 kept whole, 513 cut by
+                   one, odd-budget halves, the swap asymmetry, a side longer than the whole budget,
+                   an empty side — and real long Polish/English text: long query + short document,
+                   short query + long document, both long); ids-only cases (token types all 0).
       --set sentences  520 real English/Polish sentences + edge texts, for embedding models (issue 7)
       --set long   for the 8194-position fixture: the model card's example, a pair of ≥ 4000 tokens
                    (Polish messages joined into one document), a pair over 8192 tokens (truncated),
@@ -214,6 +222,54 @@ def long_set() -> list[dict]:
     return cases
 
 
+# Words that are one WordPiece token each in the uncased BERT vocabulary (all-MiniLM-L6-v2's), so a
+# text of n of them is exactly n tokens: LongestFirst cases with exact lengths, without a tokenizer here.
+ONE_TOKEN_WORDS = "the cat sat on a mat and it was very happy with its new home in the city".split()
+
+
+def words(n: int, shift: int = 0) -> str:
+    return " ".join(ONE_TOKEN_WORDS[(i + shift) % len(ONE_TOKEN_WORDS)] for i in range(n))
+
+
+def bert_set() -> list[dict]:
+    """The tiny set, then English pairs, BERT specials, LongestFirst truncation cases and ids-only cases
+    (see the module docstring)."""
+    cases = tiny_set()
+    rng = random.Random(20261130)
+    en = english_messages()
+    cases += real_pairs(en, rng, n_queries=10, n_related=3, n_docs=5, prefix="real-en")
+    written = [
+        ("How many people live in Berlin?", "Berlin has a population of 3,520,031 registered inhabitants in an area of 891.82 square kilometers."),
+        ("How many people live in Berlin?", "New York City is famous for the Metropolitan Museum of Art."),
+        ("What is the capital of France?", "Paris is the capital and most populous city of France."),
+        ("What is the capital of France?", "The Eiffel Tower was built for the 1889 World's Fair."),
+        ("what causes rain", "Rain forms when water vapour condenses into droplets heavy enough to fall."),
+        ("what causes rain", "THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG."),
+    ]
+    cases += [{"tag": f"en:{i}", "query": q, "document": d} for i, (q, d) in enumerate(written)]
+    q = "What is the capital of France?"
+    for tag, doc in [("cls-sep-inside", "Paris[SEP]is the capital [CLS] of France."),
+                     ("sep-only", "[SEP]"), ("mask-spaced", "Paris is the [MASK] of France."),
+                     ("pad-unk", "[PAD] Paris [UNK]is[UNK] the capital."), ("lowercase-lookalikes", "[sep] [cls] [ mask ] [MASK"),
+                     ("accents", "Pàrïs ìs thé càpïtâl öf Frånce. Zażółć gęślą jaźń.")]:
+        cases.append({"tag": "edge-bert:" + tag, "query": q, "document": doc})
+    cases.append({"tag": "edge-bert:special-query", "query": "[CLS] [SEP]", "document": "Paris."})
+    # LongestFirst with exact lengths (content tokens; +3 specials; budget 509 at max_length 512).
+    for a, b in [(254, 255), (255, 255), (10, 500), (500, 10), (300, 300), (600, 260), (260, 600),
+                 (400, 200), (1000, 1000), (2000, 5), (5, 2000), (700, 0), (0, 700)]:
+        cases.append({"tag": f"longest-first:{a}+{b}", "query": words(a), "document": words(b, shift=7)})
+    msgs = clean_messages()
+    cases.append({"tag": "long:query-long-document-short", "query": joined(msgs, rng, 4000), "document": CARD_ANSWERS[0]})
+    cases.append({"tag": "long:query-short-document-long", "query": CARD_QUERY, "document": joined(msgs, rng, 4000)})
+    cases.append({"tag": "long:both-long", "query": joined(msgs, rng, 3000), "document": joined(msgs, rng, 5000)})
+    cases.append({"tag": "long:en-both-long", "query": " ".join(rng.sample(en, 60)), "document": " ".join(rng.sample(en, 90))})
+    ids_rng = random.Random(512)
+    for n in (1, 2, 100, 512):
+        ids = [101] if n == 1 else [101] + [ids_rng.randrange(999, 30522) for _ in range(n - 2)] + [102]
+        cases.append({"tag": f"ids:{n}", "input_ids": ids})
+    return cases
+
+
 def english_messages() -> list[str]:
     """Source (English) messages that read like prose, by the same rules as clean_messages()."""
     out = []
@@ -251,10 +307,10 @@ def sentences_set() -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Write query/document cases as JSONL.")
-    p.add_argument("--set", choices=["tiny", "long", "sentences", "rank"], required=True)
+    p.add_argument("--set", choices=["tiny", "long", "sentences", "rank", "bert"], required=True)
     p.add_argument("--stats", action="store_true", help="print counts per tag kind instead")
     a = p.parse_args(argv)
-    cases = {"tiny": tiny_set, "long": long_set, "sentences": sentences_set, "rank": rank_set}[a.set]()
+    cases = {"tiny": tiny_set, "long": long_set, "sentences": sentences_set, "rank": rank_set, "bert": bert_set}[a.set]()
     if a.stats:
         kinds: dict[str, int] = {}
         for c in cases:

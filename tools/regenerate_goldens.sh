@@ -22,11 +22,14 @@ python3 "$ROOT/tools/make_fixture.py"
 
 python3 "$ROOT/tools/pairs.py" --set tiny >"$TMP/tiny.jsonl"
 python3 "$ROOT/tools/pairs.py" --set long >"$TMP/long.jsonl"
+python3 "$ROOT/tools/pairs.py" --set bert >"$TMP/bert.jsonl"
 
 "$PY" "$ROOT/tools/make_goldens.py" --model "$MODELS/xlmr-tiny" --pairs "$TMP/tiny.jsonl" \
     --out "$OUT/xlmr-tiny.golden.json"
 "$PY" "$ROOT/tools/make_goldens.py" --model "$MODELS/xlmr-tiny-long" --pairs "$TMP/long.jsonl" \
     --out "$OUT/xlmr-tiny-long.golden.json"
+"$PY" "$ROOT/tools/make_goldens.py" --model "$MODELS/bert-tiny-cls" --pairs "$TMP/bert.jsonl" \
+    --out "$OUT/bert-tiny-cls.golden.json"
 
 # Quantization (issue 4): the 400 ranking pairs on xlmr-base (made on request: ~1.1 GB, ~3 min), then the
 # simulations of Sito's int8 and bf16 schemes on every classifier golden (tools/simulate_quant.py).

@@ -90,7 +90,7 @@ final class WordPieceTokenizer: Sendable {
 
     /// tokenizers' `TruncationStrategy::LongestFirst` for a pair: lengths kept of each sequence so that
     /// they sum to at most `target` — the shorter kept whole when it fits in half, else both cut to half
-    /// (the first sequence gets the smaller half when `target` is odd).
+    /// (when `target` is odd the longer sequence gets the extra token; the second one on a tie).
     static func longestFirst(_ a: Int, _ b: Int, target: Int) -> (Int, Int) {
         var n1 = a, n2 = b
         let swapped = n1 > n2

@@ -151,9 +151,12 @@ final class Encoder: Sendable {
         let ctx = UnsafeMutablePointer<Float>.allocate(capacity: T * H)
         let chunk = min(T, Encoder.ffnChunk)
         let u = UnsafeMutablePointer<Float>.allocate(capacity: chunk * F)
-        let scratchBytes = layers.first.map { l in
-            [l.q.scratchBytes(rows: T), l.out.scratchBytes(rows: T), l.up.scratchBytes(rows: chunk), l.down.scratchBytes(rows: chunk)].max()!
-        } ?? 0
+        // The largest need of ANY layer: with --keep-float, layers (and Q, K, V within one) differ in dtype,
+        // and an f32 first layer needs no scratch while an int8 later one does.
+        let scratchBytes = layers.map { l in
+            [l.q.scratchBytes(rows: T), l.k.scratchBytes(rows: T), l.v.scratchBytes(rows: T), l.out.scratchBytes(rows: T),
+             l.up.scratchBytes(rows: chunk), l.down.scratchBytes(rows: chunk)].max()!
+        }.max() ?? 0
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(64, scratchBytes), alignment: 64)
         defer {
             x.deallocate(); q.deallocate(); k.deallocate(); v.deallocate(); ctx.deallocate(); u.deallocate()

@@ -4,7 +4,7 @@
 // workload's peak; tools/bench/run.py runs one process per (file, workload) and collects the JSON lines.
 //
 //   sito-bench model.sito --workload 32x128 --repeats 5 --warmup 1 [--json]
-//   sito-bench model.sito --workload open            # open-to-first-score of a fresh process
+//   sito-bench model.sito --workload open            # open-to-first-score (one text pair) of a fresh process
 //
 // Inputs: `pairs` sequences of exactly `length` tokens: <s>=0, random ids in [4, vocab - 2] (never
 // <mask> = vocab - 1), </s>=2; drawn with SplitMix64 from --seed, pair p using stream seed + p, so
@@ -41,10 +41,24 @@ func benchIds(pairs: Int, length: Int, vocab: Int, seed: UInt64) -> [[Int32]] {
     }
 }
 
+/// VmHWM from /proc/self/status (the high-water mark of this process's memory; ru_maxrss can carry a
+/// parent's peak across fork + exec), else getrusage's ru_maxrss.
 func peakRSSBytes() -> Int {
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+       let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") {
+        return kb * 1024
+    }
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Int(usage.ru_maxrss) * 1024   // Linux: kilobytes
+}
+
+/// User + system CPU seconds of this process so far (all threads).
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6
 }
 
 func now() -> Double {
@@ -113,6 +127,10 @@ struct SitoBench: ParsableCommand {
         let length: Int
         let repeats: Int
         let seconds: [Double]
+        /// CPU seconds (user + system, all threads) of each timed repetition: on a shared, loaded machine
+        /// pairs / (median CPU seconds / cores) is a less noisy view of the same work.
+        let cpuSeconds: [Double]
+        let cores: Int
         let medianPairsPerSecond: Double
         let p50Ms: Double
         let p90Ms: Double
@@ -132,35 +150,35 @@ struct SitoBench: ParsableCommand {
             let reranker = try Reranker(contentsOf: url)
             let t1 = now()
             let vocab = reranker.header.model.vocab
-            var seconds: [Double] = []
+            var seconds: [Double] = [], cpu: [Double] = []
             var pairs = 1, length = 16
             let firstScore: Double
             var firstLogit: Float = .nan
             if workload == "open" {
-                // Open-to-first-score: one 16-token pair right after opening.
-                let ids = benchIds(pairs: 1, length: 16, vocab: vocab, seed: seed)
-                firstLogit = try reranker.logits(inputIds: ids)[0][0]
+                // Open-to-first-score: open, then score one short text pair (tokenizer included).
+                firstLogit = try reranker.score(query: "Jak dożyć 100 lat?", documents: ["Zdrowa dieta i ruch pomagają żyć dłużej."])[0].logit
                 firstScore = now() - t0
                 seconds = [firstScore]
             } else {
                 (pairs, length) = parse(workload)!
                 let ids = benchIds(pairs: pairs, length: length, vocab: vocab, seed: seed)
                 // The first call is the first warm-up repetition (timed only when --warmup 0).
-                let f0 = now()
+                let f0 = now(), c0 = cpuSeconds()
                 firstLogit = try reranker.logits(inputIds: ids)[0][0]
                 firstScore = now() - t0
-                if warmup == 0 { seconds.append(now() - f0) }
+                if warmup == 0 { seconds.append(now() - f0); cpu.append(cpuSeconds() - c0) }
                 for _ in 1..<max(1, warmup) { _ = try reranker.logits(inputIds: ids) }
                 while seconds.count < repeats {
-                    let s = now()
+                    let s = now(), c = cpuSeconds()
                     _ = try reranker.logits(inputIds: ids)
                     seconds.append(now() - s)
+                    cpu.append(cpuSeconds() - c)
                 }
             }
             let sorted = seconds.sorted()
             let median = percentile(sorted, 0.5)
             let r = Result(label: label ?? reranker.header.architecture, file: file, fileBytes: fileBytes, workload: workload,
-                           pairs: pairs, length: length, repeats: seconds.count, seconds: seconds,
+                           pairs: pairs, length: length, repeats: seconds.count, seconds: seconds, cpuSeconds: cpu, cores: ProcessInfo.processInfo.activeProcessorCount,
                            medianPairsPerSecond: Double(pairs) / median, p50Ms: median * 1000, p90Ms: percentile(sorted, 0.9) * 1000,
                            openSeconds: t1 - t0, firstScoreSeconds: firstScore, peakRSSBytes: peakRSSBytes(),
                            isa: String(cString: sito_kernels_isa_name(sito_kernels_isa())),

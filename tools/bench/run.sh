@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# run.sh — issue 5's benchmark end to end: fixture → sito-convert → sito-quantize → sito-bench (+ peers.py),
+# one JSON line per (engine, file, workload, OpenBLAS setting) appended to $OUT. BENCHMARKS.md is written
+# from that file by tools/bench/report.py.
+#
+# How to run (from the repository root; needs the venv of tools/venv.sh plus
+#   .cache/venv/bin/pip install onnxruntime onnx onnxscript matplotlib):
+#   tools/bench/run.sh                      # every phase below, large config
+#   PHASES="prepare main peers" tools/bench/run.sh
+#   MODEL=xlmr-base tools/bench/run.sh      # the 12-layer, 768-hidden config
+# Phases (in this order; each appends to $OUT):
+#   prepare   make_fixture.py, sito-convert and sito-quantize under /usr/bin/time -v (peak RSS, seconds)
+#   main      sito-bench: f32, bf16, int8 files × 32x128 and 8x512 (REPEATS timed after 1 warm-up), open
+#   baseline  the same with $BASELINE (a sito-bench built from an older commit), interleaved with main's
+#             binary so both see the same machine load; skipped when $BASELINE is not executable
+#   peers     tools/bench/peers.py: torch f32/bf16/int8, ORT f32/int8 on 32x128 and 8x512
+#   long      one pair of 2048 (3 repetitions) and 8192 tokens (1 repetition, no warm-up): sito int8,
+#             bf16, f32 and torch f32
+#   haswell   main's f32 and int8 runs again with OPENBLAS_CORETYPE=Haswell (and peers' torch-f32)
+# Environment: OUT (default .cache/bench/results.jsonl), REPEATS (5), BIN (.build-perf/release),
+#   BASELINE (.cache/bench/bin-baseline/sito-bench), PY (.cache/venv/bin/python).
+# One process per measurement: its peak RSS (VmHWM) is that workload's. Threads: sito uses every core
+# (2 here), the peers are set to 2 threads.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+MODEL="${MODEL:-xlmr-large}"
+OUT="${OUT:-.cache/bench/results.jsonl}"
+REPEATS="${REPEATS:-5}"
+BIN="${BIN:-.build-perf/release}"
+BASELINE="${BASELINE:-.cache/bench/bin-baseline/sito-bench}"
+PY="${PY:-.cache/venv/bin/python}"
+PHASES="${PHASES:-prepare main baseline peers long haswell}"
+DIR=.cache/bench
+HF=.cache/fixtures/models/$MODEL
+mkdir -p "$DIR"
+log() { printf 'bench: %s\n' "$*" >&2; }
+has() { [[ " $PHASES " == *" $1 "* ]]; }
+# Unset unless a phase sets it: the "unset" OpenBLAS setting is OpenBLAS's own CPU detection.
+unset OPENBLAS_CORETYPE || true
+
+# A /usr/bin/time -v run as one JSON line: {"engine":"tool","step":…,"seconds":…,"peakRSSBytes":…}.
+timed() {
+    local step="$1"; shift
+    local t; t="$(mktemp)"
+    /usr/bin/time -v "$@" 2>"$t" >/dev/null
+    "$PY" - "$step" "$t" "$MODEL" >>"$OUT" <<'PYEOF'
+import json, re, sys
+step, path, model = sys.argv[1:4]
+text = open(path).read()
+rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1)) * 1024
+wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", text).group(1)
+sec = 0.0
+for part in wall.split(":"):
+    sec = sec * 60 + float(part)
+print(json.dumps({"engine": "tool", "step": step, "model": model, "seconds": sec, "peakRSSBytes": rss}))
+PYEOF
+    rm -f "$t"
+}
+
+sito() {   # sito() <binary> <label> <dtype> <workload> [sito-bench options…]
+    local bin="$1" label="$2" dtype="$3" w="$4"; shift 4
+    log "$label $dtype $w ${OPENBLAS_CORETYPE:-unset}"
+    "$bin" "$DIR/$MODEL.$dtype.sito" --workload "$w" --label "$label/$dtype" --json "$@" >>"$OUT" \
+        || log "FAILED: $label $dtype $w"
+}
+
+if has prepare; then
+    python3 tools/make_fixture.py --model "$MODEL"
+    timed convert-f32 "$BIN/sito-convert" "$HF" --output "$DIR/$MODEL.f32.sito"
+    timed quantize-int8 "$BIN/sito-quantize" "$DIR/$MODEL.f32.sito" --output "$DIR/$MODEL.int8.sito" --type int8
+    timed quantize-bf16 "$BIN/sito-quantize" "$DIR/$MODEL.f32.sito" --output "$DIR/$MODEL.bf16.sito" --type bf16
+fi
+
+run_main() {   # run_main <workloads…>: new binary, then the baseline right after on the same input
+    for w in "$@"; do
+        for dtype in int8 bf16 f32; do
+            sito "$BIN/sito-bench" sito "$dtype" "$w" --repeats "$REPEATS"
+            if has baseline && [[ -x "$BASELINE" ]]; then
+                sito "$BASELINE" baseline "$dtype" "$w" --repeats "$REPEATS"
+            fi
+        done
+    done
+}
+
+if has main; then
+    run_main 32x128 8x512
+    for dtype in int8 bf16 f32; do
+        sito "$BIN/sito-bench" sito "$dtype" open --repeats 1
+        sito "$BIN/sito-bench" sito "$dtype" open --repeats 1
+    done
+fi
+
+if has peers; then
+    "$PY" tools/bench/peers.py "$HF" --workloads 32x128,8x512 --repeats "$REPEATS" --json-out "$OUT" >/dev/null
+fi
+
+if has long; then
+    for dtype in int8 bf16 f32; do sito "$BIN/sito-bench" sito "$dtype" 1x2048 --repeats 3; done
+    "$PY" tools/bench/peers.py "$HF" --engines torch-f32,ort-int8 --workloads 1x2048 --repeats 3 --json-out "$OUT" >/dev/null
+    for dtype in int8 bf16 f32; do sito "$BIN/sito-bench" sito "$dtype" 1x8192 --repeats 1 --warmup 0; done
+    "$PY" tools/bench/peers.py "$HF" --engines torch-f32 --workloads 1x8192 --repeats 1 --warmup 0 --json-out "$OUT" >/dev/null
+fi
+
+if has haswell; then
+    export OPENBLAS_CORETYPE=Haswell
+    for w in 32x128 8x512; do
+        for dtype in int8 f32; do sito "$BIN/sito-bench" sito "$dtype" "$w" --repeats "$REPEATS"; done
+    done
+    "$PY" tools/bench/peers.py "$HF" --engines torch-f32 --workloads 32x128,8x512 --repeats "$REPEATS" --json-out "$OUT" >/dev/null
+    unset OPENBLAS_CORETYPE
+fi
+log "done: $OUT"

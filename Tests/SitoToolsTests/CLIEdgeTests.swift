@@ -157,24 +157,28 @@ final class CLIEdgeTests: XCTestCase {
         assertBadInput(r2, ["none.txt: cannot open: No such file or directory"])
     }
 
-    /// Streaming gives what whole-list scoring gives: the same order and logits, from a file and from stdin.
+    /// Streaming gives what whole-list scoring gives: the same best documents and logits, from a file and
+    /// from stdin. (Logits are compared per document within 1e-4: the encoder's kernels may round
+    /// differently for different batch compositions, which can swap near-ties.)
     func testRerankStreamsAFileAndStdinLikeWholeListScoring() throws {
         let docs = (0..<700).map { i in (0..<(1 + i % 9)).map { ["as", "is", "s,", "a", "the", "s."][($0 + i) % 6] }.joined(separator: " ") }
         let text = Data((docs.joined(separator: "\n") + "\n").utf8)
         let path = try documents([UInt8](text))
         let reranker = try Reranker(contentsOf: try MicroModel.get().sito)
         let whole = try reranker.score(query: "as is", documents: docs)
-            .sorted { $0.logit != $1.logit ? $0.logit > $1.logit : $0.index < $1.index }
+        let best = whole.map(\.logit).sorted(by: >)
         for source in ["file", "stdin"] {
             let r = try run("sito-rerank", [try microSito(), "-q", "as is", "--json", "--top", "25", "--documents", source == "file" ? path : "-"],
                             stdin: source == "stdin" ? text : nil)
             XCTAssertEqual(r.status, 0, r.stderr)
             let rows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [[String: Any]]
             XCTAssertEqual(rows.count, 25)
-            for (row, expected) in zip(rows, whole) {
-                XCTAssertEqual(row["index"] as? Int, expected.index, source)
-                XCTAssertEqual((row["logit"] as! NSNumber).floatValue, expected.logit, accuracy: 1e-5, source)
-                XCTAssertEqual(row["document"] as? String, docs[expected.index], source)
+            for (k, row) in rows.enumerated() {
+                let index = try XCTUnwrap(row["index"] as? Int)
+                let logit = (row["logit"] as! NSNumber).floatValue
+                XCTAssertEqual(logit, whole[index].logit, accuracy: 1e-4, "\(source): document \(index)")
+                XCTAssertEqual(logit, best[k], accuracy: 1e-4, "\(source): rank \(k)")
+                XCTAssertEqual(row["document"] as? String, docs[index], source)
             }
         }
     }

@@ -189,7 +189,7 @@ final class HostileInputTests: XCTestCase {
         let keys: Set<String> = ["vocab", "unk_id", "type", "added_tokens", "id", "content", "special", "normalized", "single_word",
                                  "lstrip", "rstrip", "normalizer", "normalizers", "pre_tokenizer", "post_processor", "model",
                                  "precompiled_charsmap", "replacement", "prepend_scheme", "add_prefix_space", "ids", "byte_fallback"]
-        let scores: [Any] = [Double.greatestFiniteMagnitude, -Double.greatestFiniteMagnitude, 1e-320, 0, 1, 1e300, "NaN", NSNull(), "-3.5", [1.0]]
+        let scores: [Any] = [Double.greatestFiniteMagnitude, -Double.greatestFiniteMagnitude, Double.leastNonzeroMagnitude, 0, 1, 1e300, "NaN", NSNull(), "-3.5", [1.0]]
         var tokenizersBuilt = 0
         try run("tokenizer.json", cases: 1200, seed: 0x70CE_0003) { n, rng, outcomes in
             let original = n % 16 == 15 ? micro.tokenizerJSONFull : light
@@ -494,7 +494,7 @@ func mutateProto(_ bytes: [UInt8], _ rng: inout Rng, depth: Int = 0) -> [UInt8] 
         if let l = target.length {
             out.replaceSubrange(l, with: encodeVarint(rng.pick([0, 1, UInt64(target.payload.count + 1), 1 << 31, 1 << 32, UInt64.max, UInt64(Int.max)])))
         } else if target.payload.count == 4 {
-            let f: Float = rng.pick([.nan, .infinity, -.infinity, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 0, 1e-45])
+            let f: Float = rng.pick([.nan, .infinity, -.infinity, .greatestFiniteMagnitude, -.greatestFiniteMagnitude, 0, .leastNonzeroMagnitude])
             withUnsafeBytes(of: f.bitPattern.littleEndian) { out.replaceSubrange(target.payload, with: $0) }
         } else {
             out.replaceSubrange(target.payload, with: encodeVarint(rng.pick([0, 1, 2, 3, 4, 5, 6, 255, 1 << 31, 1 << 32, UInt64.max])))

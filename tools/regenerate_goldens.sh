@@ -37,6 +37,12 @@ python3 "$ROOT/tools/make_fixture.py" --model xlmr-base
 python3 "$ROOT/tools/pairs.py" --set rank >"$TMP/rank.jsonl"
 "$PY" "$ROOT/tools/make_goldens.py" --model "$MODELS/xlmr-base" --pairs "$TMP/rank.jsonl" \
     --out "$OUT/xlmr-base.rank.golden.json"
+# The same pairs on the full-size shapes, when that fixture exists (make_fixture.py --model xlmr-large;
+# 2.27 GB, ~12 min here).
+if [[ -f "$MODELS/xlmr-large/config.json" ]]; then
+    "$PY" "$ROOT/tools/make_goldens.py" --model "$MODELS/xlmr-large" --pairs "$TMP/rank.jsonl" \
+        --out "$OUT/xlmr-large.rank.golden.json"
+fi
 for pair in xlmr-tiny:xlmr-tiny xlmr-tiny-long:xlmr-tiny-long xlmr-base:xlmr-base.rank; do
     model="${pair%%:*}" golden="${pair#*:}"
     for scheme in int8 bf16; do

@@ -36,21 +36,21 @@ public struct Tolerance: Codable, Sendable, Equatable {
     /// for the basis of bf16 and int8).
     ///
     /// bf16 and int8 bound the ranking, not the logit: |Δlogit| scales with the model's logit range, the
-    /// ranking metrics do not. Measured against transformers f32 (Sito, and the simulation of the scheme
-    /// in transformers, which differ only in f32 rounding), mean Spearman / top-1 agreement:
-    ///   bf16  xlmr-tiny 0.998 / 1.0; xlmr-base 400 pairs 0.9967 / 0.95 (simulation 0.9942 / 0.975);
-    ///         xlmr-large 400 pairs: formats/quantization.md
-    ///   int8  xlmr-tiny 0.994 / 1.0; xlmr-base 400 pairs 0.957 / 0.925 (simulation 0.962 / 0.90)
-    /// The random-weight fixtures score documents with small gaps (xlmr-base: median top-1 gap 0.24 for a
-    /// mean int8 |Δ| of 0.14), the hardest case for a ranking; the defaults sit below the worst measured
-    /// figure by about three standard errors of a 40-query mean, so a correct file passes and a broken one
-    /// (Spearman near 0) fails.
+    /// ranking metrics do not. Worst measured against transformers f32 (Sito, and the simulation of the
+    /// scheme, which differ only in f32 rounding), mean Spearman / top-1 agreement over 40 queries:
+    ///   bf16  0.9927 / 0.95 (xlmr-large, 400 pairs); xlmr-base 0.9930 / 0.975; xlmr-tiny 0.998 / 1.0
+    ///   int8  0.934 / 0.825 (xlmr-large);             xlmr-base 0.964 / 0.90;  xlmr-tiny 0.994 / 1.0
+    /// The random-weight fixtures score documents close together (xlmr-large: 9 of 40 queries have their
+    /// two best documents < 0.05 apart), the hardest case for a ranking. A 40-query mean Spearman has a
+    /// standard error of about 0.002 (bf16) and 0.008 (int8), a top-1 agreement about 0.04–0.06; the
+    /// defaults sit about four standard errors (Spearman) and two to three (top-1) below the worst
+    /// measured figure, so a correct file passes and a broken one (Spearman near 0) fails.
     public static func defaults(for type: String) -> Tolerance {
         switch type {
         case "f32": return Tolerance(maxAbsError: 1e-4)
         case "f16": return Tolerance(maxAbsError: 2e-2, minSpearman: 0.999, minTop1Agreement: 0.98)
-        case "bf16": return Tolerance(maxAbsError: nil, minSpearman: 0.99, minTop1Agreement: 0.9)
-        default: return Tolerance(maxAbsError: nil, minSpearman: 0.93, minTop1Agreement: 0.85)
+        case "bf16": return Tolerance(maxAbsError: nil, minSpearman: 0.985, minTop1Agreement: 0.85)
+        default: return Tolerance(maxAbsError: nil, minSpearman: 0.90, minTop1Agreement: 0.70)
         }
     }
 }

@@ -24,7 +24,8 @@ struct Attention {
     static let keyBlock = 512
 
     /// q, k, v, out: [T, heads·headDim] with row stride `ld`; `starts` as in PackedBatch (the workspace
-    /// was made for the same starts).
+    /// was made for the same starts). `out` may be `q` itself: a query block's rows × head columns are
+    /// read only by the one work item that then writes its result there.
     func run(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
              out: UnsafeMutablePointer<Float>, ld: Int, starts: [Int], workspace ws: AttentionWorkspace) {
         let items = ws.items

@@ -141,6 +141,8 @@ final class Encoder: Sendable {
     /// Runs the encoder on a packed batch; returns per sequence the head's outputs ([num_labels] logits)
     /// or, for embedding models, the pooled (and optionally normalized) [hidden] vector.
     /// Every buffer is allocated here, once per call: no allocation happens inside the layer loop.
+    /// Activation memory: x, q, k, v [T, hidden] + u [min(T, ffnChunk), ffn] floats + the Linear scratch
+    /// (int8: T·hidden bytes + 4·T) + the attention workspace (AttentionWorkspace: 147 KB per core).
     func forward(_ batch: PackedBatch) -> [[Float]] {
         let T = batch.tokens, H = m.hidden, F = m.ffn
         if T == 0 { return [] }
@@ -148,7 +150,6 @@ final class Encoder: Sendable {
         let q = UnsafeMutablePointer<Float>.allocate(capacity: T * H)
         let k = UnsafeMutablePointer<Float>.allocate(capacity: T * H)
         let v = UnsafeMutablePointer<Float>.allocate(capacity: T * H)
-        let ctx = UnsafeMutablePointer<Float>.allocate(capacity: T * H)
         let chunk = min(T, Encoder.ffnChunk)
         let u = UnsafeMutablePointer<Float>.allocate(capacity: chunk * F)
         // The largest need of ANY layer: with --keep-float, layers (and Q, K, V within one) differ in dtype,
@@ -159,7 +160,7 @@ final class Encoder: Sendable {
         }.max() ?? 0
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: max(64, scratchBytes), alignment: 64)
         defer {
-            x.deallocate(); q.deallocate(); k.deallocate(); v.deallocate(); ctx.deallocate(); u.deallocate()
+            x.deallocate(); q.deallocate(); k.deallocate(); v.deallocate(); u.deallocate()
             scratch.deallocate()
         }
         embed(batch, into: x)
@@ -178,10 +179,11 @@ final class Encoder: Sendable {
                 layer.k.apply(x, ldx: H, rows: T, into: k, ldy: H, scratch: scratch)
                 layer.v.apply(x, ldx: H, rows: T, into: v, ldy: H, scratch: scratch)
             }
-            attention.run(q: q, k: k, v: v, out: ctx, ld: H, starts: batch.starts, workspace: workspace)
-            // x = LN(x + ctx·Woᵀ + bo): project into q (free now), add the residual, normalize.
-            layer.out.apply(ctx, ldx: H, rows: T, into: q, ldy: H, scratch: scratch)
-            addAndNorm(residual: x, delta: q, rows: T, width: H, weight: layer.attnNormWeight.pointer, bias: layer.attnNormBias.pointer, eps: eps)
+            // ctx overwrites q in place (each query block is read, then written, by one work item only).
+            attention.run(q: q, k: k, v: v, out: q, ld: H, starts: batch.starts, workspace: workspace)
+            // x = LN(x + ctx·Woᵀ + bo): project into k (free now), add the residual, normalize.
+            layer.out.apply(q, ldx: H, rows: T, into: k, ldy: H, scratch: scratch)
+            addAndNorm(residual: x, delta: k, rows: T, width: H, weight: layer.attnNormWeight.pointer, bias: layer.attnNormBias.pointer, eps: eps)
             // FFN in row chunks: u = GELU(x·Wupᵀ + bup); q = u·Wdownᵀ + bdown.
             var r0 = 0
             while r0 < T {

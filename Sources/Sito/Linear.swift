@@ -91,11 +91,16 @@ struct Linear: @unchecked Sendable {
         case .f32: break
         case .bf16:
             let xb = scratch.assumingMemoryBound(to: UInt16.self)
-            for r in 0..<rows { sito_f32_to_bf16(x + r * ldx, xb + r * k, k) }
+            // Rows split over the cores; each block writes its own rows of xb.
+            parallelRows(rows, minRows: 64) { r0, r1 in
+                for r in r0..<r1 { sito_f32_to_bf16(x + r * ldx, xb + r * k, k) }
+            }
         case .i8:
             let xq = scratch.assumingMemoryBound(to: Int8.self)
             let xs = (scratch + Linear.align(rows * k)).assumingMemoryBound(to: Float.self)
-            sito_quantize_rows_i8(x, ldx, rows, k, xq, k, xs)
+            parallelRows(rows, minRows: 64) { r0, r1 in
+                sito_quantize_rows_i8(x + r0 * ldx, ldx, r1 - r0, k, xq + r0 * k, k, xs + r0)
+            }
         }
         return PreparedInput(kind: inputKind, x: x, ldx: ldx, scratch: scratch)
     }

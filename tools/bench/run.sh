@@ -10,14 +10,16 @@
 #   MODEL=xlmr-base tools/bench/run.sh      # the 12-layer, 768-hidden config
 # Phases (in this order; each appends to $OUT):
 #   prepare   make_fixture.py, sito-convert and sito-quantize under /usr/bin/time -v (peak RSS, seconds)
-#   main      sito-bench: f32, bf16, int8 files × 32x128 and 8x512 (REPEATS timed after 1 warm-up), open
+#   main      sito-bench: the $DTYPES files × $WORKLOADS (REPEATS timed after 1 warm-up)
+#   open      open-to-first-score of each file, twice (fresh processes)
 #   baseline  the same with $BASELINE (a sito-bench built from an older commit), interleaved with main's
 #             binary so both see the same machine load; skipped when $BASELINE is not executable
 #   peers     tools/bench/peers.py: torch f32/bf16/int8, ORT f32/int8 on 32x128 and 8x512
-#   long      one pair of 2048 (3 repetitions) and 8192 tokens (1 repetition, no warm-up): sito int8,
-#             bf16, f32 and torch f32
+#   long      one pair of 8192 (1 repetition, no warm-up) and of 2048 tokens (3 repetitions): sito
+#             ($LONG_DTYPES), torch f32 (and ORT int8 at 2048)
 #   haswell   main's f32 and int8 runs again with OPENBLAS_CORETYPE=Haswell (and peers' torch-f32)
-# Environment: OUT (default .cache/bench/results.jsonl), REPEATS (5), BIN (.build-perf/release),
+# Environment: OUT (default .cache/bench/results.jsonl), REPEATS (5), BIN (.build-perf/release), DTYPES,
+#   BASELINE_DTYPES, PEER_ENGINES, WORKLOADS (defaults: everything above),
 #   BASELINE (.cache/bench/bin-baseline/sito-bench), PY (.cache/venv/bin/python).
 # One process per measurement: its peak RSS (VmHWM) is that workload's. Threads: sito uses every core
 # (2 here), the peers are set to 2 threads.
@@ -30,7 +32,12 @@ REPEATS="${REPEATS:-5}"
 BIN="${BIN:-.build-perf/release}"
 BASELINE="${BASELINE:-.cache/bench/bin-baseline/sito-bench}"
 PY="${PY:-.cache/venv/bin/python}"
-PHASES="${PHASES:-prepare main baseline peers long haswell}"
+PHASES="${PHASES:-prepare main baseline open peers long haswell}"
+DTYPES="${DTYPES:-int8 bf16 f32}"                       # files measured by main
+BASELINE_DTYPES="${BASELINE_DTYPES:-$DTYPES}"           # files measured by baseline
+PEER_ENGINES="${PEER_ENGINES:-torch-f32,torch-bf16,torch-int8,ort-f32,ort-int8}"
+WORKLOADS="${WORKLOADS:-32x128 8x512}"
+LONG_DTYPES="${LONG_DTYPES:-int8 bf16 f32}"             # files measured by long
 DIR=.cache/bench
 HF=.cache/fixtures/models/$MODEL
 mkdir -p "$DIR"
@@ -74,9 +81,9 @@ fi
 
 run_main() {   # run_main <workloads…>: new binary, then the baseline right after on the same input
     for w in "$@"; do
-        for dtype in int8 bf16 f32; do
+        for dtype in $DTYPES; do
             sito "$BIN/sito-bench" sito "$dtype" "$w" --repeats "$REPEATS"
-            if has baseline && [[ -x "$BASELINE" ]]; then
+            if has baseline && [[ -x "$BASELINE" && " $BASELINE_DTYPES " == *" $dtype "* ]]; then
                 sito "$BASELINE" baseline "$dtype" "$w" --repeats "$REPEATS"
             fi
         done
@@ -84,7 +91,9 @@ run_main() {   # run_main <workloads…>: new binary, then the baseline right af
 }
 
 if has main; then
-    run_main 32x128 8x512
+    run_main $WORKLOADS
+fi
+if has open; then
     for dtype in int8 bf16 f32; do
         sito "$BIN/sito-bench" sito "$dtype" open --repeats 1
         sito "$BIN/sito-bench" sito "$dtype" open --repeats 1
@@ -92,14 +101,14 @@ if has main; then
 fi
 
 if has peers; then
-    "$PY" tools/bench/peers.py "$HF" --workloads 32x128,8x512 --repeats "$REPEATS" --json-out "$OUT" >/dev/null
+    "$PY" tools/bench/peers.py "$HF" --engines "$PEER_ENGINES" --workloads "$(echo $WORKLOADS | tr ' ' ,)" --repeats "$REPEATS" --json-out "$OUT" >/dev/null
 fi
 
 if has long; then
-    for dtype in int8 bf16 f32; do sito "$BIN/sito-bench" sito "$dtype" 1x2048 --repeats 3; done
-    "$PY" tools/bench/peers.py "$HF" --engines torch-f32,ort-int8 --workloads 1x2048 --repeats 3 --json-out "$OUT" >/dev/null
-    for dtype in int8 bf16 f32; do sito "$BIN/sito-bench" sito "$dtype" 1x8192 --repeats 1 --warmup 0; done
+    for dtype in $LONG_DTYPES; do sito "$BIN/sito-bench" sito "$dtype" 1x8192 --repeats 1 --warmup 0; done
     "$PY" tools/bench/peers.py "$HF" --engines torch-f32 --workloads 1x8192 --repeats 1 --warmup 0 --json-out "$OUT" >/dev/null
+    for dtype in $LONG_DTYPES; do sito "$BIN/sito-bench" sito "$dtype" 1x2048 --repeats 3; done
+    "$PY" tools/bench/peers.py "$HF" --engines torch-f32,ort-int8 --workloads 1x2048 --repeats 3 --json-out "$OUT" >/dev/null
 fi
 
 if has haswell; then

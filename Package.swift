@@ -44,7 +44,7 @@ let package = Package(
         .executableTarget(name: "sito-quantize", dependencies: ["SitoTools", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "sito-embed", dependencies: ["SitoTools", "Sito", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Issue 5's benchmark: pairs/s, latency, peak RSS and open-to-first-score of a .sito reranker (BENCHMARKS.md).
-        .executableTarget(name: "sito-bench", dependencies: ["SitoTools", "Sito", "CSitoKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "sito-bench", dependencies: ["SitoTools", "Sito", "SitoFormat", "CSitoKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // libFuzzer harness of SitoFile and SafetensorsFile; a stub unless built with -DSITO_FUZZ (README, "Fuzzing").
         .executableTarget(name: "sito-fuzz", dependencies: ["SitoTools", "SitoFormat"]),
         .testTarget(name: "CSitoKernelsTests", dependencies: ["CSitoKernels"]),

@@ -1,7 +1,9 @@
 // Linear.swift: y = x · Wᵀ + b for every weight dtype a `.sito` file may hold.
 //   f32  → OpenBLAS cblas_sgemm on the mapped weights (zero-copy)
 //   bf16 → sito_gemm_bf16 (activations rounded to bf16 once per call)
-//   i8   → sito_gemm_i8 with per-token dynamic activation quantization (formats/quantization.md)
+//   i8   → sito_gemm_i8 with per-token dynamic activation quantization (formats/quantization.md); with
+//          two activation passes, x ≈ q1·s1 + q2·s2 (the second pass quantizes the residual) and
+//          y = (q1·s1)·Wᵀ + b + (q2·s2)·Wᵀ: two int8 GEMMs, for trained models' outlier activations
 //   f16  → widened to f32 once at load (the only dtype that is copied)
 // Work is split over output channels across the machine's cores.
 import COpenBLAS
@@ -17,7 +19,7 @@ struct Linear: @unchecked Sendable {
     enum Storage {
         case f32(UnsafePointer<Float>)
         case bf16(UnsafePointer<UInt16>)
-        case i8(UnsafePointer<Int8>, scale: UnsafePointer<Float>, sums: [Int32])
+        case i8(UnsafePointer<Int8>, scale: UnsafePointer<Float>, sums: [Int32], passes: Int)
     }
 
     /// Output channels (rows of W).
@@ -46,7 +48,8 @@ struct Linear: @unchecked Sendable {
             let s = try file.require("\(name).weight\(scaleSuffix)")
             var sums = [Int32](repeating: 0, count: w.shape[0])
             sito_i8_row_sums(w.pointer(as: Int8.self), w.shape[1], w.shape[0], w.shape[1], &sums)
-            storage = .i8(w.pointer(as: Int8.self), scale: s.pointer(as: Float.self), sums: sums)
+            storage = .i8(w.pointer(as: Int8.self), scale: s.pointer(as: Float.self), sums: sums,
+                          passes: file.header.quantization?.activationPasses ?? 1)
             owned = nil
         case .f16:
             let widened = OwnedFloats(count: w.count)
@@ -75,13 +78,24 @@ struct Linear: @unchecked Sendable {
         let scratch: UnsafeMutableRawPointer
     }
 
-    /// 0: f32, 1: bf16, 2: int8 — layers with equal kinds and inFeatures can share a PreparedInput.
+    /// 0: f32, 1: bf16, 2: int8, 3: int8 two-pass — layers with equal kinds and inFeatures can share a
+    /// PreparedInput.
     var inputKind: Int {
         switch storage {
         case .f32: return 0
         case .bf16: return 1
-        case .i8: return 2
+        case .i8(_, _, _, let passes): return passes == 2 ? 3 : 2
         }
+    }
+
+    /// Scratch layout of a prepared int8 input of `rows` rows: pass p's int8 rows at `quantOffset(p)`,
+    /// its scales at `scaleOffset(p)`; then (apply's) the second pass's output rows.
+    private func quantOffset(_ pass: Int, rows: Int) -> Int {
+        pass * (Linear.align(rows * inFeatures) + Linear.align(rows * 4))
+    }
+
+    private func scaleOffset(_ pass: Int, rows: Int) -> Int {
+        quantOffset(pass, rows: rows) + Linear.align(rows * inFeatures)
     }
 
     /// Converts x [rows, inFeatures] once (see PreparedInput); `scratch`: `scratchBytes(rows:)` bytes.
@@ -95,11 +109,26 @@ struct Linear: @unchecked Sendable {
             parallelRows(rows, minRows: 64) { r0, r1 in
                 for r in r0..<r1 { sito_f32_to_bf16(x + r * ldx, xb + r * k, k) }
             }
-        case .i8:
-            let xq = scratch.assumingMemoryBound(to: Int8.self)
-            let xs = (scratch + Linear.align(rows * k)).assumingMemoryBound(to: Float.self)
+        case .i8(_, _, _, let passes):
+            let xq = (scratch + quantOffset(0, rows: rows)).assumingMemoryBound(to: Int8.self)
+            let xs = (scratch + scaleOffset(0, rows: rows)).assumingMemoryBound(to: Float.self)
+            let rq = (scratch + quantOffset(1, rows: rows)).assumingMemoryBound(to: Int8.self)
+            let rs = (scratch + scaleOffset(1, rows: rows)).assumingMemoryBound(to: Float.self)
             parallelRows(rows, minRows: 64) { r0, r1 in
                 sito_quantize_rows_i8(x + r0 * ldx, ldx, r1 - r0, k, xq + r0 * k, k, xs + r0)
+                if passes < 2 { return }
+                // Second pass: r = x − f32(f32(q1)·s1) (one rounded multiply, one rounded subtract,
+                // no FMA), quantized per row by the same rule.
+                let residual = UnsafeMutablePointer<Float>.allocate(capacity: k)
+                defer { residual.deallocate() }
+                for r in r0..<r1 {
+                    let row = x + r * ldx, q = xq + r * k, s = xs[r]
+                    for i in 0..<k {
+                        let back = Float(q[i]) * s
+                        residual[i] = row[i] - back
+                    }
+                    sito_quantize_rows_i8(residual, k, 1, k, rq + r * k, k, rs + r)
+                }
             }
         }
         return PreparedInput(kind: inputKind, x: x, ldx: ldx, scratch: scratch)
@@ -123,13 +152,23 @@ struct Linear: @unchecked Sendable {
             parallelOverOutputs(n) { n0, n1 in
                 sito_gemm_bf16(xb, k, w + n0 * k, k, bias + n0, y + n0, ldy, rows, n1 - n0, k)
             }
-        case .i8(let w, let scale, let sums):
-            let xq = UnsafePointer(p.scratch.assumingMemoryBound(to: Int8.self))
-            let xs = UnsafePointer((p.scratch + Linear.align(rows * k)).assumingMemoryBound(to: Float.self))
+        case .i8(let w, let scale, let sums, let passes):
+            let xq = UnsafePointer((p.scratch + quantOffset(0, rows: rows)).assumingMemoryBound(to: Int8.self))
+            let xs = UnsafePointer((p.scratch + scaleOffset(0, rows: rows)).assumingMemoryBound(to: Float.self))
+            let rq = UnsafePointer((p.scratch + quantOffset(1, rows: rows)).assumingMemoryBound(to: Int8.self))
+            let rs = UnsafePointer((p.scratch + scaleOffset(1, rows: rows)).assumingMemoryBound(to: Float.self))
+            let y2 = (p.scratch + quantOffset(2, rows: rows)).assumingMemoryBound(to: Float.self)
             sums.withUnsafeBufferPointer { sp in
                 let s = sp.baseAddress!
+                // Each block writes its own columns of y (and of y2).
                 parallelOverOutputs(n) { n0, n1 in
                     sito_gemm_i8(xq, k, xs, w + n0 * k, k, scale + n0, s + n0, bias + n0, y + n0, ldy, rows, n1 - n0, k)
+                    if passes < 2 { return }
+                    sito_gemm_i8(rq, k, rs, w + n0 * k, k, scale + n0, s + n0, nil, y2 + n0, n, rows, n1 - n0, k)
+                    for r in 0..<rows {
+                        let dst = y + r * ldy, src = y2 + r * n
+                        for c in n0..<n1 { dst[c] += src[c] }
+                    }
                 }
             }
         }
@@ -140,7 +179,8 @@ struct Linear: @unchecked Sendable {
         switch storage {
         case .f32: return 0
         case .bf16: return Linear.align(rows * inFeatures * 2)
-        case .i8: return Linear.align(rows * inFeatures) + Linear.align(rows * 4)
+        case .i8(_, _, _, let passes):
+            return passes == 2 ? quantOffset(2, rows: rows) + Linear.align(rows * outFeatures * 4) : quantOffset(1, rows: rows)
         }
     }
 

@@ -253,16 +253,21 @@ public struct QuantizationInfo: Codable, Sendable, Equatable {
     /// Tensor-name patterns the user asked to keep in float.
     public var keepFloat: [String]
     public var tool: ConverterInfo
+    /// int8 only: how many int8 passes quantize each activation row — 1 (per-token int8), or 2 (the
+    /// per-token int8 quantization plus the int8 quantization of its residual; formats/quantization.md).
+    /// Absent means 1.
+    public var activationPasses: Int?
 
     enum CodingKeys: String, CodingKey {
-        case type, scheme, keepFloat = "keep_float", tool
+        case type, scheme, keepFloat = "keep_float", tool, activationPasses = "activation_passes"
     }
 
-    public init(type: String, scheme: String, keepFloat: [String], tool: ConverterInfo) {
+    public init(type: String, scheme: String, keepFloat: [String], tool: ConverterInfo, activationPasses: Int? = nil) {
         self.type = type
         self.scheme = scheme
         self.keepFloat = keepFloat
         self.tool = tool
+        self.activationPasses = activationPasses
     }
 }
 

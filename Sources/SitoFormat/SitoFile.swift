@@ -321,6 +321,9 @@ public final class SitoFile: @unchecked Sendable {
         if m.hidden % m.heads != 0 { throw bad("model.heads", "hidden \(m.hidden) is not divisible by heads \(m.heads)") }
         if !(m.layerNormEps > 0 && m.layerNormEps < 1) { throw bad("model.layer_norm_eps", "\(m.layerNormEps) is not in (0, 1)") }
         if m.activation != "gelu" { throw bad("model.activation", "\"\(m.activation)\" is not supported (gelu)") }
+        if let passes = h.quantization?.activationPasses, passes != 1 && passes != 2 {
+            throw bad("quantization.activation_passes", "\(passes) is not 1 or 2")
+        }
         if !["sigmoid", "softmax", "none"].contains(m.outputActivation) {
             throw bad("model.output_activation", "\"\(m.outputActivation)\" is not sigmoid, softmax or none")
         }

@@ -25,12 +25,15 @@ public struct EmbeddingTolerance: Codable, Sendable, Equatable {
         self.minRetrievalTop1 = minRetrievalTop1
     }
 
-    /// Defaults per storage type, from the measurements in README ("Real trained weights").
+    /// Defaults per storage type, set from all-MiniLM-L6-v2 on its 530-sentence golden (README, "Real
+    /// trained weights"; measured min cosine / top-1: bf16 0.99997 / 0.996, int8-2pass 0.9964 / 0.981,
+    /// int8 0.9838 / 0.919), each a little below the measurement.
     public static func defaults(for type: String) -> EmbeddingTolerance {
         switch type {
         case "f32": return EmbeddingTolerance(minCosine: 0.99999)
-        case "f16", "bf16": return EmbeddingTolerance(minCosine: 0.999, minRetrievalTop1: 0.97)
-        default: return EmbeddingTolerance(minCosine: 0.99, minRetrievalTop1: 0.9)
+        case "f16", "bf16": return EmbeddingTolerance(minCosine: 0.9999, minRetrievalTop1: 0.98)
+        case "int8-2pass": return EmbeddingTolerance(minCosine: 0.995, minRetrievalTop1: 0.97)
+        default: return EmbeddingTolerance(minCosine: 0.98, minRetrievalTop1: 0.9)
         }
     }
 }

@@ -13,12 +13,14 @@ public enum QuantizeError: Error, LocalizedError, Equatable {
     case alreadyQuantized(path: String, type: String)
     case nonFinite(path: String, tensor: String, index: Int)
     case badPattern(String)
+    case badPasses(Int)
 
     public var errorDescription: String? {
         switch self {
         case let .alreadyQuantized(path, type): return "\(path): already quantized (\(type)); quantize the f32 file instead"
         case let .nonFinite(path, tensor, index): return "\(path): tensor \(tensor) contains NaN or infinity (first at element \(index)); refusing to write a file that would score NaN"
         case let .badPattern(p): return "--keep-float pattern \"\(p)\" is empty"
+        case let .badPasses(n): return "\(n) activation passes: int8 files take 1 or 2, bf16 files 1"
         }
     }
 }
@@ -40,15 +42,19 @@ public struct QuantizationSummary: Codable, Sendable {
 public struct Quantizer {
     public static let version = "0.1.0"
     public static let int8Scheme = "int8 weights, one f32 step scale per output row (scale = amax/127, q = rint(w/scale)); int8 activations per token, dynamic"
+    public static let int8TwoPassScheme = "int8 weights, one f32 step scale per output row (scale = amax/127, q = rint(w/scale)); int8 activations per token in two passes (the row, then its residual), dynamic"
     public static let bf16Scheme = "bf16 weights (round to nearest even); activations rounded to bf16; f32 accumulation"
 
     public let type: QuantizeType
     /// Glob patterns (`*` wildcard) of canonical tensor names to keep in float.
     public let keepFloat: [String]
+    /// int8: 1 or 2 activation passes (formats/quantization.md, "Two-pass activations").
+    public let activationPasses: Int
 
-    public init(type: QuantizeType, keepFloat: [String] = []) {
+    public init(type: QuantizeType, keepFloat: [String] = [], activationPasses: Int = 1) {
         self.type = type
         self.keepFloat = keepFloat
+        self.activationPasses = activationPasses
     }
 
     /// Whether `name` matches a `*` glob.
@@ -74,6 +80,7 @@ public struct Quantizer {
     public func quantize(input: String, output: String, progress: ((Int, Int) -> Void)? = nil) throws -> QuantizationSummary {
         let start = Date()
         for p in keepFloat where p.isEmpty { throw QuantizeError.badPattern(p) }
+        guard activationPasses == 1 || (activationPasses == 2 && type == .int8) else { throw QuantizeError.badPasses(activationPasses) }
         let file = try SitoFile(contentsOf: URL(fileURLWithPath: input))
         if let q = file.header.quantization { throw QuantizeError.alreadyQuantized(path: input, type: q.type) }
         if file.header.tensors.contains(where: { $0.dtype == .i8 }) { throw QuantizeError.alreadyQuantized(path: input, type: "int8") }
@@ -97,8 +104,11 @@ public struct Quantizer {
         plan.append((tok.name, .u8, false))
         header.tensors = entries
         header.created = Converter.timestamp()
-        header.quantization = QuantizationInfo(type: type.rawValue, scheme: type == .int8 ? Quantizer.int8Scheme : Quantizer.bf16Scheme,
-                                               keepFloat: keepFloat, tool: ConverterInfo(name: "sito-quantize", version: Quantizer.version))
+        let twoPass = type == .int8 && activationPasses == 2
+        header.quantization = QuantizationInfo(type: type.rawValue,
+                                               scheme: type == .bf16 ? Quantizer.bf16Scheme : (twoPass ? Quantizer.int8TwoPassScheme : Quantizer.int8Scheme),
+                                               keepFloat: keepFloat, tool: ConverterInfo(name: "sito-quantize", version: Quantizer.version),
+                                               activationPasses: type == .int8 ? activationPasses : nil)
         let writer = try SitoWriter(destination: output, header: header, inputs: [input])
         var zeroRows: [String: Int] = [:]
         var quantized = 0

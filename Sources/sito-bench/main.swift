@@ -16,6 +16,7 @@ import ArgumentParser
 import CSitoKernels
 import Foundation
 import Sito
+import SitoFormat
 import SitoTools
 
 /// SplitMix64, identical to tools/bench/peers.py's `splitmix64`.
@@ -147,16 +148,28 @@ struct SitoBench: ParsableCommand {
             let url = URL(fileURLWithPath: file)
             let fileBytes = ((try? FileManager.default.attributesOfItem(atPath: file)[.size]) as? Int) ?? 0
             let t0 = now()
-            let reranker = try Reranker(contentsOf: url)
+            // Rerankers run Reranker.logits; embedding models (issue 7) Embedder.embed — same packing.
+            let isEmbedding = try SitoFile(contentsOf: url).header.task == "embedding"
+            let reranker = isEmbedding ? nil : try Reranker(contentsOf: url)
+            let embedder = isEmbedding ? try Embedder(contentsOf: url) : nil
             let t1 = now()
-            let vocab = reranker.header.model.vocab
+            let header = reranker?.header ?? embedder!.header
+            let vocab = header.model.vocab
+            func forward(_ ids: [[Int32]]) throws -> [[Float]] {
+                if let reranker { return try reranker.logits(inputIds: ids) }
+                return try embedder!.embed(inputIds: ids)
+            }
             var seconds: [Double] = [], cpu: [Double] = []
             var pairs = 1, length = 16
             let firstScore: Double
             var firstLogit: Float = .nan
             if workload == "open" {
                 // Open-to-first-score: open, then score one short text pair (tokenizer included).
-                firstLogit = try reranker.score(query: "Jak dożyć 100 lat?", documents: ["Zdrowa dieta i ruch pomagają żyć dłużej."])[0].logit
+                if let reranker {
+                    firstLogit = try reranker.score(query: "Jak dożyć 100 lat?", documents: ["Zdrowa dieta i ruch pomagają żyć dłużej."])[0].logit
+                } else {
+                    firstLogit = try embedder!.embed(["Zdrowa dieta i ruch pomagają żyć dłużej."])[0][0]
+                }
                 firstScore = now() - t0
                 seconds = [firstScore]
             } else {
@@ -164,20 +177,20 @@ struct SitoBench: ParsableCommand {
                 let ids = benchIds(pairs: pairs, length: length, vocab: vocab, seed: seed)
                 // The first call is the first warm-up repetition (timed only when --warmup 0).
                 let f0 = now(), c0 = cpuSeconds()
-                firstLogit = try reranker.logits(inputIds: ids)[0][0]
+                firstLogit = try forward(ids)[0][0]
                 firstScore = now() - t0
                 if warmup == 0 { seconds.append(now() - f0); cpu.append(cpuSeconds() - c0) }
-                for _ in 1..<max(1, warmup) { _ = try reranker.logits(inputIds: ids) }
+                for _ in 1..<max(1, warmup) { _ = try forward(ids) }
                 while seconds.count < repeats {
                     let s = now(), c = cpuSeconds()
-                    _ = try reranker.logits(inputIds: ids)
+                    _ = try forward(ids)
                     seconds.append(now() - s)
                     cpu.append(cpuSeconds() - c)
                 }
             }
             let sorted = seconds.sorted()
             let median = percentile(sorted, 0.5)
-            let r = Result(label: label ?? reranker.header.architecture, file: file, fileBytes: fileBytes, workload: workload,
+            let r = Result(label: label ?? header.architecture, file: file, fileBytes: fileBytes, workload: workload,
                            pairs: pairs, length: length, repeats: seconds.count, seconds: seconds, cpuSeconds: cpu, cores: ProcessInfo.processInfo.activeProcessorCount,
                            medianPairsPerSecond: Double(pairs) / median, p50Ms: median * 1000, p90Ms: percentile(sorted, 0.9) * 1000,
                            openSeconds: t1 - t0, firstScoreSeconds: firstScore, peakRSSBytes: peakRSSBytes(),

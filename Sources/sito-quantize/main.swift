@@ -29,15 +29,19 @@ struct SitoQuantize: ParsableCommand {
     @Option(help: "Keep tensors matching this name pattern (`*` wildcard) in f32; repeatable.")
     var keepFloat: [String] = []
 
+    @Flag(help: "int8: quantize each activation row in two passes (the row, then its residual): two int8 GEMMs per projection, for trained models whose activations have outlier channels (formats/quantization.md).")
+    var twoPassActivations = false
+
     @Flag(help: "Print a JSON summary on stdout.")
     var json = false
 
     func validate() throws {
         guard QuantizeType(rawValue: type) != nil else { throw ValidationError("--type must be int8 or bf16, not \(type)") }
+        if twoPassActivations && type != "int8" { throw ValidationError("--two-pass-activations applies to --type int8 only") }
     }
 
     func run() throws {
-        let q = Quantizer(type: QuantizeType(rawValue: type)!, keepFloat: keepFloat)
+        let q = Quantizer(type: QuantizeType(rawValue: type)!, keepFloat: keepFloat, activationPasses: twoPassActivations ? 2 : 1)
         let bar = ToolExit.stderrIsTerminal && !json ? ProgressBar(label: "quantizing") : nil
         let summary: QuantizationSummary
         do {

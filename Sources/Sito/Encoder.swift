@@ -97,7 +97,8 @@ final class Encoder: Sendable {
     /// roberta: head.dense; bert-pooler: pooler.dense. Nil for embedding models.
     let headDense: Linear?
     let headOut: Linear?
-    /// pad id, for RoBERTa's pad-aware position ids.
+    /// RoBERTa's `padding_idx` (config pad_token_id = position_offset − 1): the id whose tokens get
+    /// position `padding_idx` and do not advance the count (formats/sito.md keeps it inside the table).
     let padId: Int
 
     init(file: SitoFile) throws {
@@ -105,7 +106,7 @@ final class Encoder: Sendable {
         let h = file.header
         m = h.model
         architecture = h.architecture
-        padId = h.tokenizer.specials.pad
+        padId = h.model.positionOffset - 1
         word = try EmbeddingTable(file, "embeddings.word.weight")
         position = try EmbeddingTable(file, "embeddings.position.weight")
         tokenType = try EmbeddingTable(file, "embeddings.token_type.weight")
@@ -140,9 +141,11 @@ final class Encoder: Sendable {
 
     /// Runs the encoder on a packed batch; returns per sequence the head's outputs ([num_labels] logits)
     /// or, for embedding models, the pooled (and optionally normalized) [hidden] vector.
-    /// Every buffer is allocated here, once per call: no allocation happens inside the layer loop.
+    /// The activation buffers are allocated here, once per call; inside the layer loop only small
+    /// bookkeeping is (the attention work counter; a row of floats per block for two-pass int8).
     /// Activation memory: x, q, k, v [T, hidden] + u [min(T, ffnChunk), ffn] floats + the Linear scratch
-    /// (int8: T·hidden bytes + 4·T) + the attention workspace (AttentionWorkspace: 147 KB per core).
+    /// (the largest over the layers' projections: int8 T·in bytes + 4·T; two-pass int8 twice that plus
+    /// T·out floats; bf16 2·T·in bytes) + the attention workspace (AttentionWorkspace: 147 KB per core).
     func forward(_ batch: PackedBatch) -> [[Float]] {
         let T = batch.tokens, H = m.hidden, F = m.ffn
         if T == 0 { return [] }

@@ -186,7 +186,7 @@ struct Linear: @unchecked Sendable {
 
     static func align(_ n: Int) -> Int { (n + 63) & ~63 }
 
-    /// Splits [0, n) into one contiguous block per core (multiples of 16 rows) and runs them at once;
+    /// Splits the output columns [0, n) into one contiguous block per core (multiples of 16 columns) and runs them at once;
     /// each block writes its own columns of y.
     private func parallelOverOutputs(_ n: Int, _ body: (Int, Int) -> Void) {
         if runtimeCores <= 1 || n < 64 {

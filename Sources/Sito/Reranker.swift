@@ -45,6 +45,7 @@ public enum RerankerError: Error, LocalizedError, Equatable {
     case notAReranker(path: String, task: String)
     case notAnEmbedder(path: String, task: String)
     case maxLengthTooLarge(requested: Int, limit: Int)
+    case maxLengthTooSmall(requested: Int)
     case inputTooLong(index: Int, tokens: Int, limit: Int)
     case tokenOutOfRange(sequence: Int, id: Int32, vocab: Int)
     case sequenceTooLong(sequence: Int, tokens: Int, limit: Int)
@@ -55,6 +56,7 @@ public enum RerankerError: Error, LocalizedError, Equatable {
         case let .notAReranker(path, task): return "\(path): this is a \(task) model, not a reranker (sequence-classification)"
         case let .notAnEmbedder(path, task): return "\(path): this is a \(task) model, not an embedding model"
         case let .maxLengthTooLarge(requested, limit): return "max length \(requested) exceeds the model's limit of \(limit) tokens"
+        case let .maxLengthTooSmall(requested): return "max length \(requested) is too small: at least 4 tokens (the special tokens and some text)"
         case let .inputTooLong(index, tokens, limit): return "document \(index): the pair is \(tokens) tokens, longer than the maximum \(limit) (truncation was not allowed)"
         case let .tokenOutOfRange(sequence, id, vocab): return "sequence \(sequence): token id \(id) is outside the vocabulary 0..<\(vocab)"
         case let .sequenceTooLong(sequence, tokens, limit): return "sequence \(sequence): \(tokens) tokens exceed the model's \(limit) positions"
@@ -77,8 +79,9 @@ final class LoadedModel: Sendable {
         let file = try SitoFile(contentsOf: url, options: SitoOpenOptions(verifyChecksums: options.verifyChecksums))
         let h = file.header
         let limit = h.input.maxLength
-        if let requested = options.maxLength, requested > limit || requested < 4 {
-            throw RerankerError.maxLengthTooLarge(requested: requested, limit: limit)
+        if let requested = options.maxLength {
+            if requested > limit { throw RerankerError.maxLengthTooLarge(requested: requested, limit: limit) }
+            if requested < 4 { throw RerankerError.maxLengthTooSmall(requested: requested) }
         }
         self.file = file
         self.options = options

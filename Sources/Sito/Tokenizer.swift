@@ -47,8 +47,6 @@ public enum TokenizerError: Error, Equatable, Sendable {
     case tooLong(tokens: Int, maxLength: Int)
     /// A requested maximum length outside `2 ... limit`.
     case badMaxLength(requested: Int, limit: Int)
-    /// libsentencepiece failed to encode (should not happen for valid UTF-8).
-    case encodeFailed
 }
 
 extension TokenizerError: CustomStringConvertible {
@@ -71,8 +69,6 @@ extension TokenizerError: CustomStringConvertible {
             return "input is \(tokens) tokens long, more than the maximum of \(maxLength) (special tokens included); shorten it or allow truncation"
         case .badMaxLength(let requested, let limit):
             return "maximum length \(requested) is outside 2 ... \(limit) (the model's limit)"
-        case .encodeFailed:
-            return "libsentencepiece failed to encode the text"
         }
     }
 }

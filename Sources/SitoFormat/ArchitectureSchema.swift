@@ -69,7 +69,4 @@ public enum ArchitectureSchema {
         }
         return out
     }
-
-    /// Optional tensors an architecture may carry (none in format 1 besides tokenizer blobs).
-    public static let tokenizerTensors: Set<String> = ["tokenizer.sentencepiece", "tokenizer.wordpiece"]
 }

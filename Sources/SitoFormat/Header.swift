@@ -97,7 +97,7 @@ public struct InputRecipe: Codable, Sendable, Equatable {
     public var separator: String?
     /// Tokens per sequence, special tokens included.
     public var maxLength: Int
-    /// `longest-first-right` (formats/tokenization.md, "Truncation").
+    /// `right` (joined-pair, single) or `longest-first` (pair) (formats/tokenization.md, "Truncation").
     public var truncation: String
 
     enum CodingKeys: String, CodingKey {

@@ -45,7 +45,7 @@ public enum SitoLimits {
     public static let positionOffset = 0...1024
     public static let typeVocab = 1...1024
     public static let numLabels = 1...65536
-    public static let maxLength = 1...1_048_576
+    public static let maxLength = 4...1_048_576
 }
 
 /// Element types of tensors.

@@ -331,6 +331,18 @@ public final class SitoFile: @unchecked Sendable {
         guard ArchitectureSchema.isSupported(architecture: h.architecture, task: h.task, head: m.head) else {
             throw SitoFormatError.unsupportedArchitecture(path: path, architecture: "\(h.architecture) (head \(m.head))", task: h.task)
         }
+        if h.architecture == "xlm-roberta" && m.positionOffset < 1 {
+            // RoBERTa positions start at padding_idx + 1, and pad tokens take row padding_idx.
+            throw bad("model.position_offset", "an xlm-roberta model needs position_offset = pad_token_id + 1 ≥ 1")
+        }
+        let pooled = h.task == "embedding"
+        if pooled != (m.pooling != "none") {
+            throw bad("model.pooling", "\"\(m.pooling)\" does not fit task \"\(h.task)\" (embedding: mean or cls; otherwise none)")
+        }
+        let truncations: [String: [String]] = ["joined-pair": ["right"], "single": ["right"], "pair": ["longest-first"]]
+        if let allowed = truncations[h.input.recipe], !allowed.contains(h.input.truncation) {
+            throw bad("input.truncation", "\"\(h.input.truncation)\" does not fit recipe \"\(h.input.recipe)\" (\(allowed.joined(separator: ", ")))")
+        }
         if h.input.maxLength + m.positionOffset > m.maxPositions {
             throw bad("input.max_length", "\(h.input.maxLength) + position offset \(m.positionOffset) exceeds max_positions \(m.maxPositions)")
         }
@@ -352,6 +364,12 @@ public final class SitoFile: @unchecked Sendable {
         }
         for a in t.addedTokens where !(0..<m.vocab).contains(a.id) || a.content.isEmpty {
             throw bad("tokenizer.added_tokens", "\"\(a.content)\" → \(a.id) is not a valid added token")
+        }
+        if abs(t.idOffset) > m.vocab {
+            throw bad("tokenizer.id_offset", "\(t.idOffset) is larger than the vocabulary")
+        }
+        if let wp = t.wordpiece, !(1...1024).contains(wp.maxInputCharsPerWord) {
+            throw bad("tokenizer.wordpiece.max_input_chars_per_word", "\(wp.maxInputCharsPerWord) is outside 1…1024")
         }
         for pair in t.idOverrides where pair.count != 2 || !(0..<m.vocab).contains(pair[1]) || pair[0] < 0 {
             throw bad("tokenizer.id_overrides", "\(pair) is not a [tokenizer id, model id] pair inside the vocabulary")

@@ -146,7 +146,7 @@ public struct Converter {
         var length = m.maxPositions - m.positionOffset
         if let data = FileManager.default.contents(atPath: folder.appendingPathComponent("tokenizer_config.json").path),
            let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-           let declared = (json["model_max_length"] as? NSNumber)?.doubleValue, declared >= 1, declared < Double(length) {
+           let declared = (json["model_max_length"] as? NSNumber)?.doubleValue, declared >= 4, declared < Double(length) {
             length = Int(declared)
         }
         return length

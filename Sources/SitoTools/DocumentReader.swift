@@ -64,16 +64,9 @@ public final class DocumentIndex {
             }
         }
         fd = spool >= 0 ? spool : source
-        do {
-            try scan(source, copyTo: spool)
-        } catch {
-            close(fd)
-            throw error
-        }
-        if count == 0 {
-            close(fd)
-            throw DocumentReaderError.empty(path: path)
-        }
+        // Every stored property is set from here on, so a throw runs deinit, which closes fd.
+        try scan(source, copyTo: spool)
+        if count == 0 { throw DocumentReaderError.empty(path: path) }
     }
 
     deinit { close(fd) }
@@ -185,9 +178,12 @@ public struct RankedDocument: Sendable, Equatable {
         self.truncated = truncated
     }
 
-    /// Best first: higher logit, then lower index (a total, deterministic order).
+    /// Best first: higher logit, then lower index; NaN logits (a corrupt file) last. A total,
+    /// deterministic order.
     public static func ranksBefore(_ a: RankedDocument, _ b: RankedDocument) -> Bool {
-        a.logit != b.logit ? a.logit > b.logit : a.index < b.index
+        if a.logit.isNaN != b.logit.isNaN { return b.logit.isNaN }
+        if !a.logit.isNaN && a.logit != b.logit { return a.logit > b.logit }
+        return a.index < b.index
     }
 }
 

@@ -85,8 +85,7 @@ public enum EmbeddingVerifier {
                     if expected != ids {
                         mismatchCount += 1
                         if mismatches.count < 5 {
-                            let first = zip(expected, ids).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(expected.count, ids.count)
-                            mismatches.append(TokenMismatch(caseIndex: i, expected: expected, actual: ids, firstDifference: first))
+                            mismatches.append(TokenMismatch(caseIndex: i, expected: expected, actual: ids))
                         }
                     }
                 }
@@ -110,7 +109,9 @@ public enum EmbeddingVerifier {
                 throw GoldenError.invalid(path: goldenPath, reason: "case \(i) has a \(ref.count)-dimensional embedding; the model gives \(got[k].count)")
             }
             reference.append(ref)
-            let c = Double(Embedder.cosine(ref, got[k]))
+            // A NaN cosine (non-finite embedding) counts as the worst possible, -1.
+            let cos = Double(Embedder.cosine(ref, got[k]))
+            let c = cos.isFinite ? cos : -1
             if worst == nil || c < minCos {
                 minCos = c
                 worst = i
@@ -122,7 +123,7 @@ public enum EmbeddingVerifier {
             tokenMismatches: mismatchCount, firstMismatches: mismatches, embeddingsChecked: caseOf.count,
             minCosine: caseOf.isEmpty ? 0 : minCos, meanCosine: caseOf.isEmpty ? 0 : sumCos / Double(caseOf.count), worstCase: worst,
             retrievalTop1: nil, retrievalNdcg10: nil, tolerance: tol, passed: true, failures: [], seconds: 0)
-        if reference.count >= 3 {
+        if reference.count >= 3 && got.allSatisfy({ $0.allSatisfy(\.isFinite) }) {
             let agreement = retrievalAgreement(reference: reference, candidate: got)
             report.retrievalTop1 = agreement.top1
             report.retrievalNdcg10 = agreement.ndcg10

@@ -65,6 +65,14 @@ public struct TokenMismatch: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case caseIndex = "case", expected, actual, firstDifference = "first_difference"
     }
+
+    /// The mismatch of two id sequences of case `caseIndex`, located at their first difference.
+    init(caseIndex: Int, expected: [Int32], actual: [Int32]) {
+        self.caseIndex = caseIndex
+        self.expected = expected
+        self.actual = actual
+        firstDifference = zip(expected, actual).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(expected.count, actual.count)
+    }
 }
 
 public struct VerifyReport: Codable, Sendable {
@@ -130,8 +138,7 @@ public enum Verifier {
                         if mismatches.count < 5 {
                             // Same ids, other token types: report the type ids.
                             let (e, a) = expected != ids ? (expected, ids) : (c.tokenTypeIds!, types)
-                            let first = zip(e, a).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(e.count, a.count)
-                            mismatches.append(TokenMismatch(caseIndex: i, expected: e, actual: a, firstDifference: first))
+                            mismatches.append(TokenMismatch(caseIndex: i, expected: e, actual: a))
                         }
                     }
                 }
@@ -152,14 +159,17 @@ public enum Verifier {
         var worst: Int?
         var groups: [String: [(ref: Double, got: Double)]] = [:]
         var groupOrder: [String] = []
+        var nonFinite: [Int] = []
         for (i, c) in golden.cases.enumerated() {
             guard let ref = c.logits, let r = runIndex[i] else { continue }
             let got = outputs[r]
             guard got.count == ref.count else {
                 throw GoldenError.invalid(path: goldenPath, reason: "case \(i) has \(ref.count) logits; the model outputs \(got.count)")
             }
+            // A non-finite output is an infinite error: NaN must never slip through a comparison.
+            if got.contains(where: { !$0.isFinite }) { nonFinite.append(i) }
             for (a, b) in zip(ref, got) {
-                let e = Double(abs(a - b))
+                let e = b.isFinite ? Double(abs(a - b)) : .infinity
                 if worst == nil || e > maxErr {
                     maxErr = e
                     worst = i
@@ -175,7 +185,7 @@ public enum Verifier {
         var rhos: [Double] = [], tops: [Double] = [], ndcgs: [Double] = []
         for q in groupOrder {
             let g = groups[q]!
-            guard g.count >= 2, Set(g.map(\.ref)).count > 1 else { continue }
+            guard g.count >= 2, Set(g.map(\.ref)).count > 1, g.allSatisfy({ $0.got.isFinite }) else { continue }
             rhos.append(spearman(g.map(\.ref), g.map(\.got)))
             tops.append(argmax(g.map(\.ref)) == argmax(g.map(\.got)) ? 1 : 0)
             ndcgs.append(ndcg10(reference: g.map(\.ref), candidate: g.map(\.got)))
@@ -187,6 +197,9 @@ public enum Verifier {
             logitsChecked: count, maxAbsError: maxErr, meanAbsError: count > 0 ? sumErr / Double(count) : 0,
             worstCase: worst, queries: rhos.count, spearman: mean(rhos), top1Agreement: mean(tops), ndcg10: mean(ndcgs),
             tolerance: tol, passed: true, failures: [], seconds: 0)
+        if !nonFinite.isEmpty {
+            report.failures.append("\(nonFinite.count) cases with NaN or infinite logits (first: case \(nonFinite[0]))")
+        }
         if mismatchCount > tol.maxTokenMismatches {
             report.failures.append("\(mismatchCount) token mismatches (allowed \(tol.maxTokenMismatches))")
         }

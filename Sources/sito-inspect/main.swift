@@ -156,8 +156,11 @@ struct InspectReport: Encodable {
                           list: listTensors ? h.tensors : nil)
         checksums = mismatches.map { list in
             Checksums(verified: h.tensors.count, corrupt: list.compactMap {
-                guard case let .checksumMismatch(_, tensor, expected, actual) = $0 else { return nil }
-                return Corrupt(tensor: tensor, expected: expected, actual: actual)
+                switch $0 {
+                case let .checksumMismatch(_, tensor, expected, actual): return Corrupt(tensor: tensor, expected: expected, actual: actual)
+                case let .invalidInt8(_, tensor): return Corrupt(tensor: tensor, expected: "no -128 in int8 data", actual: "holds -128")
+                default: return nil
+                }
             })
         }
     }

@@ -57,7 +57,7 @@ enum Tiny {
         SitoHeader(
             architecture: "xlm-roberta", task: "sequence-classification", model: m,
             input: InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: m.maxPositions - m.positionOffset,
-                               truncation: "longest-first-right"),
+                               truncation: "right"),
             tokenizer: TokenizerInfo(
                 kind: "sentencepiece", tensor: "tokenizer.sentencepiece", modelVocab: m.vocab, idOffset: 1,
                 idOverrides: [[0, 0], [1, 1], [2, 2], [3, 3]],

@@ -11,7 +11,7 @@ import XCTest
 final class TokenizerTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let recipe = InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: 8192, truncation: "longest-first-right")
+    static let recipe = InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: 8192, truncation: "right")
     nonisolated(unsafe) static var cached: (info: TokenizerInfo, bytes: [UInt8])?
     /// Loaded tokenizers by "whitespace/maxLength": loading 250,002 pieces takes seconds in debug builds.
     nonisolated(unsafe) static var loaded: [String: Tokenizer] = [:]

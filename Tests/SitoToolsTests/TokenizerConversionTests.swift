@@ -50,7 +50,7 @@ final class TokenizerConversionTests: XCTestCase {
 
     func load(_ converted: (info: TokenizerInfo, bytes: [UInt8]), maxLength: Int = 512) throws -> Tokenizer {
         try converted.bytes.withUnsafeBytes {
-            try Tokenizer(info: converted.info, input: InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: maxLength, truncation: "longest-first-right"), bytes: $0)
+            try Tokenizer(info: converted.info, input: InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: maxLength, truncation: "right"), bytes: $0)
         }
     }
 

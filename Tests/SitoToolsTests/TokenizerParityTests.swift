@@ -15,7 +15,7 @@ enum TokenizerFixtures {
     static let root = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let xlmrFolder = root.appendingPathComponent(".cache/fixtures/xlmr-tokenizer")
     static let parityFile = root.appendingPathComponent("Tests/Fixtures/tokenizer/xlmr-parity.json")
-    static let recipe = InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: 8192, truncation: "longest-first-right")
+    static let recipe = InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: 8192, truncation: "right")
 
     /// (info, bytes) of the converted real XLM-R tokenizer (call `requireFixture()` first).
     static func converted() throws -> (info: TokenizerInfo, bytes: [UInt8]) {

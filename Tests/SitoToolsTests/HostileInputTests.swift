@@ -248,7 +248,7 @@ final class HostileInputTests: XCTestCase {
         let light = micro.sentencePiece
         let info = micro.tokenizerInfo
         var loaded = 0
-        try run("sentencepiece", cases: 2400, seed: 0x5E7E_0004) { n, rng, outcomes in
+        run("sentencepiece", cases: 2400, seed: 0x5E7E_0004) { n, rng, outcomes in
             let base = n % 6 == 5 ? full : light
             var bytes = base
             switch n % 8 {

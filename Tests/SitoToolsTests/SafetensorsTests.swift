@@ -45,11 +45,11 @@ final class SafetensorsTests: XCTestCase {
         let path = folder.appendingPathComponent("m.safetensors").path
         var bytes = [UInt8](repeating: 0, count: 8)
         bytes[0] = 0xFF; bytes[1] = 0xFF; bytes[2] = 0xFF
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         XCTAssertThrowsError(try SafetensorsFile(path: path)) { error in
             guard case .headerLength? = error as? SafetensorsError else { return XCTFail("\(error)") }
         }
-        FileManager.default.createFile(atPath: path, contents: Data([1, 2, 3]))
+        _ = FileManager.default.createFile(atPath: path, contents: Data([1, 2, 3]))
         XCTAssertThrowsError(try SafetensorsFile(path: path)) { error in
             XCTAssertEqual(error as? SafetensorsError, .tooSmall(path: path, size: 3))
         }

@@ -610,27 +610,28 @@ struct EmbeddedSentencePieceModel {
     }
 }
 
-/// Protobuf wire format, reading (enough for sentencepiece's ModelProto).
-struct WireReader {
-    enum Payload {
+/// Protobuf wire format, reading (enough for sentencepiece's ModelProto). The one protobuf reader of the
+/// package: the tools' SentencePieceModel and sito-inspect use it too (`package` access).
+package struct WireReader {
+    package enum Payload {
         case varint(UInt64)
         case fixed64(UInt64)
         case bytes(Range<Int>)
         case fixed32(UInt32)
     }
 
-    struct Field {
-        var number: Int
-        var payload: Payload
+    package struct Field {
+        package var number: Int
+        package var payload: Payload
         /// The whole field, key included.
-        var span: Range<Int>
+        package var span: Range<Int>
     }
 
     let bytes: [UInt8]
     var pos: Int
     let end: Int
 
-    init(bytes: [UInt8], range: Range<Int>) {
+    package init(bytes: [UInt8], range: Range<Int>) {
         self.bytes = bytes
         pos = range.lowerBound
         end = range.upperBound
@@ -650,7 +651,8 @@ struct WireReader {
         }
     }
 
-    mutating func next() throws -> Field? {
+    /// The next field, or nil at the end. Throws `TokenizerError.invalidModel` naming the byte offset.
+    package mutating func next() throws -> Field? {
         guard pos < end else { return nil }
         let start = pos
         let key = try varint()
@@ -682,9 +684,12 @@ struct WireReader {
     }
 }
 
-/// Protobuf wire format, writing (the few field kinds the derived model needs).
-struct WireWriter {
-    var out: [UInt8] = []
+/// Protobuf wire format, writing. The one protobuf writer of the package (the converter's
+/// SentencePieceModel uses it too).
+package struct WireWriter {
+    package var out: [UInt8] = []
+
+    package init() {}
 
     mutating func rawVarint(_ value: UInt64) {
         var v = value
@@ -695,17 +700,27 @@ struct WireWriter {
         out.append(UInt8(v))
     }
 
-    mutating func varint(_ field: Int, _ value: UInt64) {
+    package mutating func varint(_ field: Int, _ value: UInt64) {
         rawVarint(UInt64(field) << 3)
         rawVarint(value)
     }
 
-    mutating func fixed32(_ field: Int, _ value: UInt32) {
+    /// int32/int64 fields: negative values are sign-extended to 64 bits (10 bytes), as protobuf does.
+    package mutating func int(_ field: Int, _ value: Int) {
+        varint(field, UInt64(bitPattern: Int64(value)))
+    }
+
+    package mutating func fixed32(_ field: Int, _ value: UInt32) {
         rawVarint(UInt64(field) << 3 | 5)
         for k in 0..<4 { out.append(UInt8((value >> (8 * UInt32(k))) & 0xFF)) }
     }
 
-    mutating func bytes(_ field: Int, _ value: [UInt8]) {
+    package mutating func fixed64(_ field: Int, _ value: UInt64) {
+        rawVarint(UInt64(field) << 3 | 1)
+        for k in 0..<8 { out.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(k)))) }
+    }
+
+    package mutating func bytes(_ field: Int, _ value: [UInt8]) {
         rawVarint(UInt64(field) << 3 | 2)
         rawVarint(UInt64(value.count))
         out.append(contentsOf: value)

@@ -14,6 +14,7 @@
 //   NormalizerSpec  { string name = 1; bytes precompiled_charsmap = 2; bool add_dummy_prefix = 3 [true];
 //                     bool remove_extra_whitespaces = 4 [true]; bool escape_whitespaces = 5 [true]; }
 import Foundation
+import Sito
 
 /// A sentencepiece model: pieces in id order, the trainer fields the runtime relies on, the normalizer.
 public struct SentencePieceModel: Equatable, Sendable {
@@ -61,9 +62,9 @@ public struct SentencePieceModel: Equatable, Sendable {
 
     /// The serialized ModelProto: pieces first (in id order), then trainer_spec, then normalizer_spec.
     public func serialized() -> [UInt8] {
-        var out = ProtoWriter()
+        var out = WireWriter()
         out.out.reserveCapacity(pieces.count * 24 + precompiledCharsmap.count + 64)
-        var piece = ProtoWriter()
+        var piece = WireWriter()
         for p in pieces {
             piece.out.removeAll(keepingCapacity: true)
             piece.bytes(1, Array(p.text.utf8))
@@ -72,7 +73,7 @@ public struct SentencePieceModel: Equatable, Sendable {
             if let exact = p.exactScore, Double(p.score) != exact { piece.fixed64(200, exact.bitPattern) }
             out.bytes(1, piece.out)
         }
-        var trainer = ProtoWriter()
+        var trainer = WireWriter()
         trainer.varint(3, UInt64(modelType.rawValue))
         trainer.int(4, pieces.count)
         trainer.varint(35, byteFallback ? 1 : 0)
@@ -81,7 +82,7 @@ public struct SentencePieceModel: Equatable, Sendable {
         trainer.int(42, eosId)
         trainer.int(43, padId)
         out.bytes(2, trainer.out)
-        var normalizer = ProtoWriter()
+        var normalizer = WireWriter()
         normalizer.bytes(1, Array(normalizerName.utf8))
         normalizer.bytes(2, precompiledCharsmap)
         normalizer.varint(3, addDummyPrefix ? 1 : 0)
@@ -93,15 +94,23 @@ public struct SentencePieceModel: Equatable, Sendable {
 
     /// Decodes a serialized ModelProto (fields not modelled here are skipped; proto2 defaults apply).
     public init(serialized bytes: [UInt8]) throws {
+        do {
+            try self.init(decoding: bytes)
+        } catch TokenizerError.invalidModel(let reason) {
+            throw ProtoError.malformed(reason)  // the shared reader's wire errors, as this type's
+        }
+    }
+
+    private init(decoding bytes: [UInt8]) throws {
         self.pieces = []
-        var reader = ProtoReader(bytes: bytes, range: 0..<bytes.count)
+        var reader = WireReader(bytes: bytes, range: 0..<bytes.count)
         while let field = try reader.next() {
-            switch (field.number, field.value) {
+            switch (field.number, field.payload) {
             case (1, .bytes(let r)):
                 var piece = Piece("", score: 0, type: .normal)
-                var inner = ProtoReader(bytes: bytes, range: r)
+                var inner = WireReader(bytes: bytes, range: r)
                 while let f = try inner.next() {
-                    switch (f.number, f.value) {
+                    switch (f.number, f.payload) {
                     case (1, .bytes(let t)):
                         guard let text = String(validatingUTF8: bytes[t]) else {
                             throw ProtoError.malformed("piece \(pieces.count) is not valid UTF-8")
@@ -119,9 +128,9 @@ public struct SentencePieceModel: Equatable, Sendable {
                 }
                 pieces.append(piece)
             case (2, .bytes(let r)):
-                var inner = ProtoReader(bytes: bytes, range: r)
+                var inner = WireReader(bytes: bytes, range: r)
                 while let f = try inner.next() {
-                    guard case .varint(let v) = f.value else { continue }
+                    guard case .varint(let v) = f.payload else { continue }
                     switch f.number {
                     case 3:
                         guard let type = ModelType(rawValue: Int(truncatingIfNeeded: v)) else {
@@ -137,9 +146,9 @@ public struct SentencePieceModel: Equatable, Sendable {
                     }
                 }
             case (3, .bytes(let r)):
-                var inner = ProtoReader(bytes: bytes, range: r)
+                var inner = WireReader(bytes: bytes, range: r)
                 while let f = try inner.next() {
-                    switch (f.number, f.value) {
+                    switch (f.number, f.payload) {
                     case (1, .bytes(let t)): normalizerName = String(decoding: bytes[t], as: UTF8.self)
                     case (2, .bytes(let t)): precompiledCharsmap = Array(bytes[t])
                     case (3, .varint(let v)): addDummyPrefix = v != 0
@@ -176,113 +185,6 @@ public enum ProtoError: Error, Equatable, LocalizedError {
     public var errorDescription: String? {
         switch self {
         case .malformed(let reason): return "malformed sentencepiece model: \(reason)"
-        }
-    }
-}
-
-/// Protobuf wire-format writer.
-struct ProtoWriter {
-    var out: [UInt8] = []
-
-    mutating func rawVarint(_ value: UInt64) {
-        var v = value
-        while v >= 0x80 {
-            out.append(UInt8(v & 0x7F) | 0x80)
-            v >>= 7
-        }
-        out.append(UInt8(v))
-    }
-
-    mutating func varint(_ field: Int, _ value: UInt64) {
-        rawVarint(UInt64(field) << 3)
-        rawVarint(value)
-    }
-
-    /// int32/int64 fields: negative values are sign-extended to 64 bits (10 bytes), as protobuf does.
-    mutating func int(_ field: Int, _ value: Int) {
-        varint(field, UInt64(bitPattern: Int64(value)))
-    }
-
-    mutating func fixed32(_ field: Int, _ value: UInt32) {
-        rawVarint(UInt64(field) << 3 | 5)
-        for k in 0..<4 { out.append(UInt8(truncatingIfNeeded: value >> (8 * UInt32(k)))) }
-    }
-
-    mutating func fixed64(_ field: Int, _ value: UInt64) {
-        rawVarint(UInt64(field) << 3 | 1)
-        for k in 0..<8 { out.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(k)))) }
-    }
-
-    mutating func bytes(_ field: Int, _ value: [UInt8]) {
-        rawVarint(UInt64(field) << 3 | 2)
-        rawVarint(UInt64(value.count))
-        out.append(contentsOf: value)
-    }
-}
-
-/// Protobuf wire-format reader over a byte range; every length is checked against the range.
-struct ProtoReader {
-    enum Value {
-        case varint(UInt64)
-        case fixed64(UInt64)
-        case bytes(Range<Int>)
-        case fixed32(UInt32)
-    }
-
-    let bytes: [UInt8]
-    var pos: Int
-    let end: Int
-
-    init(bytes: [UInt8], range: Range<Int>) {
-        self.bytes = bytes
-        pos = range.lowerBound
-        end = range.upperBound
-    }
-
-    mutating func rawVarint() throws -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            guard pos < end else { throw ProtoError.malformed("truncated varint at byte \(pos)") }
-            guard shift < 64 else { throw ProtoError.malformed("varint longer than 10 bytes at byte \(pos)") }
-            let b = bytes[pos]
-            pos += 1
-            result |= UInt64(b & 0x7F) << shift
-            if b & 0x80 == 0 { return result }
-            shift += 7
-        }
-    }
-
-    mutating func next() throws -> (number: Int, value: Value)? {
-        guard pos < end else { return nil }
-        let start = pos
-        let key = try rawVarint()
-        let number = Int(truncatingIfNeeded: key >> 3)
-        guard number > 0 else { throw ProtoError.malformed("field number 0 at byte \(start)") }
-        switch key & 7 {
-        case 0: return (number, .varint(try rawVarint()))
-        case 1:
-            guard end - pos >= 8 else { throw ProtoError.malformed("truncated fixed64 at byte \(pos)") }
-            var v: UInt64 = 0
-            for k in 0..<8 { v |= UInt64(bytes[pos + k]) << (8 * UInt64(k)) }
-            pos += 8
-            return (number, .fixed64(v))
-        case 2:
-            let length = try rawVarint()
-            guard length <= UInt64(end - pos) else {
-                throw ProtoError.malformed("field \(number) at byte \(start) is \(length) bytes, past the end")
-            }
-            let r = pos..<pos + Int(length)
-            pos += Int(length)
-            return (number, .bytes(r))
-        case 5:
-            guard end - pos >= 4 else { throw ProtoError.malformed("truncated fixed32 at byte \(pos)") }
-            var v: UInt32 = 0
-            for k in 0..<4 { v |= UInt32(bytes[pos + k]) << (8 * UInt32(k)) }
-            pos += 4
-            return (number, .fixed32(v))
-        default:
-            throw ProtoError.malformed("unsupported wire type \(key & 7) at byte \(start)")
         }
     }
 }

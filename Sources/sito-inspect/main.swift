@@ -251,41 +251,8 @@ struct InspectReport: Encodable {
     }
 }
 
-/// Number of pieces in a serialized SentencePiece `ModelProto` (its repeated field 1), or nil when the
-/// bytes are not a well-formed protobuf message. Walks the top-level fields only, bounds-checked.
+/// Number of pieces in a serialized SentencePiece `ModelProto`, or nil when the bytes are not a valid one
+/// (the converter's own decoder, over the package's one protobuf reader).
 func sentencePieceCount(_ bytes: UnsafeRawBufferPointer) -> Int? {
-    var i = 0
-    var pieces = 0
-    func varint() -> UInt64? {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < bytes.count && shift < 64 {
-            let b = bytes[i]
-            i += 1
-            value |= UInt64(b & 0x7F) << shift
-            if b < 0x80 { return value }
-            shift += 7
-        }
-        return nil
-    }
-    while i < bytes.count {
-        guard let key = varint() else { return nil }
-        let field = key >> 3
-        switch key & 7 {
-        case 0:
-            guard varint() != nil else { return nil }
-        case 1:
-            i += 8
-        case 2:
-            guard let length = varint(), length <= UInt64(bytes.count - i) else { return nil }
-            i += Int(length)
-            if field == 1 { pieces += 1 }
-        case 5:
-            i += 4
-        default:
-            return nil
-        }
-        if field == 0 || i > bytes.count { return nil }
-    }
-    return pieces
+    (try? SentencePieceModel(serialized: Array(bytes)))?.pieces.count
 }

@@ -173,6 +173,40 @@ void sito_gemm_bf16_isa(sito_isa isa, const uint16_t *xb, size_t ldxb,
                         const uint16_t *W, size_t ldw, const float *bias,
                         float *Y, size_t ldy, size_t M, size_t N, size_t K);
 
+// MARK: - blocked16 weights (gemm_blocked16.c) ------------------------------------------------------------
+
+/// The `blocked16` layout of a weight matrix W [N, K] (formats/sito.md, "Layouts"): N % 16 == 0 and
+/// K % G == 0, G = 4 / element_size (int8: 4, bf16: 2); element (n, k) is element number
+///   ((n / 16) · (K / G) + k / G) · 16G + (n % 16) · G + k % G,
+/// i.e. each 64-byte group holds G consecutive k of 16 consecutive rows. A 16-row block is contiguous, so
+/// rows [n0, n1) with n0 % 16 == 0 start at element n0 · K (the same offset as row-major): the threading
+/// rule above holds with W + n0 * K when n0 is a multiple of 16.
+/// Packs row-major `src` (row stride `ld` elements) into `dst` (N · K elements); and back.
+void sito_pack_blocked16(const void *src, size_t ld, size_t element_size, size_t N, size_t K, void *dst);
+void sito_unpack_blocked16(const void *src, size_t element_size, size_t N, size_t K, void *dst, size_t ld);
+
+/// sums[n] = Σ_k W[n, k] for a blocked16 int8 W [N, K] (what sito_i8_row_sums gives for the row-major W).
+void sito_i8_row_sums_blocked16(const int8_t *W, size_t N, size_t K, int32_t *sums);
+
+/// sito_gemm_i8 with a blocked16 W (no row stride): the same contract, and BIT-IDENTICAL results to
+/// sito_gemm_i8 on the row-major W, on every path (scalar, avx2, avx512vnni; table above).
+/// Preconditions as sito_gemm_i8, plus N % 16 == 0 and K % 4 == 0.
+void sito_gemm_i8_blocked16(const int8_t *xq, size_t ldxq, const float *x_scale,
+                            const int8_t *W, const float *w_scale, const int32_t *w_sums,
+                            const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K);
+void sito_gemm_i8_blocked16_isa(sito_isa isa, const int8_t *xq, size_t ldxq, const float *x_scale,
+                                const int8_t *W, const float *w_scale, const int32_t *w_sums,
+                                const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K);
+
+/// sito_gemm_bf16 with a blocked16 W: the same scheme and the same tolerance between any two paths
+/// (`bf16GemmTolerance`), here including the row-major kernels. Each output is ONE f32 accumulator
+/// summing k in order (vdpbf16ps adds two products per step; the avx512/avx2 paths do the two FMAs of a
+/// pair in order), then + bias. N % 16 == 0 and K % 2 == 0.
+void sito_gemm_bf16_blocked16(const uint16_t *xb, size_t ldxb, const uint16_t *W, const float *bias,
+                              float *Y, size_t ldy, size_t M, size_t N, size_t K);
+void sito_gemm_bf16_blocked16_isa(sito_isa isa, const uint16_t *xb, size_t ldxb, const uint16_t *W,
+                                  const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K);
+
 // MARK: - f32 helpers of the forward pass (issue 5) ------------------------------------------------------
 
 /// Path the f32 helpers below take at `level`: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; else "scalar"

@@ -133,6 +133,17 @@ static void bench_shape(size_t M, size_t N, size_t K) {
         const int same = !check || memcmp(Y, Yref, M * N * sizeof(float)) == 0;
         printf("  i8/%s %6.1f%s", sito_gemm_i8_path_name(i8_levels[l]), ops / t * 1e-9, same ? "" : " MISMATCH");
     }
+    const int blockable = N % 16 == 0 && K % 4 == 0;
+    int8_t *wqb = malloc(N * K);
+    if (blockable) {
+        sito_pack_blocked16(wq, K, 1, N, K, wqb);
+        for (int l = 0; l < 2; l++) {
+            if (i8_levels[l] > have) continue;
+            TIME_MEDIAN(t, sito_gemm_i8_blocked16_isa(i8_levels[l], xq, K, sx, wqb, sw, sums, bias, Y, N, M, N, K));
+            const int same = !check || memcmp(Y, Yref, M * N * sizeof(float)) == 0;
+            printf("  i8b16/%s %6.1f%s", sito_gemm_i8_path_name(i8_levels[l]), ops / t * 1e-9, same ? "" : " MISMATCH");
+        }
+    }
     TIME_MEDIAN(t, sito_quantize_rows_i8(X, K, M, K, xq, K, sx));
     printf("  quant-x %.2fms", t * 1e3);
 
@@ -158,6 +169,31 @@ static void bench_shape(size_t M, size_t N, size_t K) {
                 }
         printf("  bf16/%s %6.1f%s", sito_gemm_bf16_path_name(bf_levels[l]), ops / t * 1e-9, worst > 1 ? " OUT-OF-TOLERANCE" : "");
     }
+    uint16_t *wbb = malloc(N * K * 2);
+    if (blockable) {
+        sito_pack_blocked16(wb, K, 2, N, K, wbb);
+        for (int l = 0; l < 3; l++) {
+            if (bf_levels[l] > have) continue;
+            TIME_MEDIAN(t, sito_gemm_bf16_blocked16_isa(bf_levels[l], xb, K, wbb, bias, Y, N, M, N, K));
+            double worst = 0;
+            if (check)
+                for (size_t m = 0; m < M; m++)
+                    for (size_t n = 0; n < N; n++) {
+                        double mag = 0;
+                        for (size_t k = 0; k < K; k++) {
+                            uint32_t a = (uint32_t)xb[m * K + k] << 16, b = (uint32_t)wb[n * K + k] << 16;
+                            float fa, fb;
+                            memcpy(&fa, &a, 4); memcpy(&fb, &b, 4);
+                            mag += fabs((double)fa * fb);
+                        }
+                        const double bound = 2.0 * (double)(K + 2) * 0x1p-24 * mag + fabs(bias[n]) * 0x1p-23;
+                        const double d = fabs((double)Y[m * N + n] - Yref[m * N + n]) / bound;
+                        if (d > worst) worst = d;
+                    }
+            printf("  bf16b16/%s %6.1f%s", sito_gemm_bf16_path_name(bf_levels[l]), ops / t * 1e-9, worst > 1 ? " OUT-OF-TOLERANCE" : "");
+        }
+    }
+    free(wqb); free(wbb);
     printf("\n");
     fflush(stdout);
     free(X); free(Wf); free(Y); free(Yref); free(xq); free(wq); free(sx); free(sw); free(bias); free(sums);
@@ -179,7 +215,7 @@ int main(int argc, char **argv) {
     static const size_t shapes[][3] = {
         {128, 1024, 1024}, {128, 4096, 1024}, {128, 1024, 4096},   // 1 pair × 128 tokens, large config
         {512, 1024, 1024}, {512, 4096, 1024}, {512, 1024, 4096},   // 512 tokens
-        {4096, 1024, 1024}, {4096, 4096, 1024}, {1, 1024, 1024},
+        {4096, 1024, 1024}, {4096, 4096, 1024}, {1, 1024, 1024}, {20, 1024, 1024},   // + one short pair
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) bench_shape(shapes[i][0], shapes[i][1], shapes[i][2]);
     print_peaks();

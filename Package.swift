@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(name: "sito-inspect", dependencies: ["SitoTools", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "sito-verify", dependencies: ["SitoTools", "SitoFormat", "Sito", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "sito-rerank", dependencies: ["SitoTools", "Sito", "SitoFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "sito-quantize", dependencies: ["SitoTools", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "sito-quantize", dependencies: ["SitoTools", "SitoFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "sito-embed", dependencies: ["SitoTools", "Sito", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Issue 5's benchmark: pairs/s, latency, peak RSS and open-to-first-score of a .sito reranker (BENCHMARKS.md).
         .executableTarget(name: "sito-bench", dependencies: ["SitoTools", "Sito", "SitoFormat", "CSitoKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

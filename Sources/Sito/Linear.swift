@@ -5,7 +5,10 @@
 //          two activation passes, x ≈ q1·s1 + q2·s2 (the second pass quantizes the residual) and
 //          y = (q1·s1)·Wᵀ + b + (q2·s2)·Wᵀ: two int8 GEMMs, for trained models' outlier activations
 //   f16  → widened to f32 once at load (the only dtype that is copied)
-// Work is split over output channels across the machine's cores.
+// i8 and bf16 weights in the `blocked16` layout (what sito-quantize writes for projections; formats/sito.md,
+// "Layouts") go to the blocked16 kernels, row-major ones to the row-major kernels; results are the same
+// (int8: bit-identical; bf16: within the kernels' summation bound).
+// Work is split over output channels across the machine's cores (blocks of 16 rows).
 import COpenBLAS
 import CSitoKernels
 import Dispatch
@@ -18,8 +21,8 @@ struct Linear: @unchecked Sendable {
     // the model) or into `owned`, which is immutable after init.
     enum Storage {
         case f32(UnsafePointer<Float>)
-        case bf16(UnsafePointer<UInt16>)
-        case i8(UnsafePointer<Int8>, scale: UnsafePointer<Float>, sums: [Int32], passes: Int)
+        case bf16(UnsafePointer<UInt16>, blocked: Bool)
+        case i8(UnsafePointer<Int8>, scale: UnsafePointer<Float>, sums: [Int32], passes: Int, blocked: Bool)
     }
 
     /// Output channels (rows of W).
@@ -42,14 +45,19 @@ struct Linear: @unchecked Sendable {
             storage = .f32(w.pointer(as: Float.self))
             owned = nil
         case .bf16:
-            storage = .bf16(w.pointer(as: UInt16.self))
+            storage = .bf16(w.pointer(as: UInt16.self), blocked: w.layout == .blocked16)
             owned = nil
         case .i8:
             let s = try file.require("\(name).weight\(scaleSuffix)")
+            let blocked = w.layout == .blocked16
             var sums = [Int32](repeating: 0, count: w.shape[0])
-            sito_i8_row_sums(w.pointer(as: Int8.self), w.shape[1], w.shape[0], w.shape[1], &sums)
+            if blocked {
+                sito_i8_row_sums_blocked16(w.pointer(as: Int8.self), w.shape[0], w.shape[1], &sums)
+            } else {
+                sito_i8_row_sums(w.pointer(as: Int8.self), w.shape[1], w.shape[0], w.shape[1], &sums)
+            }
             storage = .i8(w.pointer(as: Int8.self), scale: s.pointer(as: Float.self), sums: sums,
-                          passes: file.header.quantization?.activationPasses ?? 1)
+                          passes: file.header.quantization?.activationPasses ?? 1, blocked: blocked)
             owned = nil
         case .f16:
             let widened = OwnedFloats(count: w.count)
@@ -84,7 +92,7 @@ struct Linear: @unchecked Sendable {
         switch storage {
         case .f32: return 0
         case .bf16: return 1
-        case .i8(_, _, _, let passes): return passes == 2 ? 3 : 2
+        case .i8(_, _, _, let passes, _): return passes == 2 ? 3 : 2
         }
     }
 
@@ -109,7 +117,7 @@ struct Linear: @unchecked Sendable {
             parallelRows(rows, minRows: 64) { r0, r1 in
                 for r in r0..<r1 { sito_f32_to_bf16(x + r * ldx, xb + r * k, k) }
             }
-        case .i8(_, _, _, let passes):
+        case .i8(_, _, _, let passes, _):
             let xq = (scratch + quantOffset(0, rows: rows)).assumingMemoryBound(to: Int8.self)
             let xs = (scratch + scaleOffset(0, rows: rows)).assumingMemoryBound(to: Float.self)
             let rq = (scratch + quantOffset(1, rows: rows)).assumingMemoryBound(to: Int8.self)
@@ -147,12 +155,16 @@ struct Linear: @unchecked Sendable {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n1 - n0), Int32(k),
                             1, x, Int32(ldx), w + n0 * k, Int32(k), 1, y + n0, Int32(ldy))
             }
-        case .bf16(let w):
+        case .bf16(let w, let blocked):
             let xb = UnsafePointer(p.scratch.assumingMemoryBound(to: UInt16.self))
             parallelOverOutputs(n) { n0, n1 in
-                sito_gemm_bf16(xb, k, w + n0 * k, k, bias + n0, y + n0, ldy, rows, n1 - n0, k)
+                if blocked {
+                    sito_gemm_bf16_blocked16(xb, k, w + n0 * k, bias + n0, y + n0, ldy, rows, n1 - n0, k)
+                } else {
+                    sito_gemm_bf16(xb, k, w + n0 * k, k, bias + n0, y + n0, ldy, rows, n1 - n0, k)
+                }
             }
-        case .i8(let w, let scale, let sums, let passes):
+        case .i8(let w, let scale, let sums, let passes, let blocked):
             let xq = UnsafePointer((p.scratch + quantOffset(0, rows: rows)).assumingMemoryBound(to: Int8.self))
             let xs = UnsafePointer((p.scratch + scaleOffset(0, rows: rows)).assumingMemoryBound(to: Float.self))
             let rq = UnsafePointer((p.scratch + quantOffset(1, rows: rows)).assumingMemoryBound(to: Int8.self))
@@ -161,10 +173,19 @@ struct Linear: @unchecked Sendable {
             sums.withUnsafeBufferPointer { sp in
                 let s = sp.baseAddress!
                 // Each block writes its own columns of y (and of y2).
+                // One int8 GEMM of `rows` activation rows against weight rows [n0, n1).
+                func gemm(_ x: UnsafePointer<Int8>, _ xScale: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
+                          _ out: UnsafeMutablePointer<Float>, _ ldo: Int, _ n0: Int, _ n1: Int) {
+                    if blocked {
+                        sito_gemm_i8_blocked16(x, k, xScale, w + n0 * k, scale + n0, s + n0, b.map { $0 + n0 }, out + n0, ldo, rows, n1 - n0, k)
+                    } else {
+                        sito_gemm_i8(x, k, xScale, w + n0 * k, k, scale + n0, s + n0, b.map { $0 + n0 }, out + n0, ldo, rows, n1 - n0, k)
+                    }
+                }
                 parallelOverOutputs(n) { n0, n1 in
-                    sito_gemm_i8(xq, k, xs, w + n0 * k, k, scale + n0, s + n0, bias + n0, y + n0, ldy, rows, n1 - n0, k)
+                    gemm(xq, xs, bias, y, ldy, n0, n1)
                     if passes < 2 { return }
-                    sito_gemm_i8(rq, k, rs, w + n0 * k, k, scale + n0, s + n0, nil, y2 + n0, n, rows, n1 - n0, k)
+                    gemm(rq, rs, nil, y2, n, n0, n1)
                     for r in 0..<rows {
                         let dst = y + r * ldy, src = y2 + r * n
                         for c in n0..<n1 { dst[c] += src[c] }
@@ -179,7 +200,7 @@ struct Linear: @unchecked Sendable {
         switch storage {
         case .f32: return 0
         case .bf16: return Linear.align(rows * inFeatures * 2)
-        case .i8(_, _, _, let passes):
+        case .i8(_, _, _, let passes, _):
             return passes == 2 ? quantOffset(2, rows: rows) + Linear.align(rows * outFeatures * 4) : quantOffset(1, rows: rows)
         }
     }

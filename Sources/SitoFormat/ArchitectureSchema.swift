@@ -10,6 +10,9 @@ public struct ExpectedTensor: Sendable, Equatable {
     public let allowed: [DType]
     /// Whether the quantizer may store it as `i8` + `.scale` (a projection matrix or the word table).
     public let quantizable: Bool
+    /// A linear layer's weight (the runtime multiplies by it, never reads rows of it): the only tensors
+    /// that may use the `blocked16` layout.
+    public let projection: Bool
 }
 
 public enum ArchitectureSchema {
@@ -32,11 +35,11 @@ public enum ArchitectureSchema {
         let vector: [DType] = [.f32]
         let table: [DType] = [.f32, .f16, .bf16]
         var out: [ExpectedTensor] = []
-        func add(_ name: String, _ shape: [Int], _ allowed: [DType], quantizable: Bool = false) {
-            out.append(ExpectedTensor(name: name, shape: shape, allowed: allowed, quantizable: quantizable))
+        func add(_ name: String, _ shape: [Int], _ allowed: [DType], quantizable: Bool = false, projection: Bool = false) {
+            out.append(ExpectedTensor(name: name, shape: shape, allowed: allowed, quantizable: quantizable, projection: projection))
         }
         func linear(_ name: String, out o: Int, in i: Int, quantizable: Bool = true) {
-            add("\(name).weight", [o, i], quantizable ? matrix : table, quantizable: quantizable)
+            add("\(name).weight", [o, i], quantizable ? matrix : table, quantizable: quantizable, projection: true)
             add("\(name).bias", [o], vector)
         }
         func norm(_ name: String) {

@@ -15,6 +15,8 @@ public enum SitoFormatError: Error, Equatable, Sendable {
     case duplicateTensor(path: String, name: String)
     case badShape(path: String, tensor: String, shape: [Int])
     case unknownDType(path: String, tensor: String, dtype: String)
+    case unknownLayout(path: String, tensor: String, layout: String)
+    case badLayout(path: String, tensor: String, reason: String)
     case byteSizeMismatch(path: String, tensor: String, declared: Int, expected: Int)
     case sizeOverflow(path: String, tensor: String)
     case misaligned(path: String, tensor: String, offset: Int)
@@ -63,6 +65,10 @@ extension SitoFormatError: LocalizedError {
             return "\(path): tensor \(tensor) has an invalid shape \(shape) (rank ≤ 4, every dimension 1…2^40; i8 tensors are [rows, cols])"
         case let .unknownDType(path, tensor, dtype):
             return "\(path): tensor \(tensor) has dtype \"\(dtype)\", which format \(SitoFormatVersion.current) does not know (\(DType.allCases.map(\.rawValue).joined(separator: ", ")))"
+        case let .unknownLayout(path, tensor, layout):
+            return "\(path): tensor \(tensor) has layout \"\(layout)\", which format \(SitoFormatVersion.current) does not know (\(TensorLayout.allCases.map(\.rawValue).joined(separator: ", ")))"
+        case let .badLayout(path, tensor, reason):
+            return "\(path): tensor \(tensor): \(reason)"
         case let .byteSizeMismatch(path, tensor, declared, expected):
             return "\(path): tensor \(tensor) declares \(declared) bytes but its shape and dtype need \(expected)"
         case let .sizeOverflow(path, tensor):

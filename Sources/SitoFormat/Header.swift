@@ -20,6 +20,11 @@ public struct SitoHeader: Codable, Sendable, Equatable {
     /// What `sito-quantize` did, or nil for a converter's output.
     public var quantization: QuantizationInfo?
 
+    /// The lowest format version that describes these tensors: 2 if any uses a non-row-major layout.
+    public var requiredVersion: Int {
+        tensors.contains { $0.effectiveLayout != .rowMajor } ? 2 : 1
+    }
+
     public init(sito: Int = SitoFormatVersion.current, architecture: String, task: String,
                 model: ModelHyperparameters, input: InputRecipe, tokenizer: TokenizerInfo,
                 source: SourceInfo, converter: ConverterInfo, created: String,
@@ -281,13 +286,20 @@ public struct TensorEntry: Codable, Sendable, Equatable {
     public var bytes: Int
     /// XXH64 (seed 0) of the tensor's bytes, 16 lowercase hex digits.
     public var xxh64: String
+    /// Element order (format 2); absent means row-major.
+    public var layout: TensorLayout?
 
-    public init(name: String, dtype: DType, shape: [Int], offset: Int, bytes: Int, xxh64: String) {
+    public init(name: String, dtype: DType, shape: [Int], offset: Int, bytes: Int, xxh64: String,
+                layout: TensorLayout? = nil) {
         self.name = name
         self.dtype = dtype
         self.shape = shape
         self.offset = offset
         self.bytes = bytes
         self.xxh64 = xxh64
+        self.layout = layout == .rowMajor ? nil : layout
     }
+
+    /// The layout in effect (row-major when the key is absent).
+    public var effectiveLayout: TensorLayout { layout ?? .rowMajor }
 }

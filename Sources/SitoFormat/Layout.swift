@@ -3,8 +3,37 @@
 
 /// Format versions this code reads and writes.
 public enum SitoFormatVersion {
-    /// The version this build writes and the newest it reads.
-    public static let current = 1
+    /// The newest version this build reads and writes. A writer stamps the lowest version that
+    /// describes its file (`SitoHeader.requiredVersion`): 2 only when some tensor uses a layout other
+    /// than row-major (format 1 readers would ignore the `layout` key and misread the data).
+    public static let current = 2
+}
+
+/// How a tensor's elements are ordered in the data section (formats/sito.md, "Layouts").
+public enum TensorLayout: String, Codable, Sendable, CaseIterable {
+    /// Row-major (C order): the default, and the only layout of format 1.
+    case rowMajor = "row-major"
+    /// A [rows, cols] i8 or bf16 matrix in blocks of 16 rows, each 64-byte group holding G = 4 / size
+    /// consecutive columns of 16 rows: element (r, c) is element number
+    /// ((r / 16) · (cols / G) + c / G) · 16G + (r % 16) · G + c % G. Written by sito-quantize for the
+    /// projection matrices (the kernels' register tiles read it directly).
+    case blocked16
+
+    /// Why `dtype` and `shape` cannot use this layout, or nil when they can.
+    public func unsupportedReason(dtype: DType, shape: [Int]) -> String? {
+        switch self {
+        case .rowMajor:
+            return nil
+        case .blocked16:
+            guard dtype == .i8 || dtype == .bf16 else { return "blocked16 holds only i8 or bf16 tensors, not \(dtype.rawValue)" }
+            guard shape.count == 2 else { return "blocked16 needs a [rows, cols] matrix, not rank \(shape.count)" }
+            let group = 4 / dtype.size
+            guard shape[0] % 16 == 0, shape[1] % group == 0 else {
+                return "blocked16 needs rows % 16 == 0 and cols % \(group) == 0, not \(shape)"
+            }
+            return nil
+        }
+    }
 }
 
 /// Constants of the container layout.

@@ -20,6 +20,7 @@ public struct TensorView: @unchecked Sendable {
     public var name: String { entry.name }
     public var dtype: DType { entry.dtype }
     public var shape: [Int] { entry.shape }
+    public var layout: TensorLayout { entry.effectiveLayout }
     public var count: Int { entry.shape.reduce(1, *) }
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: entry.bytes) }
 
@@ -187,8 +188,11 @@ public final class SitoFile: @unchecked Sendable {
         } catch let DecodingError.valueNotFound(_, ctx) {
             throw SitoFormatError.headerNotJSON(path: path, reason: "null at \(describe(ctx.codingPath))")
         } catch let DecodingError.dataCorrupted(ctx) {
-            if let (tensor, dtype) = unknownDType(in: json, at: ctx.codingPath) {
+            if let (tensor, dtype) = unknownEnumValue("dtype", in: json, at: ctx.codingPath) {
                 throw SitoFormatError.unknownDType(path: path, tensor: tensor, dtype: dtype)
+            }
+            if let (tensor, layout) = unknownEnumValue("layout", in: json, at: ctx.codingPath) {
+                throw SitoFormatError.unknownLayout(path: path, tensor: tensor, layout: layout)
             }
             let at = ctx.codingPath.isEmpty ? "" : " at \(describe(ctx.codingPath))"
             throw SitoFormatError.headerNotJSON(path: path, reason: "\(ctx.debugDescription)\(at)")
@@ -208,15 +212,16 @@ public final class SitoFile: @unchecked Sendable {
         return Parsed(header: header, dataOffset: dataOffset, index: index)
     }
 
-    /// When decoding failed at `tensors[i].dtype`, the tensor's name and the dtype it declares, so that an
-    /// unknown dtype (a newer writer's, or corruption) gets its own error rather than "not JSON".
-    private static func unknownDType(in json: Data, at codingPath: [CodingKey]) -> (String, String)? {
+    /// When decoding failed at `tensors[i].<key>` (`dtype` or `layout`), the tensor's name and the value it
+    /// declares, so that an unknown dtype or layout (a newer writer's, or corruption) gets its own error
+    /// rather than "not JSON".
+    private static func unknownEnumValue(_ key: String, in json: Data, at codingPath: [CodingKey]) -> (String, String)? {
         guard codingPath.count == 3, codingPath[0].stringValue == "tensors", let i = codingPath[1].intValue,
-              codingPath[2].stringValue == "dtype",
+              codingPath[2].stringValue == key,
               let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
               let tensors = object["tensors"] as? [Any], i >= 0, i < tensors.count,
-              let tensor = tensors[i] as? [String: Any], let dtype = tensor["dtype"] as? String else { return nil }
-        return (tensor["name"] as? String ?? "#\(i)", dtype)
+              let tensor = tensors[i] as? [String: Any], let value = tensor[key] as? String else { return nil }
+        return (tensor["name"] as? String ?? "#\(i)", value)
     }
 
     private static func describe(_ path: [CodingKey]) -> String {
@@ -268,6 +273,12 @@ public final class SitoFile: @unchecked Sendable {
                 let (absolute, past) = end.addingReportingOverflow(fileSize - dataSize)
                 let shown = overflow || past ? "(overflow)" : String(absolute)
                 throw SitoFormatError.outOfBounds(path: path, tensor: t.name, end: shown, fileSize: fileSize)
+            }
+            if let reason = t.effectiveLayout.unsupportedReason(dtype: t.dtype, shape: t.shape) {
+                throw SitoFormatError.badLayout(path: path, tensor: t.name, reason: reason)
+            }
+            if t.effectiveLayout != .rowMajor && header.sito < 2 {
+                throw SitoFormatError.badLayout(path: path, tensor: t.name, reason: "layout \(t.effectiveLayout.rawValue) needs format 2, the file says \(header.sito)")
             }
             let digits = t.xxh64.utf8
             guard digits.count == 16, digits.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
@@ -388,6 +399,9 @@ public final class SitoFile: @unchecked Sendable {
             }
             if !e.allowed.contains(entry.dtype) {
                 throw SitoFormatError.wrongDType(path: path, tensor: e.name, dtype: entry.dtype, allowed: e.allowed)
+            }
+            if entry.effectiveLayout != .rowMajor && !e.projection {
+                throw SitoFormatError.badLayout(path: path, tensor: e.name, reason: "only projection matrices may use layout \(entry.effectiveLayout.rawValue); this tensor is read by rows")
             }
             if entry.dtype == .i8 { known.insert(e.name + scaleSuffix) }
         }

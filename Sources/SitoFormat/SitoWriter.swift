@@ -30,9 +30,14 @@ public final class SitoWriter {
             planned.tensors[i].offset = offset
             planned.tensors[i].bytes = bytes
             planned.tensors[i].xxh64 = String(repeating: "0", count: 16)
+            if let reason = t.effectiveLayout.unsupportedReason(dtype: t.dtype, shape: t.shape) {
+                throw SitoFormatError.badLayout(path: destination, tensor: t.name, reason: reason)
+            }
+            if t.layout == .rowMajor { planned.tensors[i].layout = nil }   // the default is written as absence
             guard let next = SitoLayout.aligned(offset + bytes) else { throw SitoFormatError.sizeOverflow(path: destination, tensor: t.name) }
             offset = next
         }
+        planned.sito = planned.requiredVersion   // the lowest version that describes the file
         self.header = planned
         let json = try SitoWriter.encode(planned)
         guard json.count <= SitoLayout.maxHeaderLength else {

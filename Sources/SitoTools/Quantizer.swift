@@ -50,11 +50,15 @@ public struct Quantizer {
     public let keepFloat: [String]
     /// int8: 1 or 2 activation passes (formats/quantization.md, "Two-pass activations").
     public let activationPasses: Int
+    /// Layout of the quantized projection matrices: `blocked16` (the default; format 2, read directly by
+    /// the kernels' register tiles) or `rowMajor` (a format 1 file, for older readers).
+    public let layout: TensorLayout
 
-    public init(type: QuantizeType, keepFloat: [String] = [], activationPasses: Int = 1) {
+    public init(type: QuantizeType, keepFloat: [String] = [], activationPasses: Int = 1, layout: TensorLayout = .blocked16) {
         self.type = type
         self.keepFloat = keepFloat
         self.activationPasses = activationPasses
+        self.layout = layout
     }
 
     /// Whether `name` matches a `*` glob.
@@ -77,6 +81,14 @@ public struct Quantizer {
         return type == .int8 ? .i8 : .bf16
     }
 
+    /// The layout of a tensor stored as `dtype`: `layout` for projection matrices that it can hold (rows a
+    /// multiple of 16, columns of 4 / size), row-major otherwise (embeddings are read by rows).
+    func layout(for e: ExpectedTensor, dtype: DType) -> TensorLayout {
+        guard e.projection, dtype == .i8 || dtype == .bf16,
+              layout.unsupportedReason(dtype: dtype, shape: e.shape) == nil else { return .rowMajor }
+        return layout
+    }
+
     public func quantize(input: String, output: String, progress: ((Int, Int) -> Void)? = nil) throws -> QuantizationSummary {
         let start = Date()
         for p in keepFloat where p.isEmpty { throw QuantizeError.badPattern(p) }
@@ -84,24 +96,28 @@ public struct Quantizer {
         let file = try SitoFile(contentsOf: URL(fileURLWithPath: input))
         if let q = file.header.quantization { throw QuantizeError.alreadyQuantized(path: input, type: q.type) }
         if file.header.tensors.contains(where: { $0.dtype == .i8 }) { throw QuantizeError.alreadyQuantized(path: input, type: "int8") }
+        if let t = file.header.tensors.first(where: { $0.effectiveLayout != .rowMajor }) {
+            throw QuantizeError.alreadyQuantized(path: input, type: "tensor \(t.name) has layout \(t.effectiveLayout.rawValue)")
+        }
         let expected = ArchitectureSchema.expectedTensors(for: file.header.model)
         var header = file.header
         var entries: [TensorEntry] = []
-        var plan: [(source: String, target: DType, isScale: Bool)] = []
+        var plan: [(source: String, target: DType, isScale: Bool, layout: TensorLayout)] = []
         var kept: [String] = []
         for e in expected {
             let dtype = target(for: e)
             if e.quantizable && dtype == .f32 { kept.append(e.name) }
-            entries.append(TensorEntry(name: e.name, dtype: dtype, shape: e.shape, offset: 0, bytes: 0, xxh64: ""))
-            plan.append((e.name, dtype, false))
+            let order = layout(for: e, dtype: dtype)
+            entries.append(TensorEntry(name: e.name, dtype: dtype, shape: e.shape, offset: 0, bytes: 0, xxh64: "", layout: order))
+            plan.append((e.name, dtype, false, order))
             if dtype == .i8 {
                 entries.append(TensorEntry(name: e.name + scaleSuffix, dtype: .f32, shape: [e.shape[0]], offset: 0, bytes: 0, xxh64: ""))
-                plan.append((e.name, .f32, true))
+                plan.append((e.name, .f32, true, .rowMajor))
             }
         }
         let tok = try file.require(header.tokenizer.tensor)
         entries.append(tok.entry)
-        plan.append((tok.name, .u8, false))
+        plan.append((tok.name, .u8, false, .rowMajor))
         header.tensors = entries
         header.created = Converter.timestamp()
         let twoPass = type == .int8 && activationPasses == 2
@@ -125,7 +141,10 @@ public struct Quantizer {
                 } else {
                     let rows = view.shape.count == 2 ? view.shape[0] : 1
                     let cols = view.count / rows
-                    let block = max(1, (1 << 22) / max(1, cols))
+                    // Row blocks of ~4M elements; blocked16 packs whole 16-row blocks, so blocks are multiples of 16.
+                    let blocked = step.layout == .blocked16
+                    var block = max(1, (1 << 22) / max(1, cols))
+                    if blocked { block = max(16, block / 16 * 16) }
                     var r0 = 0
                     var scales: [Float] = []
                     while r0 < rows {
@@ -142,11 +161,11 @@ public struct Quantizer {
                             _ = sito_quantize_rows_i8(values, cols, n, cols, &q, cols, &s)
                             zeroRows[step.source, default: 0] += s.filter { $0 == 0 }.count
                             scales += s
-                            try writer.append(q)
+                            try writer.append(blocked ? Quantizer.packBlocked16(q, rows: n, cols: cols) : q)
                         case .bf16:
                             var b = [UInt16](repeating: 0, count: n * cols)
                             sito_f32_to_bf16(values, &b, values.count)
-                            try writer.append(b)
+                            try writer.append(blocked ? Quantizer.packBlocked16(b, rows: n, cols: cols) : b)
                         default:
                             try writer.append(values)
                         }
@@ -169,6 +188,17 @@ public struct Quantizer {
         return QuantizationSummary(input: input, output: output, type: type.rawValue, inputBytes: inSize, outputBytes: outSize,
                                    ratio: inSize > 0 ? Double(outSize) / Double(inSize) : 0, quantizedTensors: quantized,
                                    keptFloat: kept, zeroRows: zeroRows, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Row-major [rows, cols] (rows a multiple of 16) → blocked16 order (formats/sito.md, "Layouts").
+    static func packBlocked16<T>(_ values: [T], rows: Int, cols: Int) -> [T] {
+        var out = values
+        values.withUnsafeBytes { src in
+            out.withUnsafeMutableBytes { dst in
+                sito_pack_blocked16(src.baseAddress!, cols, MemoryLayout<T>.stride, rows, cols, dst.baseAddress!)
+            }
+        }
+        return out
     }
 
     /// Elements [from, from+count) of a float tensor, as f32.

@@ -28,7 +28,7 @@ struct SitoInspect: ParsableCommand {
     @Flag(help: "Recompute every tensor's XXH64 and name each one that does not match (exit 1 if any).")
     var verifyChecksums = false
 
-    @Flag(help: "List every tensor (name, dtype, shape, bytes, offset) instead of a summary by dtype.")
+    @Flag(help: "List every tensor (name, dtype, shape, layout, bytes, offset) instead of a summary by dtype.")
     var tensors = false
 
     func run() throws {
@@ -219,9 +219,11 @@ struct InspectReport: Encodable {
         out += "\n"
         line("tensors", "\(formatCount(tensors.count)) tensors, \(formatBytes(tensors.bytes)) of data (\(formatCount(tensors.bytes)) bytes)")
         if let list = tensors.list {
-            var table = TextTable(columns: [.init("name"), .init("dtype"), .init("shape"), .init("bytes", align: .right),
-                                            .init("offset", align: .right)])
-            for e in list { table.append([e.name, e.dtype.rawValue, formatShape(e.shape), formatCount(e.bytes), formatCount(e.offset)]) }
+            var table = TextTable(columns: [.init("name"), .init("dtype"), .init("shape"), .init("layout"),
+                                            .init("bytes", align: .right), .init("offset", align: .right)])
+            for e in list {
+                table.append([e.name, e.dtype.rawValue, formatShape(e.shape), e.effectiveLayout.rawValue, formatCount(e.bytes), formatCount(e.offset)])
+            }
             out += table.render(indent: "  ") + "\n"
             out += "  (offsets are from the data section at byte \(formatCount(dataOffset)))\n"
         } else {

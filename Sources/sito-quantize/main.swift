@@ -1,6 +1,7 @@
 // sito-quantize: .sito f32 → int8 (per-row scales, dynamic per-token activations) or bf16.
 import ArgumentParser
 import Foundation
+import SitoFormat
 import SitoTools
 
 @main
@@ -32,16 +33,23 @@ struct SitoQuantize: ParsableCommand {
     @Flag(help: "int8: quantize each activation row in two passes (the row, then its residual): two int8 GEMMs per projection, for trained models whose activations have outlier channels (formats/quantization.md).")
     var twoPassActivations = false
 
+    @Option(help: "Layout of the quantized projection matrices: blocked16 (default; format 2, what the kernels read fastest) or row-major (a format 1 file, for older readers).")
+    var layout: String = TensorLayout.blocked16.rawValue
+
     @Flag(help: "Print a JSON summary on stdout.")
     var json = false
 
     func validate() throws {
         guard QuantizeType(rawValue: type) != nil else { throw ValidationError("--type must be int8 or bf16, not \(type)") }
         if twoPassActivations && type != "int8" { throw ValidationError("--two-pass-activations applies to --type int8 only") }
+        guard TensorLayout(rawValue: layout) != nil else {
+            throw ValidationError("--layout must be \(TensorLayout.allCases.map(\.rawValue).joined(separator: " or ")), not \(layout)")
+        }
     }
 
     func run() throws {
-        let q = Quantizer(type: QuantizeType(rawValue: type)!, keepFloat: keepFloat, activationPasses: twoPassActivations ? 2 : 1)
+        let q = Quantizer(type: QuantizeType(rawValue: type)!, keepFloat: keepFloat, activationPasses: twoPassActivations ? 2 : 1,
+                          layout: TensorLayout(rawValue: layout)!)
         let bar = ToolExit.stderrIsTerminal && !json ? ProgressBar(label: "quantizing") : nil
         let summary: QuantizationSummary
         do {

@@ -120,11 +120,11 @@ final class InvariantTests: XCTestCase {
     }
 
     func testFutureVersionSaysUpgrade() {
-        assertRefused(withVersion(2), .newerVersion(path: p, version: 2))
+        assertRefused(withVersion(3), .newerVersion(path: p, version: 3))
         assertRefused(withVersion(.max), .newerVersion(path: p, version: .max))
-        let message = SitoFormatError.newerVersion(path: p, version: 2).errorDescription!
-        XCTAssertTrue(message.contains("newer Sito (format 2)"), message)
-        XCTAssertTrue(message.contains("reads format 1"), message)
+        let message = SitoFormatError.newerVersion(path: p, version: 3).errorDescription!
+        XCTAssertTrue(message.contains("newer Sito (format 3)"), message)
+        XCTAssertTrue(message.contains("reads format 2"), message)
         XCTAssertTrue(message.contains("upgrade"), message)
         XCTAssertFalse(message.contains("corrupt"), message)
     }

@@ -112,15 +112,21 @@ final class Encoder: Sendable {
         tokenType = try EmbeddingTable(file, "embeddings.token_type.weight")
         embNormWeight = try FloatVector(file, "embeddings.norm.weight")
         embNormBias = try FloatVector(file, "embeddings.norm.bias")
-        layers = try (0..<m.layers).map { i in
+        // Layers are set up on all cores: an int8 Linear reads its whole matrix once (row sums), which is
+        // most of the time from open to the first score. Each index writes only its own slot.
+        let built = ResultSlots<EncoderLayer>(count: m.layers)
+        parallelFor(m.layers) { i in
             let p = "layers.\(i)."
-            return EncoderLayer(
-                q: try Linear(file: file, name: p + "attn.q"), k: try Linear(file: file, name: p + "attn.k"),
-                v: try Linear(file: file, name: p + "attn.v"), out: try Linear(file: file, name: p + "attn.out"),
-                up: try Linear(file: file, name: p + "ffn.up"), down: try Linear(file: file, name: p + "ffn.down"),
-                attnNormWeight: try FloatVector(file, p + "attn_norm.weight"), attnNormBias: try FloatVector(file, p + "attn_norm.bias"),
-                ffnNormWeight: try FloatVector(file, p + "ffn_norm.weight"), ffnNormBias: try FloatVector(file, p + "ffn_norm.bias"))
+            built.set(i, Result {
+                EncoderLayer(
+                    q: try Linear(file: file, name: p + "attn.q"), k: try Linear(file: file, name: p + "attn.k"),
+                    v: try Linear(file: file, name: p + "attn.v"), out: try Linear(file: file, name: p + "attn.out"),
+                    up: try Linear(file: file, name: p + "ffn.up"), down: try Linear(file: file, name: p + "ffn.down"),
+                    attnNormWeight: try FloatVector(file, p + "attn_norm.weight"), attnNormBias: try FloatVector(file, p + "attn_norm.bias"),
+                    ffnNormWeight: try FloatVector(file, p + "ffn_norm.weight"), ffnNormBias: try FloatVector(file, p + "ffn_norm.bias"))
+            })
         }
+        layers = try built.values()
         switch m.head {
         case "roberta":
             headDense = try Linear(file: file, name: "head.dense")
@@ -167,10 +173,13 @@ final class Encoder: Sendable {
             scratch.deallocate()
         }
         embed(batch, into: x)
-        let eps = Float(m.layerNormEps)
         let attention = Attention(heads: m.heads, headDim: H / m.heads)
         let workspace = AttentionWorkspace(starts: batch.starts, heads: m.heads, headDim: H / m.heads, workers: runtimeCores)
-        for layer in layers {
+        // Heads and CLS pooling read only each sequence's first row: the last layer's output projection
+        // and FFN then run on those rows alone (exact: rows do not mix after attention). Attention itself
+        // still sees every row as key and value.
+        let onlyFirstRows = (headDense != nil || m.pooling == "cls") && batch.sequences < T
+        for (index, layer) in layers.enumerated() {
             // Q, K and V read the same x: it is converted (int8 / bf16) once for the three.
             if layer.q.inputKind == layer.k.inputKind && layer.q.inputKind == layer.v.inputKind {
                 let xin = layer.q.prepare(x, ldx: H, rows: T, scratch: scratch)
@@ -184,21 +193,41 @@ final class Encoder: Sendable {
             }
             // ctx overwrites q in place (each query block is read, then written, by one work item only).
             attention.run(q: q, k: k, v: v, out: q, ld: H, starts: batch.starts, workspace: workspace)
-            // x = LN(x + ctx·Woᵀ + bo): project into k (free now), add the residual, normalize.
-            layer.out.apply(q, ldx: H, rows: T, into: k, ldy: H, scratch: scratch)
-            addAndNorm(residual: x, delta: k, rows: T, width: H, weight: layer.attnNormWeight.pointer, bias: layer.attnNormBias.pointer, eps: eps)
-            // FFN in row chunks: u = GELU(x·Wupᵀ + bup); q = u·Wdownᵀ + bdown.
-            var r0 = 0
-            while r0 < T {
-                let rows = min(chunk, T - r0)
-                layer.up.apply(x + r0 * H, ldx: H, rows: rows, into: u, ldy: F, scratch: scratch)
-                gelu(u, count: rows * F)
-                layer.down.apply(u, ldx: F, rows: rows, into: q + r0 * H, ldy: H, scratch: scratch)
-                r0 += rows
+            if onlyFirstRows && index == layers.count - 1 {
+                // Gather the first rows (ctx into v, x into k; both free after attention), finish the layer
+                // on those S rows with q as scratch, and put them back where outputs() reads them.
+                let S = batch.sequences
+                for s in 0..<S {
+                    (v + s * H).update(from: q + batch.starts[s] * H, count: H)
+                    (k + s * H).update(from: x + batch.starts[s] * H, count: H)
+                }
+                finishLayer(layer, ctx: v, x: k, rows: S, delta: q, u: u, chunk: chunk, scratch: scratch)
+                for s in 0..<S { (x + batch.starts[s] * H).update(from: k + s * H, count: H) }
+            } else {
+                finishLayer(layer, ctx: q, x: x, rows: T, delta: k, u: u, chunk: chunk, scratch: scratch)
             }
-            addAndNorm(residual: x, delta: q, rows: T, width: H, weight: layer.ffnNormWeight.pointer, bias: layer.ffnNormBias.pointer, eps: eps)
         }
         return outputs(batch, hidden: x, scratch: scratch)
+    }
+
+    /// The rest of a layer after attention, over `rows` rows of hidden width:
+    ///   x = LN(x + ctx·Woᵀ + bo);  x = LN(x + GELU(x·Wupᵀ + bup)·Wdownᵀ + bdown)   (FFN in row chunks)
+    /// ctx, x, delta [rows, hidden] (delta: scratch, distinct from both); u [chunk, ffn].
+    private func finishLayer(_ layer: EncoderLayer, ctx: UnsafePointer<Float>, x: UnsafeMutablePointer<Float>, rows T: Int,
+                             delta: UnsafeMutablePointer<Float>, u: UnsafeMutablePointer<Float>, chunk: Int,
+                             scratch: UnsafeMutableRawPointer) {
+        let H = m.hidden, F = m.ffn, eps = Float(m.layerNormEps)
+        layer.out.apply(ctx, ldx: H, rows: T, into: delta, ldy: H, scratch: scratch)
+        addAndNorm(residual: x, delta: delta, rows: T, width: H, weight: layer.attnNormWeight.pointer, bias: layer.attnNormBias.pointer, eps: eps)
+        var r0 = 0
+        while r0 < T {
+            let rows = min(chunk, T - r0)
+            layer.up.apply(x + r0 * H, ldx: H, rows: rows, into: u, ldy: F, scratch: scratch)
+            gelu(u, count: rows * F)
+            layer.down.apply(u, ldx: F, rows: rows, into: delta + r0 * H, ldy: H, scratch: scratch)
+            r0 += rows
+        }
+        addAndNorm(residual: x, delta: delta, rows: T, width: H, weight: layer.ffnNormWeight.pointer, bias: layer.ffnNormBias.pointer, eps: eps)
     }
 
     /// X[t] = LN(word[id] + position[pos] + tokenType[type]).

@@ -28,3 +28,28 @@ private struct UncheckedBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
 }
+
+/// One result per index, filled concurrently by parallelFor (each index writes only its own slot).
+final class ResultSlots<T>: @unchecked Sendable {
+    // @unchecked: slot i is written by iteration i only, and read after parallelFor has returned.
+    private let slots: UnsafeMutablePointer<Result<T, Error>?>
+    private let count: Int
+
+    init(count: Int) {
+        self.count = count
+        slots = .allocate(capacity: max(1, count))
+        slots.initialize(repeating: nil, count: max(1, count))
+    }
+
+    deinit {
+        slots.deinitialize(count: max(1, count))
+        slots.deallocate()
+    }
+
+    func set(_ i: Int, _ result: Result<T, Error>) { slots[i] = result }
+
+    /// The values in index order, or the first index's error.
+    func values() throws -> [T] {
+        try (0..<count).map { try slots[$0]!.get() }
+    }
+}

@@ -223,8 +223,9 @@ final class Encoder: Sendable {
         while r0 < T {
             let rows = min(chunk, T - r0)
             layer.up.apply(x + r0 * H, ldx: H, rows: rows, into: u, ldy: F, scratch: scratch)
-            gelu(u, count: rows * F)
-            layer.down.apply(u, ldx: F, rows: rows, into: delta + r0 * H, ldy: H, scratch: scratch)
+            // GELU runs inside the down projection's input conversion, rows still in cache (Linear.prepare).
+            let input = layer.down.prepare(u, ldx: F, rows: rows, scratch: scratch) { a, b in sito_gelu_f32(u + a * F, (b - a) * F) }
+            layer.down.apply(prepared: input, rows: rows, into: delta + r0 * H, ldy: H)
             r0 += rows
         }
         addAndNorm(residual: x, delta: delta, rows: T, width: H, weight: layer.ffnNormWeight.pointer, bias: layer.ffnNormBias.pointer, eps: eps)
@@ -318,11 +319,6 @@ func layerNorm(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int,
     parallelRows(rows) { r0, r1 in
         sito_add_layernorm_f32(x + r0 * width, width, nil, 0, r1 - r0, width, weight, bias, eps)
     }
-}
-
-/// In-place exact GELU: 0.5 · x · (1 + erf(x / √2)) (sito_gelu_f32), split over the cores.
-func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
-    parallelRows(count, minRows: 4096) { i0, i1 in sito_gelu_f32(x + i0, i1 - i0) }
 }
 
 /// Splits [0, n) into one contiguous block per core (each at least `minRows` long) and runs them at

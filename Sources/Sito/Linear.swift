@@ -106,15 +106,36 @@ struct Linear: @unchecked Sendable {
         quantOffset(pass, rows: rows) + Linear.align(rows * inFeatures)
     }
 
+    /// Rows converted at once after `prepare`'s hook: small enough to stay in L2 between the two.
+    private static let hookRows = 8
+
     /// Converts x [rows, inFeatures] once (see PreparedInput); `scratch`: `scratchBytes(rows:)` bytes.
-    func prepare(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, scratch: UnsafeMutableRawPointer) -> PreparedInput {
+    /// `hook(r0, r1)`, if given, runs on rows [r0, r1) of x right before they are converted, on the same
+    /// core, a few rows at a time (the FFN's GELU: the rows are converted while still in cache). It may
+    /// write those rows of x and nothing else.
+    func prepare(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, scratch: UnsafeMutableRawPointer,
+                 hook: ((Int, Int) -> Void)? = nil) -> PreparedInput {
         let k = inFeatures
+        /// Runs `convert` over [0, rows) split over the cores, each core's block in hook-sized steps.
+        func eachBlock(_ convert: (Int, Int) -> Void) {
+            parallelRows(rows, minRows: 64) { b0, b1 in
+                guard let hook else { return convert(b0, b1) }
+                var r0 = b0
+                while r0 < b1 {
+                    let r1 = min(b1, r0 + Linear.hookRows)
+                    hook(r0, r1)
+                    convert(r0, r1)
+                    r0 = r1
+                }
+            }
+        }
         switch storage {
-        case .f32: break
+        case .f32:
+            if hook != nil { eachBlock { _, _ in } }
         case .bf16:
             let xb = scratch.assumingMemoryBound(to: UInt16.self)
             // Rows split over the cores; each block writes its own rows of xb.
-            parallelRows(rows, minRows: 64) { r0, r1 in
+            eachBlock { r0, r1 in
                 for r in r0..<r1 { sito_f32_to_bf16(x + r * ldx, xb + r * k, k) }
             }
         case .i8(_, _, _, let passes, _):
@@ -122,7 +143,7 @@ struct Linear: @unchecked Sendable {
             let xs = (scratch + scaleOffset(0, rows: rows)).assumingMemoryBound(to: Float.self)
             let rq = (scratch + quantOffset(1, rows: rows)).assumingMemoryBound(to: Int8.self)
             let rs = (scratch + scaleOffset(1, rows: rows)).assumingMemoryBound(to: Float.self)
-            parallelRows(rows, minRows: 64) { r0, r1 in
+            eachBlock { r0, r1 in
                 sito_quantize_rows_i8(x + r0 * ldx, ldx, r1 - r0, k, xq + r0 * k, k, xs + r0)
                 if passes < 2 { return }
                 // Second pass: r = x − f32(f32(q1)·s1) (one rounded multiply, one rounded subtract,

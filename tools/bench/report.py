@@ -18,10 +18,12 @@ import statistics
 import sys
 from collections import OrderedDict
 
-ORDER = ["sito/int8", "sito/bf16", "sito/f32", "baseline/int8", "baseline/bf16", "baseline/f32",
+ORDER = ["sito/int8", "sito/bf16", "sito/f32", "sito/int8-rowmajor", "sito/bf16-rowmajor",
+         "baseline/int8-rowmajor", "baseline/bf16-rowmajor", "baseline/f32",
          "ort-int8", "ort-f32", "torch-int8", "torch-bf16", "torch-f32"]
 NAMES = {"sito/int8": "Sito int8", "sito/bf16": "Sito bf16", "sito/f32": "Sito f32",
-         "baseline/int8": "Sito int8, before issue 5 work", "baseline/bf16": "Sito bf16, before",
+         "sito/int8-rowmajor": "Sito int8, row-major file (format 1)", "sito/bf16-rowmajor": "Sito bf16, row-major file",
+         "baseline/int8-rowmajor": "Sito int8, before (row-major file)", "baseline/bf16-rowmajor": "Sito bf16, before (row-major file)",
          "baseline/f32": "Sito f32, before", "ort-int8": "ONNX Runtime dynamic int8 (per-channel)",
          "ort-f32": "ONNX Runtime f32", "torch-int8": "PyTorch dynamic int8", "torch-bf16": "PyTorch bf16",
          "torch-f32": "PyTorch f32 (eager)"}
@@ -52,6 +54,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
     ap.add_argument("--plot")
+    ap.add_argument("--model", default="large (bge-reranker-v2-m3)", help="the config named in the plot's title")
     args = ap.parse_args()
     rows = load(args.results)
     out = sys.stdout
@@ -95,7 +98,9 @@ def main():
     # Acceptance ratios (unset coretype, same run).
     out.write("| ratio (same run, medians) | workload | wall | CPU-normalized |\n|---|---|---:|---:|\n")
     pairs = [("sito/int8", "ort-int8", 1.25), ("sito/bf16", "torch-bf16", 1.2), ("sito/f32", "torch-f32", 1.2),
-             ("sito/int8", "baseline/int8", None), ("sito/bf16", "baseline/bf16", None), ("sito/f32", "baseline/f32", None)]
+             ("sito/int8", "sito/int8-rowmajor", None), ("sito/bf16", "sito/bf16-rowmajor", None),
+             ("sito/int8", "baseline/int8-rowmajor", None), ("sito/bf16", "baseline/bf16-rowmajor", None),
+             ("sito/f32", "baseline/f32", None)]
     for a, b, target in pairs:
         for w in workloads:
             ra, rb = table.get((a, w, "")), table.get((b, w, ""))
@@ -115,6 +120,8 @@ def main():
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(8, 5))
         for k in ORDER:
+            if "rowmajor" in k or k.startswith("baseline"):
+                continue   # the plot compares engines; the tables have the layout and baseline rows
             pts = sorted((int(w.split("x")[1]), table[(k, w, "")]["medianPairsPerSecond"]) for (kk, w, ct) in table if kk == k and ct == "")
             if not pts:
                 continue
@@ -124,7 +131,7 @@ def main():
         ax.set_yscale("log")
         ax.set_xlabel("tokens per pair")
         ax.set_ylabel("pairs per second (median, 2 threads)")
-        ax.set_title("XLM-R large reranker (bge-reranker-v2-m3 config), random weights")
+        ax.set_title(f"XLM-R {args.model} reranker config, random weights")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()

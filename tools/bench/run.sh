@@ -9,11 +9,14 @@
 #   PHASES="prepare main peers" tools/bench/run.sh
 #   MODEL=xlmr-base tools/bench/run.sh      # the 12-layer, 768-hidden config
 # Phases (in this order; each appends to $OUT):
-#   prepare   make_fixture.py, sito-convert and sito-quantize under /usr/bin/time -v (peak RSS, seconds)
-#   main      sito-bench: the $DTYPES files × $WORKLOADS (REPEATS timed after 1 warm-up)
+#   prepare   make_fixture.py, sito-convert and sito-quantize under /usr/bin/time -v (peak RSS, seconds);
+#             also int8 and bf16 files with --layout row-major (format 1: "<dtype>-rowmajor")
+#   main      sito-bench: the $DTYPES files × $WORKLOADS (REPEATS timed after 1 warm-up); with the layout
+#             phase, the same binary on the row-major files right after (the blocked16 layout's effect)
 #   open      open-to-first-score of each file, twice (fresh processes)
 #   baseline  the same with $BASELINE (a sito-bench built from an older commit), interleaved with main's
-#             binary so both see the same machine load; skipped when $BASELINE is not executable
+#             binary so both see the same machine load; skipped when $BASELINE is not executable. Older
+#             builds read format 1 only, so the baseline runs on the row-major int8/bf16 files.
 #   peers     tools/bench/peers.py: torch f32/bf16/int8, ORT f32/int8 on 32x128 and 8x512
 #   long      one pair of 8192 (1 repetition, no warm-up) and of 2048 tokens (3 repetitions): sito
 #             ($LONG_DTYPES), torch f32 (and ORT int8 at 2048)
@@ -32,7 +35,7 @@ REPEATS="${REPEATS:-5}"
 BIN="${BIN:-.build-perf/release}"
 BASELINE="${BASELINE:-.cache/bench/bin-baseline/sito-bench}"
 PY="${PY:-.cache/venv/bin/python}"
-PHASES="${PHASES:-prepare main baseline open peers long haswell}"
+PHASES="${PHASES:-prepare main layout baseline open peers long haswell}"
 DTYPES="${DTYPES:-int8 bf16 f32}"                       # files measured by main
 BASELINE_DTYPES="${BASELINE_DTYPES:-$DTYPES}"           # files measured by baseline
 PEER_ENGINES="${PEER_ENGINES:-torch-f32,torch-bf16,torch-int8,ort-f32,ort-int8}"
@@ -77,14 +80,22 @@ if has prepare; then
     timed convert-f32 "$BIN/sito-convert" "$HF" --output "$DIR/$MODEL.f32.sito"
     timed quantize-int8 "$BIN/sito-quantize" "$DIR/$MODEL.f32.sito" --output "$DIR/$MODEL.int8.sito" --type int8
     timed quantize-bf16 "$BIN/sito-quantize" "$DIR/$MODEL.f32.sito" --output "$DIR/$MODEL.bf16.sito" --type bf16
+    for dtype in int8 bf16; do
+        "$BIN/sito-quantize" "$DIR/$MODEL.f32.sito" --output "$DIR/$MODEL.$dtype-rowmajor.sito" --type "$dtype" --layout row-major >/dev/null
+    done
 fi
 
 run_main() {   # run_main <workloads…>: new binary, then the baseline right after on the same input
     for w in "$@"; do
         for dtype in $DTYPES; do
             sito "$BIN/sito-bench" sito "$dtype" "$w" --repeats "$REPEATS"
+            local v1="$dtype"
+            [[ "$dtype" == int8 || "$dtype" == bf16 ]] && v1="$dtype-rowmajor"
+            if has layout && [[ "$v1" != "$dtype" ]]; then
+                sito "$BIN/sito-bench" sito "$v1" "$w" --repeats "$REPEATS"
+            fi
             if has baseline && [[ -x "$BASELINE" && " $BASELINE_DTYPES " == *" $dtype "* ]]; then
-                sito "$BASELINE" baseline "$dtype" "$w" --repeats "$REPEATS"
+                sito "$BASELINE" baseline "$v1" "$w" --repeats "$REPEATS"
             fi
         done
     done

@@ -1,0 +1,383 @@
+// UnigramLattice.swift: Hugging Face's Unigram segmentation (formats/tokenization.md, step 4) and the
+// piece table it looks pieces up in, built from the embedded model (EmbeddedSentencePieceModel.swift)
+// and the model ids SentencePieceTokenizer.swift maps its pieces to. The table also answers
+// `modelId(ofPiece:)`.
+//
+// The table is built on every load of a model, so it is made to be cheap to build: one hash table of
+// the whole piece texts (open addressing, verified byte for byte on every hit) and a bitset of the
+// hashes of every piece prefix, which ends the search from one start position as soon as no piece
+// can start with the bytes seen. The bitset may answer "maybe" for a prefix no piece has (about 5% of
+// them for XLM-R), which costs one more step; it never answers "no" for a real prefix, so lookups are
+// exact.
+import Foundation
+
+/// The vocabulary of an embedded sentencepiece model as the runtime uses it: every distinct piece text
+/// once, with the lattice's score and id and the id `modelId(ofPiece:)` answers. Immutable after init.
+///
+/// `@unchecked Sendable`: the buffers are allocated and written in init only, read afterwards, and freed
+/// in deinit.
+final class PieceTable: @unchecked Sendable {
+    struct Entry {
+        var start: UInt32
+        var length: UInt32
+        /// Model id of the lattice piece with this text, or -1 when the lattice has none (a text held
+        /// only by UNUSED pieces).
+        var latticeId: Int32
+        /// Model id `modelId(ofPiece:)` answers for this text.
+        var modelId: Int32
+        /// The lattice piece's score.
+        var score: Double
+    }
+
+    /// Pieces in use: the model's, plus the NORMAL twins of added tokens (below).
+    let pieceCount: Int
+    /// Model id of the UNKNOWN piece.
+    let unknownModelId: Int32
+    /// The lowest score of a lattice piece.
+    let minLatticeScore: Double
+    /// Length in bytes of the longest lattice text.
+    let maxLatticeBytes: Int
+    /// Every entry's text, end to end.
+    private let text: UnsafeMutablePointer<UInt8>
+    private let entries: UnsafeMutablePointer<Entry>
+    private let entryCount: Int
+    /// Open addressing, linear probing: `tag << 32 | (entry + 1)`, 0 = empty.
+    private let slots: UnsafeMutablePointer<UInt64>
+    private let slotMask: Int
+    /// Bit `prefixBit(h)` is set for the hash of every prefix (whole text included) of every lattice text.
+    private let prefixBits: UnsafeMutablePointer<UInt64>
+    private let prefixShift: UInt64
+
+    /// Builds the table of `model`, whose piece i has model id `modelIds[i]`, with a NORMAL twin of each
+    /// added token that no NORMAL/USER_DEFINED/UNUSED piece spells. Throws `TokenizerError.invalidModel`
+    /// for an empty piece, a BYTE piece, a text repeated within one of libsentencepiece's two piece maps
+    /// (NORMAL/USER_DEFINED/UNUSED; CONTROL/UNKNOWN), and no or two UNKNOWN pieces.
+    ///
+    /// Rules (formats/tokenization.md, "Load"): the lattice holds every piece but the UNUSED ones; where
+    /// two lattice pieces share a text, the later one counts. `modelId(ofPiece:)` looks in the
+    /// CONTROL/UNKNOWN map first, as libsentencepiece's `PieceToId` does. Hugging Face's lattice holds
+    /// every vocabulary entry, special tokens included (at their score, 0 for XLM-R), so "＜s＞"
+    /// normalizes to "<s>" and becomes id 0: an added token whose text no NORMAL/USER_DEFINED/UNUSED piece
+    /// has (CONTROL/UNKNOWN in the proto, or missing, like the fairseq model's <pad> and <mask>) gets a
+    /// NORMAL twin with the f32 score of the model's piece (else 0), mapped to the token's id.
+    init(model: EmbeddedSentencePieceModel, modelIds: [Int32], addedTokens: [(text: [UInt8], id: Int32)]) throws {
+        let n = model.count
+        let maxEntries = n + addedTokens.count
+        let textBytes = model.text.count + addedTokens.reduce(0) { $0 + $1.text.count }
+        var capacity = 1024
+        while capacity < maxEntries * 2 { capacity <<= 1 }  // load ≤ 0.5
+        // About 4 bits per byte of text: XLM-R's 2.6 MB of piece text has 0.78 M distinct prefixes, which
+        // set ~5% of 2^24 bits.
+        var bits = 4096
+        while bits < textBytes * 4 && bits < 1 << 34 { bits <<= 1 }
+        let shift = UInt64(64 - bits.trailingZeroBitCount)
+        let mask = capacity - 1
+
+        let text = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, textBytes))
+        let entries = UnsafeMutablePointer<Entry>.allocate(capacity: max(1, maxEntries))
+        let slots = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
+        slots.initialize(repeating: 0, count: capacity)
+        let prefixBits = UnsafeMutablePointer<UInt64>.allocate(capacity: bits / 64)
+        prefixBits.initialize(repeating: 0, count: bits / 64)
+        // Per entry: bit 0 a NORMAL/USER_DEFINED/UNUSED piece (or a twin) has the text, bit 1 a
+        // CONTROL/UNKNOWN one; and that CONTROL/UNKNOWN piece.
+        let classes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, maxEntries))
+        let reservedPiece = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, maxEntries))
+        let hashes = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, n))
+        defer {
+            classes.deallocate()
+            reservedPiece.deallocate()
+            hashes.deallocate()
+        }
+        var built = false
+        defer {
+            if !built {
+                text.deallocate()
+                entries.deallocate()
+                slots.deallocate()
+                prefixBits.deallocate()
+            }
+        }
+        model.text.withUnsafeBufferPointer { text.update(from: $0.baseAddress!, count: $0.count) }
+        var textEnd = model.text.count
+        var entryCount = 0
+        var maxLatticeBytes = 0
+        var minScore = Double.infinity
+        var unknownPiece = -1
+
+        /// The entry of the `length` bytes at `text + start` (mixed hash `m`), created when new.
+        func entry(_ m: UInt64, _ start: Int, _ length: Int) -> (index: Int, isNew: Bool) {
+            if let e = PieceTable.find(m, text + start, length, slots: slots, mask: mask, entries: entries, text: text) {
+                return (e, false)
+            }
+            var slot = PieceTable.slot(m, mask)
+            while slots[slot] != 0 { slot = (slot + 1) & mask }
+            entries[entryCount] = Entry(start: UInt32(start), length: UInt32(length), latticeId: -1, modelId: -1, score: 0)
+            classes[entryCount] = 0
+            reservedPiece[entryCount] = -1
+            entryCount += 1
+            slots[slot] = UInt64(PieceTable.tag(m, length)) << 32 | UInt64(entryCount)
+            return (entryCount - 1, true)
+        }
+        func quoted(_ piece: Int) -> String { "'\(String(decoding: model.text(of: piece), as: UTF8.self))'" }
+
+        try model.textStart.withUnsafeBufferPointer { starts in
+            try model.types.withUnsafeBufferPointer { types in
+                // Pass 1, streaming over the texts: every piece's hash, and its prefixes into the bitset.
+                for p in 0..<n {
+                    let start = starts[p], length = starts[p + 1] - start
+                    guard length > 0 else { throw TokenizerError.invalidModel("piece \(p) is empty") }
+                    var h = PieceTable.seed
+                    if types[p] != .unused {
+                        for k in start..<start + length {
+                            h = PieceTable.step(h, text[k])
+                            let bit = PieceTable.prefixBit(PieceTable.mix(h), shift)
+                            prefixBits[bit >> 6] |= 1 << UInt64(bit & 63)
+                        }
+                        maxLatticeBytes = max(maxLatticeBytes, length)
+                    } else {
+                        for k in start..<start + length { h = PieceTable.step(h, text[k]) }
+                    }
+                    hashes[p] = PieceTable.mix(h)
+                }
+                // Pass 2: the hash table. Apart from the hash, each piece only reads arrays in order, so
+                // the random slot reads of many pieces are in flight at once.
+                try model.latticeScores.withUnsafeBufferPointer { scores in
+                    for p in 0..<n {
+                        let type = types[p]
+                        guard type != .byte else {
+                            throw TokenizerError.invalidModel("piece \(p) (\(quoted(p))) is a BYTE piece; byte fallback is not supported")
+                        }
+                        let start = starts[p]
+                        let e = entry(hashes[p], start, starts[p + 1] - start).index
+                        let modelId = modelIds[p]
+                        if type == .unknown || type == .control {
+                            guard classes[e] & 2 == 0 else { throw TokenizerError.invalidModel("piece \(p) (\(quoted(p))) is defined twice") }
+                            classes[e] |= 2
+                            reservedPiece[e] = Int32(p)
+                            entries[e].modelId = modelId
+                        } else {
+                            guard classes[e] & 1 == 0 else { throw TokenizerError.invalidModel("piece \(p) (\(quoted(p))) is defined twice") }
+                            classes[e] |= 1
+                            if classes[e] & 2 == 0 { entries[e].modelId = modelId }
+                        }
+                        if type == .unknown {
+                            guard unknownPiece < 0 else { throw TokenizerError.invalidModel("pieces \(unknownPiece) and \(p) are both UNKNOWN") }
+                            unknownPiece = p
+                        }
+                        if type != .unused {
+                            entries[e].latticeId = modelId
+                            entries[e].score = scores[p]
+                            minScore = min(minScore, scores[p])
+                        }
+                    }
+                }
+            }
+        }
+        guard unknownPiece >= 0 else { throw TokenizerError.invalidModel("the model has no UNKNOWN piece") }
+
+        var twins = 0
+        for token in addedTokens where !token.text.isEmpty {
+            let start = textEnd
+            token.text.withUnsafeBufferPointer { (text + start).update(from: $0.baseAddress!, count: $0.count) }
+            var h = PieceTable.seed
+            for k in start..<start + token.text.count { h = PieceTable.step(h, text[k]) }
+            let (e, isNew) = entry(PieceTable.mix(h), start, token.text.count)
+            if classes[e] & 1 != 0 { continue }  // a NORMAL/USER_DEFINED/UNUSED piece, or an earlier twin
+            if isNew { textEnd += token.text.count }
+            h = PieceTable.seed
+            for k in start..<start + token.text.count {
+                h = PieceTable.step(h, text[k])
+                let bit = PieceTable.prefixBit(PieceTable.mix(h), shift)
+                prefixBits[bit >> 6] |= 1 << UInt64(bit & 63)
+            }
+            let score = reservedPiece[e] >= 0 ? Double(model.scores[Int(reservedPiece[e])]) : 0
+            classes[e] |= 1
+            if classes[e] & 2 == 0 { entries[e].modelId = token.id }
+            entries[e].latticeId = token.id
+            entries[e].score = score
+            minScore = min(minScore, score)
+            maxLatticeBytes = max(maxLatticeBytes, token.text.count)
+            twins += 1
+        }
+
+        self.text = text
+        self.entries = entries
+        self.entryCount = entryCount
+        self.slots = slots
+        self.slotMask = mask
+        self.prefixBits = prefixBits
+        self.prefixShift = shift
+        self.maxLatticeBytes = maxLatticeBytes
+        self.minLatticeScore = minScore
+        self.unknownModelId = modelIds[unknownPiece]
+        self.pieceCount = n + twins
+        built = true
+    }
+
+    deinit {
+        text.deallocate()
+        entries.deallocate()
+        slots.deallocate()
+        prefixBits.deallocate()
+    }
+
+    /// The entry whose text is exactly `bytes`, or nil.
+    func find(_ bytes: UnsafeBufferPointer<UInt8>) -> Entry? {
+        guard let base = bytes.baseAddress else { return nil }
+        var h = PieceTable.seed
+        for b in bytes { h = PieceTable.step(h, b) }
+        return find(hash: PieceTable.mix(h), base, bytes.count)
+    }
+
+    /// The entry of the `length` bytes at `bytes`, whose mixed hash is `m`, or nil.
+    @inline(__always)
+    func find(hash m: UInt64, _ bytes: UnsafePointer<UInt8>, _ length: Int) -> Entry? {
+        PieceTable.find(m, bytes, length, slots: slots, mask: slotMask, entries: entries, text: text).map { entries[$0] }
+    }
+
+    @inline(__always)
+    private static func find(_ m: UInt64, _ bytes: UnsafePointer<UInt8>, _ length: Int, slots: UnsafeMutablePointer<UInt64>,
+                             mask: Int, entries: UnsafeMutablePointer<Entry>, text: UnsafeMutablePointer<UInt8>) -> Int? {
+        let tag = UInt64(tag(m, length))
+        var slot = PieceTable.slot(m, mask)
+        while true {
+            let s = slots[slot]
+            if s == 0 { return nil }
+            if s >> 32 == tag {
+                let e = Int(truncatingIfNeeded: s & 0xFFFF_FFFF) - 1
+                if Int(entries[e].length) == length {
+                    let other = text + Int(entries[e].start)
+                    var k = 0
+                    while k < length && other[k] == bytes[k] { k += 1 }
+                    if k == length { return e }
+                }
+            }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    /// False when no lattice text starts with the bytes whose mixed hash is `m`.
+    @inline(__always)
+    func somePieceStarts(with m: UInt64) -> Bool {
+        let bit = PieceTable.prefixBit(m, prefixShift)
+        return prefixBits[bit >> 6] & (1 << UInt64(bit & 63)) != 0
+    }
+
+    // FNV-1a over the bytes, so the hash of a prefix extends byte by byte; mixed before use.
+    static let seed: UInt64 = 0xcbf2_9ce4_8422_2325
+    @inline(__always) static func step(_ h: UInt64, _ byte: UInt8) -> UInt64 { (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+    @inline(__always) static func mix(_ h: UInt64) -> UInt64 {
+        var x = h ^ (h >> 31)
+        x = x &* 0x7fb5_d329_728e_a185
+        return x ^ (x >> 27)
+    }
+    @inline(__always) private static func slot(_ m: UInt64, _ mask: Int) -> Int { Int(truncatingIfNeeded: m) & mask }
+    /// A non-zero 32-bit tag: the high bits of the mixed hash with the length folded in.
+    @inline(__always) private static func tag(_ m: UInt64, _ length: Int) -> UInt32 {
+        let t = UInt32(truncatingIfNeeded: m >> 32) ^ UInt32(truncatingIfNeeded: length &* 0x9E37_79B1)
+        return t == 0 ? 1 : t
+    }
+    /// The bitset position: the top bits of one more multiplication, independent of slot and tag.
+    @inline(__always) private static func prefixBit(_ m: UInt64, _ shift: UInt64) -> Int {
+        Int(truncatingIfNeeded: (m &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    }
+}
+
+/// Hugging Face's Unigram segmentation (`Unigram::encode_optimized`), reproduced step for step:
+/// per "▁"-word, a forward Viterbi over byte positions in f64; a candidate replaces the best path
+/// ending at a position only when strictly better, so on a tie the path whose last piece starts
+/// earliest (was seen first) wins; a position no one-character piece covers gets `<unk>` at
+/// `min score − 10`; consecutive `<unk>` pieces are fused into one.
+///
+/// libsentencepiece 0.1.97 runs the same algorithm with f32 sums, which breaks exact ties differently
+/// (e.g. "...." → "..." + "." instead of "." + "..."), so the lattice is walked here.
+struct UnigramLattice {
+    let table: PieceTable
+    let unkId: Int32
+    let unkScore: Double
+
+    init(table: PieceTable) {
+        self.table = table
+        unkId = table.unknownModelId
+        // Hugging Face: the lowest score of the vocabulary minus 10.
+        unkScore = (table.minLatticeScore.isFinite ? table.minLatticeScore : 0) - 10
+    }
+
+    /// Appends the model ids of a "▁"-joined normalized segment.
+    func encode(_ text: UnsafeBufferPointer<UInt8>, into ids: inout [Int32]) {
+        // Words start at each "▁" (E2 96 81); no piece holds "▁" anywhere but first, so words are
+        // independent, and Hugging Face encodes each separately (its f64 sums restart at 0).
+        var wordStart = 0
+        var k = 3
+        var score = [Double](repeating: 0, count: 64)
+        var from = [Int32](repeating: 0, count: 64)
+        var piece = [Int32](repeating: 0, count: 64)
+        while k <= text.count {
+            if k == text.count || (text[k] == 0xE2 && k + 2 < text.count && text[k + 1] == 0x96 && text[k + 2] == 0x81) {
+                encodeWord(UnsafeBufferPointer(rebasing: text[wordStart..<k]), &score, &from, &piece, into: &ids)
+                wordStart = k
+                k += 3
+            } else {
+                k += 1
+            }
+        }
+    }
+
+    private func encodeWord(_ word: UnsafeBufferPointer<UInt8>, _ score: inout [Double], _ from: inout [Int32],
+                            _ piece: inout [Int32], into ids: inout [Int32]) {
+        let n = word.count
+        guard n > 0, let base = word.baseAddress else { return }
+        if score.count < n + 1 {
+            score = [Double](repeating: 0, count: n + 1)
+            from = [Int32](repeating: 0, count: n + 1)
+            piece = [Int32](repeating: 0, count: n + 1)
+        }
+        for i in 1...n { from[i] = -1 }
+        score[0] = 0
+        var start = 0
+        while start < n {
+            let here = score[start]
+            let charLength = min(utf8Length(word[start]), n - start)
+            var coveredChar = false
+            var h = PieceTable.seed
+            var end = start
+            let limit = min(n, start + table.maxLatticeBytes)
+            while end < limit {
+                h = PieceTable.step(h, word[end])
+                end += 1
+                let m = PieceTable.mix(h)
+                if !table.somePieceStarts(with: m) { break }  // no piece starts with these bytes
+                guard let entry = table.find(hash: m, base + start, end - start), entry.latticeId >= 0 else { continue }
+                let candidate = here + entry.score
+                if from[end] < 0 || candidate > score[end] {
+                    score[end] = candidate
+                    from[end] = Int32(start)
+                    piece[end] = entry.latticeId
+                }
+                if end - start == charLength { coveredChar = true }
+            }
+            if !coveredChar {
+                let end = start + charLength
+                let candidate = here + unkScore
+                if from[end] < 0 || candidate > score[end] {
+                    score[end] = candidate
+                    from[end] = Int32(start)
+                    piece[end] = unkId
+                }
+            }
+            start += charLength
+        }
+        // Backtrack, fusing runs of <unk>.
+        let first = ids.count
+        var end = n
+        var previousUnk = false
+        while end > 0 {
+            let id = piece[end]
+            if !(id == unkId && previousUnk) { ids.append(id) }
+            previousUnk = id == unkId
+            end = Int(from[end])
+        }
+        ids[first...].reverse()
+    }
+}

@@ -1,5 +1,5 @@
 // EmbeddedSentencePieceModel.swift: reads the serialized sentencepiece ModelProto a `.sito` file embeds
-// (the tokenizer tensor) into flat arrays, with the package's one protobuf wire-format reader
+// (the tokenizer tensor) into flat arrays, in place, with the package's one protobuf wire-format reader
 // (WireReader; the tools' SentencePieceModel and sito-inspect use it too).
 //
 // Field numbers (sentencepiece_model.proto): ModelProto { pieces = 1 { piece = 1, score = 2, type = 3,
@@ -7,45 +7,54 @@
 // Only the wire format is checked here; what makes a valid vocabulary (no empty or repeated piece, one
 // UNKNOWN piece, …) is checked where the pieces are used (SentencePieceTokenizer.init).
 
-/// The pieces and the charsmap of an embedded sentencepiece model, in flat arrays (one for all texts)
-/// so that 250,000 pieces cost a handful of allocations.
+/// The pieces and the charsmap of an embedded sentencepiece model, in flat arrays, so that 250,000
+/// pieces cost a handful of allocations. Texts are not copied: they are ranges of the bytes the model was
+/// read from, which must outlive this value (it lives only inside SentencePieceTokenizer.init).
 struct EmbeddedSentencePieceModel {
     enum PieceType: UInt8 {
         case normal = 1, unknown = 2, control = 3, userDefined = 4, unused = 5, byte = 6
     }
 
-    /// Every piece's text, end to end: piece i is `text[textStart[i] ..< textStart[i + 1]]`.
-    var text: [UInt8] = []
-    var textStart: [Int] = [0]
-    /// The f32 `score` field.
-    var scores: [Float] = []
-    /// The score the lattice uses: field 200 (the exact f64 the f32 rounds) when present, else `score`.
-    var latticeScores: [Double] = []
+    /// The serialized model.
+    let bytes: UnsafeRawBufferPointer
+    /// Piece i's text is `bytes[textStart[i] ..< textStart[i] + textLength[i]]`.
+    private(set) var textStart: [UInt32] = []
+    private(set) var textLength: [UInt32] = []
+    /// The score the lattice uses: field 200 (the exact f64 the f32 `score` rounds) when present, else `score`.
+    private(set) var latticeScores: [Double] = []
     /// A value outside the enum is NORMAL, as protobuf reads an unknown enum value (the field's default).
-    var types: [PieceType] = []
-    /// Byte range of the precompiled charsmap in the model bytes (empty when there is none).
-    var charsmap: Range<Int> = 0..<0
+    private(set) var types: [PieceType] = []
+    /// The f32 `score` of the CONTROL and UNKNOWN pieces (what added-token twins get).
+    private(set) var reservedScores: [Int: Float] = [:]
+    /// Byte range of the precompiled charsmap in `bytes` (empty when there is none).
+    private(set) var charsmap: Range<Int> = 0..<0
+    /// Bytes of all piece texts.
+    private(set) var textBytes = 0
 
     var count: Int { types.count }
 
-    func text(of piece: Int) -> ArraySlice<UInt8> { text[textStart[piece]..<textStart[piece + 1]] }
+    func text(of piece: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[Int(textStart[piece])..<Int(textStart[piece] + textLength[piece])])
+    }
 
-    /// Parses `raw` (not kept). Throws `TokenizerError.invalidModel` naming what is wrong and where.
-    init(_ raw: UnsafeRawBufferPointer) throws {
-        // Texts are at most the whole model; 16 bytes per piece is a floor of the wire format.
-        text.reserveCapacity(raw.count)
-        let expected = raw.count / 16 + 1
-        textStart.reserveCapacity(expected + 1)
-        scores.reserveCapacity(expected)
+    /// Parses `bytes` (fewer than 2^32 of them). Throws `TokenizerError.invalidModel` naming what is wrong
+    /// and where.
+    init(_ bytes: UnsafeRawBufferPointer) throws {
+        precondition(bytes.count <= Int(UInt32.max))
+        self.bytes = bytes
+        // A piece takes 10 bytes or more in practice (key, length, text, score); the arrays grow past that.
+        let expected = bytes.count / 10 + 1
+        textStart.reserveCapacity(expected)
+        textLength.reserveCapacity(expected)
         latticeScores.reserveCapacity(expected)
         types.reserveCapacity(expected)
-        var reader = WireReader(raw, range: 0..<raw.count)
+        var reader = WireReader(bytes, range: 0..<bytes.count)
         while let field = try reader.next() {
             switch (field.number, field.payload) {
             case (1, .bytes(let r)):
-                try appendPiece(raw, r)
+                try appendPiece(r)
             case (3, .bytes(let r)):
-                var inner = WireReader(raw, range: r)
+                var inner = WireReader(bytes, range: r)
                 while let f = try inner.next() {
                     if f.number == 2, case .bytes(let c) = f.payload { charsmap = c }
                 }
@@ -56,24 +65,25 @@ struct EmbeddedSentencePieceModel {
         guard !types.isEmpty else { throw TokenizerError.invalidModel("the model has no pieces") }
     }
 
-    private mutating func appendPiece(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>) throws {
-        var textRange = 0..<0
+    private mutating func appendPiece(_ range: Range<Int>) throws {
+        var text = range.lowerBound..<range.lowerBound
         var score: Float = 0
         var type = PieceType.normal
         var exact: Double?
-        var reader = WireReader(raw, range: range)
+        var reader = WireReader(bytes, range: range)
         while let f = try reader.next() {
             switch (f.number, f.payload) {
-            case (1, .bytes(let r)): textRange = r
+            case (1, .bytes(let r)): text = r
             case (2, .fixed32(let v)): score = Float(bitPattern: v)
             case (3, .varint(let v)): type = PieceType(rawValue: UInt8(truncatingIfNeeded: min(v, 255))) ?? .normal
             case (200, .fixed64(let v)): exact = Double(bitPattern: v)
             default: break
             }
         }
-        text.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[textRange]))
-        textStart.append(text.count)
-        scores.append(score)
+        if type == .control || type == .unknown { reservedScores[types.count] = score }
+        textStart.append(UInt32(text.lowerBound))
+        textLength.append(UInt32(text.count))
+        textBytes += text.count
         latticeScores.append(exact ?? Double(score))
         types.append(type)
     }

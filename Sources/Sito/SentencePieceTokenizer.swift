@@ -85,22 +85,26 @@ final class SentencePieceTokenizer: Sendable {
 
         // sentencepiece id → model id: overrides[sp] ?? sp + id_offset.
         let n = model.count
-        var ids = [Int](repeating: 0, count: n)
-        for spId in 0..<n {
-            let (sum, overflow) = spId.addingReportingOverflow(info.idOffset)
-            ids[spId] = overflow ? Int.min : sum
-        }
+        var overrides: [(spId: Int, modelId: Int)] = []
         for pair in info.idOverrides {
             guard pair.count == 2 else { throw TokenizerError.badIdMapping("override \(pair) is not a [sentencepiece id, model id] pair") }
-            if (0..<n).contains(pair[0]) { ids[pair[0]] = pair[1] }
+            overrides.append((pair[0], pair[1]))
         }
+        // Walked in step with the pieces: by sentencepiece id, and for one id the last override counts.
+        overrides = overrides.enumerated().sorted { ($0.element.spId, $0.offset) < ($1.element.spId, $1.offset) }.map(\.element)
+        var next = overrides.firstIndex { $0.spId >= 0 } ?? overrides.count
         var modelIds = [Int32](repeating: 0, count: n)
         for spId in 0..<n {
-            guard vocab.contains(ids[spId]) else {
-                let shown = ids[spId] == Int.min ? "\(spId) + \(info.idOffset)" : "\(ids[spId])"
+            var (modelId, overflow) = spId.addingReportingOverflow(info.idOffset)
+            while next < overrides.count && overrides[next].spId == spId {
+                (modelId, overflow) = (overrides[next].modelId, false)
+                next += 1
+            }
+            guard !overflow, vocab.contains(modelId) else {
+                let shown = overflow ? "\(spId) + \(info.idOffset)" : "\(modelId)"
                 throw TokenizerError.badIdMapping("sentencepiece id \(spId) (\(quoted(spId))) maps to \(shown), outside [0, \(info.modelVocab))")
             }
-            modelIds[spId] = Int32(ids[spId])
+            modelIds[spId] = Int32(modelId)
         }
 
         for token in info.addedTokens {

@@ -37,10 +37,11 @@ final class PieceTable: @unchecked Sendable {
     let minLatticeScore: Double
     /// Length in bytes of the longest lattice text.
     let maxLatticeBytes: Int
+    /// Every buffer below, in one mapping.
+    private let memory: ZeroedMemory
     /// Every entry's text, end to end.
     private let text: UnsafeMutablePointer<UInt8>
     private let entries: UnsafeMutablePointer<Entry>
-    private let entryCount: Int
     /// Open addressing, linear probing: `tag << 32 | (entry + 1)`, 0 = empty.
     private let slots: UnsafeMutablePointer<UInt64>
     private let slotMask: Int
@@ -63,43 +64,43 @@ final class PieceTable: @unchecked Sendable {
     init(model: EmbeddedSentencePieceModel, modelIds: [Int32], addedTokens: [(text: [UInt8], id: Int32)]) throws {
         let n = model.count
         let maxEntries = n + addedTokens.count
-        let textBytes = model.text.count + addedTokens.reduce(0) { $0 + $1.text.count }
+        let textBytes = model.textBytes + addedTokens.reduce(0) { $0 + $1.text.count }
         var capacity = 1024
         while capacity < maxEntries * 2 { capacity <<= 1 }  // load ≤ 0.5
         // About 4 bits per byte of text: XLM-R's 2.6 MB of piece text has 0.78 M distinct prefixes, which
         // set ~5% of 2^24 bits.
         var bits = 4096
-        while bits < textBytes * 4 && bits < 1 << 34 { bits <<= 1 }
+        while bits < textBytes * 4 && bits < 1 << 40 { bits <<= 1 }
         let shift = UInt64(64 - bits.trailingZeroBitCount)
         let mask = capacity - 1
 
-        let text = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, textBytes))
-        let entries = UnsafeMutablePointer<Entry>.allocate(capacity: max(1, maxEntries))
-        let slots = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
-        slots.initialize(repeating: 0, count: capacity)
-        let prefixBits = UnsafeMutablePointer<UInt64>.allocate(capacity: bits / 64)
-        prefixBits.initialize(repeating: 0, count: bits / 64)
-        // Per entry: bit 0 a NORMAL/USER_DEFINED/UNUSED piece (or a twin) has the text, bit 1 a
-        // CONTROL/UNKNOWN one; and that CONTROL/UNKNOWN piece.
-        let classes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, maxEntries))
-        let reservedPiece = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, maxEntries))
-        let hashes = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, n))
-        defer {
-            classes.deallocate()
-            reservedPiece.deallocate()
-            hashes.deallocate()
+        // One zero-filled mapping for what the table keeps, one for what only the build needs.
+        var layout = MemoryLayoutPlan()
+        let textAt = layout.add(textBytes, of: UInt8.self)
+        let entriesAt = layout.add(maxEntries, of: Entry.self)
+        let slotsAt = layout.add(capacity, of: UInt64.self)
+        let bitsAt = layout.add(bits / 64, of: UInt64.self)
+        var scratchLayout = MemoryLayoutPlan()
+        let hashesAt = scratchLayout.add(n, of: UInt64.self)
+        let reservedAt = scratchLayout.add(maxEntries, of: Int32.self)
+        let classesAt = scratchLayout.add(maxEntries, of: UInt8.self)
+        guard let memory = ZeroedMemory(bytes: layout.size), let scratch = ZeroedMemory(bytes: scratchLayout.size) else {
+            throw TokenizerError.invalidModel("its lookup tables need \(layout.size + scratchLayout.size) bytes, which cannot be allocated")
         }
+        defer { scratch.free() }
         var built = false
-        defer {
-            if !built {
-                text.deallocate()
-                entries.deallocate()
-                slots.deallocate()
-                prefixBits.deallocate()
-            }
-        }
-        model.text.withUnsafeBufferPointer { text.update(from: $0.baseAddress!, count: $0.count) }
-        var textEnd = model.text.count
+        defer { if !built { memory.free() } }
+        let text = memory.pointer(at: textAt, to: UInt8.self)
+        let entries = memory.pointer(at: entriesAt, to: Entry.self)
+        let slots = memory.pointer(at: slotsAt, to: UInt64.self)
+        let prefixBits = memory.pointer(at: bitsAt, to: UInt64.self)
+        let hashes = scratch.pointer(at: hashesAt, to: UInt64.self)
+        // Per entry: the CONTROL/UNKNOWN piece with its text (+ 1; 0 = none), and bit 0 a
+        // NORMAL/USER_DEFINED/UNUSED piece (or a twin) has the text, bit 1 a CONTROL/UNKNOWN one.
+        let reservedPiece = scratch.pointer(at: reservedAt, to: Int32.self)
+        let classes = scratch.pointer(at: classesAt, to: UInt8.self)
+
+        var textEnd = 0
         var entryCount = 0
         var maxLatticeBytes = 0
         var minScore = Double.infinity
@@ -113,63 +114,68 @@ final class PieceTable: @unchecked Sendable {
             var slot = PieceTable.slot(m, mask)
             while slots[slot] != 0 { slot = (slot + 1) & mask }
             entries[entryCount] = Entry(start: UInt32(start), length: UInt32(length), latticeId: -1, modelId: -1, score: 0)
-            classes[entryCount] = 0
-            reservedPiece[entryCount] = -1
             entryCount += 1
             slots[slot] = UInt64(PieceTable.tag(m, length)) << 32 | UInt64(entryCount)
             return (entryCount - 1, true)
         }
+        /// Hash of `length` bytes at `text + start`; with `mark`, its prefixes go into the bitset.
+        func hash(_ start: Int, _ length: Int, mark: Bool) -> UInt64 {
+            var h = PieceTable.seed
+            if mark {
+                for k in start..<start + length {
+                    h = PieceTable.step(h, text[k])
+                    let bit = PieceTable.prefixBit(PieceTable.mix(h), shift)
+                    prefixBits[bit >> 6] |= 1 << UInt64(bit & 63)
+                }
+            } else {
+                for k in start..<start + length { h = PieceTable.step(h, text[k]) }
+            }
+            return PieceTable.mix(h)
+        }
         func quoted(_ piece: Int) -> String { "'\(String(decoding: model.text(of: piece), as: UTF8.self))'" }
 
-        try model.textStart.withUnsafeBufferPointer { starts in
-            try model.types.withUnsafeBufferPointer { types in
-                // Pass 1, streaming over the texts: every piece's hash, and its prefixes into the bitset.
+        try model.types.withUnsafeBufferPointer { types in
+            // Pass 1, streaming: copy every text, hash it, and put the prefixes of lattice texts in the bitset.
+            for p in 0..<n {
+                let source = model.text(of: p)
+                guard let base = source.baseAddress, !source.isEmpty else { throw TokenizerError.invalidModel("piece \(p) is empty") }
+                (text + textEnd).update(from: base.assumingMemoryBound(to: UInt8.self), count: source.count)
+                let isLattice = types[p] != .unused
+                hashes[p] = hash(textEnd, source.count, mark: isLattice)
+                if isLattice { maxLatticeBytes = max(maxLatticeBytes, source.count) }
+                textEnd += source.count
+            }
+            // Pass 2: the hash table. Apart from its slot, each piece only reads arrays in order, so the
+            // random slot reads of many pieces are in flight at once.
+            try model.latticeScores.withUnsafeBufferPointer { scores in
+                var start = 0
                 for p in 0..<n {
-                    let start = starts[p], length = starts[p + 1] - start
-                    guard length > 0 else { throw TokenizerError.invalidModel("piece \(p) is empty") }
-                    var h = PieceTable.seed
-                    if types[p] != .unused {
-                        for k in start..<start + length {
-                            h = PieceTable.step(h, text[k])
-                            let bit = PieceTable.prefixBit(PieceTable.mix(h), shift)
-                            prefixBits[bit >> 6] |= 1 << UInt64(bit & 63)
-                        }
-                        maxLatticeBytes = max(maxLatticeBytes, length)
-                    } else {
-                        for k in start..<start + length { h = PieceTable.step(h, text[k]) }
+                    let type = types[p]
+                    guard type != .byte else {
+                        throw TokenizerError.invalidModel("piece \(p) (\(quoted(p))) is a BYTE piece; byte fallback is not supported")
                     }
-                    hashes[p] = PieceTable.mix(h)
-                }
-                // Pass 2: the hash table. Apart from the hash, each piece only reads arrays in order, so
-                // the random slot reads of many pieces are in flight at once.
-                try model.latticeScores.withUnsafeBufferPointer { scores in
-                    for p in 0..<n {
-                        let type = types[p]
-                        guard type != .byte else {
-                            throw TokenizerError.invalidModel("piece \(p) (\(quoted(p))) is a BYTE piece; byte fallback is not supported")
-                        }
-                        let start = starts[p]
-                        let e = entry(hashes[p], start, starts[p + 1] - start).index
-                        let modelId = modelIds[p]
-                        if type == .unknown || type == .control {
-                            guard classes[e] & 2 == 0 else { throw TokenizerError.invalidModel("piece \(p) (\(quoted(p))) is defined twice") }
-                            classes[e] |= 2
-                            reservedPiece[e] = Int32(p)
-                            entries[e].modelId = modelId
-                        } else {
-                            guard classes[e] & 1 == 0 else { throw TokenizerError.invalidModel("piece \(p) (\(quoted(p))) is defined twice") }
-                            classes[e] |= 1
-                            if classes[e] & 2 == 0 { entries[e].modelId = modelId }
-                        }
-                        if type == .unknown {
-                            guard unknownPiece < 0 else { throw TokenizerError.invalidModel("pieces \(unknownPiece) and \(p) are both UNKNOWN") }
-                            unknownPiece = p
-                        }
-                        if type != .unused {
-                            entries[e].latticeId = modelId
-                            entries[e].score = scores[p]
-                            minScore = min(minScore, scores[p])
-                        }
+                    let length = Int(model.textLength[p])
+                    let e = entry(hashes[p], start, length).index
+                    start += length
+                    let modelId = modelIds[p]
+                    if type == .unknown || type == .control {
+                        guard classes[e] & 2 == 0 else { throw TokenizerError.invalidModel("piece \(p) (\(quoted(p))) is defined twice") }
+                        classes[e] |= 2
+                        reservedPiece[e] = Int32(p + 1)
+                        entries[e].modelId = modelId
+                    } else {
+                        guard classes[e] & 1 == 0 else { throw TokenizerError.invalidModel("piece \(p) (\(quoted(p))) is defined twice") }
+                        classes[e] |= 1
+                        if classes[e] & 2 == 0 { entries[e].modelId = modelId }
+                    }
+                    if type == .unknown {
+                        guard unknownPiece < 0 else { throw TokenizerError.invalidModel("pieces \(unknownPiece) and \(p) are both UNKNOWN") }
+                        unknownPiece = p
+                    }
+                    if type != .unused {
+                        entries[e].latticeId = modelId
+                        entries[e].score = scores[p]
+                        minScore = min(minScore, scores[p])
                     }
                 }
             }
@@ -180,18 +186,11 @@ final class PieceTable: @unchecked Sendable {
         for token in addedTokens where !token.text.isEmpty {
             let start = textEnd
             token.text.withUnsafeBufferPointer { (text + start).update(from: $0.baseAddress!, count: $0.count) }
-            var h = PieceTable.seed
-            for k in start..<start + token.text.count { h = PieceTable.step(h, text[k]) }
-            let (e, isNew) = entry(PieceTable.mix(h), start, token.text.count)
+            let (e, isNew) = entry(hash(start, token.text.count, mark: false), start, token.text.count)
             if classes[e] & 1 != 0 { continue }  // a NORMAL/USER_DEFINED/UNUSED piece, or an earlier twin
             if isNew { textEnd += token.text.count }
-            h = PieceTable.seed
-            for k in start..<start + token.text.count {
-                h = PieceTable.step(h, text[k])
-                let bit = PieceTable.prefixBit(PieceTable.mix(h), shift)
-                prefixBits[bit >> 6] |= 1 << UInt64(bit & 63)
-            }
-            let score = reservedPiece[e] >= 0 ? Double(model.scores[Int(reservedPiece[e])]) : 0
+            _ = hash(start, token.text.count, mark: true)
+            let score = reservedPiece[e] > 0 ? Double(model.reservedScores[Int(reservedPiece[e]) - 1] ?? 0) : 0
             classes[e] |= 1
             if classes[e] & 2 == 0 { entries[e].modelId = token.id }
             entries[e].latticeId = token.id
@@ -201,9 +200,9 @@ final class PieceTable: @unchecked Sendable {
             twins += 1
         }
 
+        self.memory = memory
         self.text = text
         self.entries = entries
-        self.entryCount = entryCount
         self.slots = slots
         self.slotMask = mask
         self.prefixBits = prefixBits
@@ -215,12 +214,7 @@ final class PieceTable: @unchecked Sendable {
         built = true
     }
 
-    deinit {
-        text.deallocate()
-        entries.deallocate()
-        slots.deallocate()
-        prefixBits.deallocate()
-    }
+    deinit { memory.free() }
 
     /// The entry whose text is exactly `bytes`, or nil.
     func find(_ bytes: UnsafeBufferPointer<UInt8>) -> Entry? {
@@ -380,4 +374,43 @@ struct UnigramLattice {
         }
         ids[first...].reverse()
     }
+}
+
+/// Where each buffer of a mapping goes: 64-byte aligned offsets.
+private struct MemoryLayoutPlan {
+    private(set) var size = 0
+
+    /// Reserves `count` values of `type`; returns their byte offset.
+    mutating func add<T>(_ count: Int, of type: T.Type) -> Int {
+        let offset = size
+        size = (size + count * MemoryLayout<T>.stride + 63) & ~63
+        return offset
+    }
+}
+
+/// Zero-filled memory straight from the kernel (an anonymous mapping), in 2 MiB pages where Linux allows
+/// it (transparent huge pages in `madvise` mode): the piece table's buffers are ~15 MB for XLM-R and read
+/// at random, so big pages save thousands of page faults at load and TLB misses at every lookup. Being
+/// zero-filled already, the buffers need no clearing.
+private struct ZeroedMemory {
+    let base: UnsafeMutableRawPointer
+    let size: Int
+
+    /// Nil when the system has no `bytes` to give.
+    init?(bytes: Int) {
+        size = max(bytes, 1)
+        guard let map = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), map != MAP_FAILED else {
+            return nil
+        }
+        #if os(Linux)
+        if size >= 1 << 21 { _ = madvise(map, size, MADV_HUGEPAGE) }  // advice only: 4 KiB pages otherwise
+        #endif
+        base = map
+    }
+
+    func pointer<T>(at offset: Int, to type: T.Type) -> UnsafeMutablePointer<T> {
+        (base + offset).bindMemory(to: type, capacity: (size - offset) / MemoryLayout<T>.stride)
+    }
+
+    func free() { munmap(base, size) }
 }

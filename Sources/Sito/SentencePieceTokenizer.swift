@@ -286,7 +286,7 @@ enum WhitespaceMode: String, CaseIterable {
     case whitespaceSplit = "whitespace-split"
 }
 
-/// Accumulates the normalized segment as the "▁"-joined string libsentencepiece encodes.
+/// Accumulates the normalized segment as the "▁"-joined string the lattice segments.
 struct WordBuilder {
     let mode: WhitespaceMode
     /// Starts with a reserved "▁" (the Metaspace prefix), dropped by `start()` when not wanted.

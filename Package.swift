@@ -2,10 +2,11 @@
 // Sito: Hugging Face encoder rerankers → verified, mmap-able `.sito` files for CPU inference.
 //
 // Dependency direction (see ../shared/STYLE.md, "Dependency direction"):
-//   Sito (runtime, the only library product) → SitoFormat, CSitoKernels, COpenBLAS, CSentencePiece
-//   SitoTools (safetensors, config.json, tokenizer.json, HF names, quantization policy) → Sito, SitoFormat
+//   Sito (runtime, the only library product) → SitoFormat, CSitoKernels, COpenBLAS
+//   SitoTools (safetensors, config.json, tokenizer.json, HF names, quantization policy, the libsentencepiece
+//     check of embedded tokenizers) → Sito, SitoFormat, CSentencePiece
 //   sito-* executables → SitoTools, Sito, ArgumentParser
-// The runtime never imports SitoTools.
+// The runtime never imports SitoTools: it is pure Swift over its C kernels and OpenBLAS.
 import PackageDescription
 
 let package = Package(
@@ -29,14 +30,15 @@ let package = Package(
         .target(name: "CSitoKernels", cSettings: [.define("_GNU_SOURCE")]),
         // OpenBLAS's CBLAS interface (Debian: libopenblas-dev).
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        // A C header in front of libsentencepiece's C++ API (Debian: libsentencepiece-dev).
+        // A C header in front of libsentencepiece's C++ API (Debian: libsentencepiece-dev). Tools only: they
+        // check every embedded SentencePiece model with it (SitoTools/SentencePieceCheck.swift).
         .target(name: "CSentencePiece", linkerSettings: [.linkedLibrary("sentencepiece")]),
         // The `.sito` container: layout constants, strict validating reader, streaming writer. Spec: formats/sito.md.
         .target(name: "SitoFormat", dependencies: ["CSitoKernels"]),
         // The runtime: loads `.sito` files and runs them. Nothing else.
-        .target(name: "Sito", dependencies: ["SitoFormat", "CSitoKernels", "COpenBLAS", "CSentencePiece"]),
+        .target(name: "Sito", dependencies: ["SitoFormat", "CSitoKernels", "COpenBLAS"]),
         // Everything on the tools' side of the fence.
-        .target(name: "SitoTools", dependencies: ["Sito", "SitoFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "SitoTools", dependencies: ["Sito", "SitoFormat", "CSentencePiece", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "sito-convert", dependencies: ["SitoTools", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "sito-inspect", dependencies: ["SitoTools", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "sito-verify", dependencies: ["SitoTools", "SitoFormat", "Sito", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -12,28 +12,25 @@
 //   5. sentencepiece ids → model ids: overrides[sp] ?? sp + id_offset
 //   6. `<s>` + ids + `</s>`, truncated to max_length by dropping content tokens from the right
 //
-// libsentencepiece loads and validates the embedded model (and answers piece lookups). It does not
-// segment: its normalizer's whitespace rules and longest-match charsmap walk differ from Hugging Face's,
-// and its Viterbi sums scores in f32, which breaks ties differently (21 of 20,000 corpus strings, all
-// repeated punctuation such as "...."). formats/tokenization.md has the measurements.
-import CSentencePiece
+// The embedded model is read and checked here, in Swift (EmbeddedSentencePieceModel.swift), and its
+// pieces go into the lattice's piece table (UnigramLattice.swift). libsentencepiece is not used at run
+// time: its normalizer's whitespace rules and longest-match charsmap walk differ from Hugging Face's, and
+// its Viterbi sums scores in f32, which breaks ties differently (21 of 20,000 corpus strings, all
+// repeated punctuation such as "...."); formats/tokenization.md has the measurements. The tools
+// (sito-convert, sito-inspect, sito-verify) load every embedded model in libsentencepiece as well and
+// compare its piece ids with this file's (SitoTools/SentencePieceCheck.swift).
 import Foundation
 import SitoFormat
 
 /// A loaded SentencePiece tokenizer (behind `Tokenizer`). Immutable after init; safe to use from any
 /// number of threads at once.
-///
-/// `@unchecked Sendable`: the only non-Sendable member is the libsentencepiece processor pointer, which
-/// is never mutated after init and whose `Encode` is `const` and stateless (CSentencePiece.h).
-final class SentencePieceTokenizer: @unchecked Sendable {
+final class SentencePieceTokenizer: Sendable {
     public let info: TokenizerInfo
     public let recipe: InputRecipe
-    /// Number of pieces in the processor actually used (the embedded model plus pieces added at load).
+    /// Pieces in use: the embedded model's, plus a NORMAL twin of each added token the model holds only as
+    /// a CONTROL/UNKNOWN piece or not at all (below).
     public let pieceCount: Int
 
-    private let processor: OpaquePointer
-    /// sentencepiece id (of the load-time model) → model id.
-    private let idMap: [Int32]
     private let charsmap: PrecompiledCharsmap
     private let lattice: UnigramLattice
     private let whitespace: WhitespaceMode
@@ -52,7 +49,12 @@ final class SentencePieceTokenizer: @unchecked Sendable {
     }
 
     /// Builds the tokenizer from the header's tokenizer and input sections and the bytes of the
-    /// tokenizer tensor (a serialized sentencepiece ModelProto). The bytes are copied.
+    /// tokenizer tensor (a serialized sentencepiece ModelProto). What it needs of the bytes is copied.
+    ///
+    /// Throws `TokenizerError.invalidModel` for bytes that are not a usable model: malformed protobuf, an
+    /// empty piece, a piece text twice among the NORMAL/USER_DEFINED/UNUSED pieces or twice among the
+    /// CONTROL/UNKNOWN ones (libsentencepiece's rule), no or two UNKNOWN pieces, a BYTE piece, a bad
+    /// charsmap; `badIdMapping` for ids outside `[0, model_vocab)`.
     public init(info: TokenizerInfo, input recipe: InputRecipe, bytes: UnsafeRawBufferPointer) throws {
         guard info.kind == "sentencepiece" else { throw TokenizerError.unsupportedKind(info.kind) }
         guard let mode = WhitespaceMode(rawValue: info.whitespace) else {
@@ -64,7 +66,8 @@ final class SentencePieceTokenizer: @unchecked Sendable {
         }
         guard let bos = info.specials.bos else { throw TokenizerError.missingSpecial("bos") }
         guard let eos = info.specials.eos else { throw TokenizerError.missingSpecial("eos") }
-        for (name, id) in [("bos", bos), ("eos", eos)] where !(0..<info.modelVocab).contains(id) {
+        let vocab = 0..<min(info.modelVocab, Int(Int32.max))
+        for (name, id) in [("bos", bos), ("eos", eos)] where !vocab.contains(id) {
             throw TokenizerError.badIdMapping("special '\(name)' id \(id) is outside [0, \(info.modelVocab))")
         }
         self.info = info
@@ -72,79 +75,48 @@ final class SentencePieceTokenizer: @unchecked Sendable {
         self.bos = Int32(bos)
         self.eos = Int32(eos)
 
-        // Read the embedded model, then derive the processor's model (formats/tokenization.md, "Load").
+        // Read the embedded model (formats/tokenization.md, "Load").
+        guard bytes.count < Int(Int32.max) else {
+            throw TokenizerError.invalidModel("the model is \(bytes.count) bytes, more than 2 GiB")
+        }
         let model = try EmbeddedSentencePieceModel(bytes)
-        charsmap = try PrecompiledCharsmap(model.precompiledCharsmap)
-        var overrides: [Int: Int] = [:]
+        charsmap = try PrecompiledCharsmap(UnsafeRawBufferPointer(rebasing: bytes[model.charsmap]))
+        func quoted(_ piece: Int) -> String { "'\(String(decoding: model.text(of: piece), as: UTF8.self))'" }
+
+        // sentencepiece id → model id: overrides[sp] ?? sp + id_offset.
+        let n = model.count
+        var overrides: [(spId: Int, modelId: Int)] = []
         for pair in info.idOverrides {
             guard pair.count == 2 else { throw TokenizerError.badIdMapping("override \(pair) is not a [sentencepiece id, model id] pair") }
-            overrides[pair[0]] = pair[1]
+            overrides.append((pair[0], pair[1]))
         }
-        var map: [Int32] = []
-        map.reserveCapacity(model.pieces.count + info.addedTokens.count)
-        for spId in model.pieces.indices {
-            let modelId = overrides[spId] ?? spId + info.idOffset
-            guard (0..<info.modelVocab).contains(modelId) else {
-                throw TokenizerError.badIdMapping("sentencepiece id \(spId) ('\(model.pieces[spId].text)') maps to \(modelId), outside [0, \(info.modelVocab))")
+        // Walked in step with the pieces: by sentencepiece id, and for one id the last override counts.
+        overrides = overrides.enumerated().sorted { ($0.element.spId, $0.offset) < ($1.element.spId, $1.offset) }.map(\.element)
+        var next = overrides.firstIndex { $0.spId >= 0 } ?? overrides.count
+        var modelIds = [Int32](repeating: 0, count: n)
+        for spId in 0..<n {
+            var (modelId, overflow) = spId.addingReportingOverflow(info.idOffset)
+            while next < overrides.count && overrides[next].spId == spId {
+                (modelId, overflow) = (overrides[next].modelId, false)
+                next += 1
             }
-            map.append(Int32(modelId))
+            guard !overflow, vocab.contains(modelId) else {
+                let shown = overflow ? "\(spId) + \(info.idOffset)" : "\(modelId)"
+                throw TokenizerError.badIdMapping("sentencepiece id \(spId) (\(quoted(spId))) maps to \(shown), outside [0, \(info.modelVocab))")
+            }
+            modelIds[spId] = Int32(modelId)
         }
-        // Hugging Face's Unigram lattice holds every vocabulary entry, special tokens included (at their
-        // score, 0 for XLM-R), so "＜s＞" normalizes to "<s>" and becomes id 0. libsentencepiece never
-        // matches CONTROL/UNKNOWN pieces, so each added token without a NORMAL piece gets one appended.
-        var extraPieces: [(text: [UInt8], score: Float)] = []
-        // Only the added tokens' texts matter here: look them up in one pass over the pieces instead of
-        // hashing all 250k piece texts (that was a third of the load time).
-        let addedTexts = Set(info.addedTokens.map { Array($0.content.utf8) })
-        var addedFirstBytes = [Bool](repeating: false, count: 256)
-        for text in addedTexts { if let b = text.first { addedFirstBytes[Int(b)] = true } }
-        var normalTexts = Set<[UInt8]>()
-        var scoreOf: [[UInt8]: Float] = [:]
-        for piece in model.pieces {
-            guard let b = piece.text.first, addedFirstBytes[Int(b)], addedTexts.contains(piece.text) else { continue }
-            // NORMAL, USER_DEFINED and UNUSED pieces share libsentencepiece's piece table.
-            if piece.type == 1 || piece.type == 4 || piece.type == 5 { normalTexts.insert(piece.text) }
-            if scoreOf[piece.text] == nil { scoreOf[piece.text] = piece.score }
-        }
+
         for token in info.addedTokens {
-            guard (0..<info.modelVocab).contains(token.id) else {
+            guard vocab.contains(token.id) else {
                 throw TokenizerError.badIdMapping("added token '\(token.content)' has id \(token.id), outside [0, \(info.modelVocab))")
             }
-            let text = Array(token.content.utf8)
-            guard !text.isEmpty else { throw TokenizerError.badIdMapping("an added token is empty") }
-            if normalTexts.insert(text).inserted {
-                extraPieces.append((text, scoreOf[text] ?? 0))  // f32 scores of specials are exact (0 for XLM-R)
-                map.append(Int32(token.id))
-            }
+            guard !token.content.isEmpty else { throw TokenizerError.badIdMapping("an added token is empty") }
         }
-        idMap = map
-        var latticePieces: [(text: [UInt8], score: Double, id: Int32)] = []
-        latticePieces.reserveCapacity(map.count)
-        for (spId, piece) in model.pieces.enumerated() where piece.type != 5 {
-            latticePieces.append((piece.text, piece.exactScore ?? Double(piece.score), map[spId]))
-        }
-        for (k, extra) in extraPieces.enumerated() {
-            latticePieces.append((extra.text, Double(extra.score), map[model.pieces.count + k]))
-        }
-        guard let unkModelId = model.pieces.firstIndex(where: { $0.type == 2 }).map({ map[$0] }) else {
-            throw TokenizerError.invalidModel("the model has no UNKNOWN piece")
-        }
-        lattice = UnigramLattice(pieces: latticePieces, unkId: unkModelId)
-        let derived = model.derived(appending: extraPieces)
-        var error = [CChar](repeating: 0, count: 512)
-        let loaded = derived.withUnsafeBytes { raw in
-            sito_sp_load(raw.baseAddress, raw.count, &error, error.count)
-        }
-        guard let loaded else {
-            throw TokenizerError.invalidModel(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        }
-        let count = Int(sito_sp_piece_count(loaded))
-        guard count == map.count else {
-            sito_sp_free(loaded)
-            throw TokenizerError.invalidModel("libsentencepiece loaded \(count) pieces, expected \(map.count)")
-        }
-        processor = loaded
-        pieceCount = count
+        let table = try PieceTable(model: model, modelIds: modelIds,
+                                   addedTokens: info.addedTokens.map { (Array($0.content.utf8), Int32($0.id)) })
+        pieceCount = table.pieceCount
+        lattice = UnigramLattice(table: table)
 
         added = info.addedTokens
             .map { AddedPattern(bytes: Array($0.content.utf8), id: Int32($0.id), lstrip: $0.lstrip, rstrip: $0.rstrip) }
@@ -153,8 +125,6 @@ final class SentencePieceTokenizer: @unchecked Sendable {
         for pattern in added { first[Int(pattern.bytes[0])] = true }
         firstByte = first
     }
-
-    deinit { sito_sp_free(processor) }
 
     // MARK: Public API
 
@@ -182,13 +152,14 @@ final class SentencePieceTokenizer: @unchecked Sendable {
         return try finish(encode(text), maxLength: maxLength, onOverflow: onOverflow)
     }
 
-    /// The model id of a piece of the embedded model (e.g. "▁Hello"), or nil when there is none.
+    /// The model id of a piece of the embedded model (e.g. "▁Hello"), or of an added token's twin; nil
+    /// when there is none. A text held by a CONTROL/UNKNOWN piece and a NORMAL one answers the former's
+    /// id, as libsentencepiece's `PieceToId` does.
     public func modelId(ofPiece piece: String) -> Int32? {
         var piece = piece
         return piece.withUTF8 { buffer -> Int32? in
-            let id = buffer.withMemoryRebound(to: CChar.self) { sito_sp_piece_to_id(processor, $0.baseAddress, $0.count) }
-            if id == sito_sp_unk_id(processor) && !pieceText(id).elementsEqual(buffer) { return nil }
-            return idMap[Int(id)]
+            guard let entry = lattice.table.find(buffer), entry.modelId >= 0 else { return nil }
+            return entry.modelId
         }
     }
 
@@ -292,19 +263,6 @@ final class SentencePieceTokenizer: @unchecked Sendable {
         }
     }
 
-    /// The same segmentation done by libsentencepiece (for tests: it differs from Hugging Face only
-    /// where f32 score sums break ties differently; formats/tokenization.md, "Viterbi").
-    func sentencePieceIds(_ text: String) -> [Int32] {
-        var bytes = Array(text.utf8)
-        var spIds = [Int32](repeating: 0, count: bytes.count + 1)
-        let produced = bytes.withUnsafeMutableBytes { raw in
-            spIds.withUnsafeMutableBufferPointer {
-                sito_sp_encode(processor, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, $0.baseAddress, $0.count)
-            }
-        }
-        return produced < 0 ? [] : spIds.prefix(Int(produced)).map { idMap[Int($0)] }
-    }
-
     /// Steps 2–3 alone: the "▁"-joined normalized text of one segment (no added-token splitting).
     func metaspaced(_ text: String) -> String {
         var out = WordBuilder(mode: whitespace, capacity: text.utf8.count * 2)
@@ -312,17 +270,6 @@ final class SentencePieceTokenizer: @unchecked Sendable {
         text.withUTF8 { normalize($0, into: &out) }
         guard let from = out.start() else { return "" }
         return String(decoding: out.bytes[from...], as: UTF8.self)
-    }
-
-    private func pieceText(_ id: Int32) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: 256)
-        let length = buffer.withUnsafeMutableBytes { sito_sp_id_to_piece(processor, id, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
-        if length < 0 { return [] }
-        if Int(length) > buffer.count {
-            buffer = [UInt8](repeating: 0, count: Int(length))
-            _ = buffer.withUnsafeMutableBytes { sito_sp_id_to_piece(processor, id, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
-        }
-        return Array(buffer.prefix(Int(length)))
     }
 }
 
@@ -339,7 +286,7 @@ enum WhitespaceMode: String, CaseIterable {
     case whitespaceSplit = "whitespace-split"
 }
 
-/// Accumulates the normalized segment as the "▁"-joined string libsentencepiece encodes.
+/// Accumulates the normalized segment as the "▁"-joined string the lattice segments.
 struct WordBuilder {
     let mode: WhitespaceMode
     /// Starts with a reserved "▁" (the Metaspace prefix), dropped by `start()` when not wanted.
@@ -420,7 +367,7 @@ func isWhiteSpace(_ value: UInt32) -> Bool {
 }
 
 @inline(__always)
-private func utf8Length(_ lead: UInt8) -> Int {
+func utf8Length(_ lead: UInt8) -> Int {
     if lead < 0x80 { return 1 }
     if lead >> 5 == 0b110 { return 2 }
     if lead >> 4 == 0b1110 { return 3 }
@@ -469,14 +416,14 @@ struct PrecompiledCharsmap {
     /// `spans[value]`: the replacement string starting at `normalized[value]`, resolved once.
     private let spans: [Int: Range<Int>]
 
-    init(_ blob: ArraySlice<UInt8>) throws {
+    init(_ blob: UnsafeRawBufferPointer) throws {
         if blob.isEmpty {
             units = []
             normalized = []
             spans = [:]
             return
         }
-        let bytes = Array(blob)
+        let bytes = [UInt8](blob)
         guard bytes.count >= 4 else { throw TokenizerError.invalidModel("precompiled charsmap is \(bytes.count) bytes, shorter than its 4-byte header") }
         let trieBytes = Int(UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24)
         guard trieBytes % 4 == 0, trieBytes >= 4, trieBytes <= bytes.count - 4 else {
@@ -525,412 +472,5 @@ struct PrecompiledCharsmap {
             }
         }
         return nil
-    }
-}
-
-/// The parts of a serialized sentencepiece ModelProto the runtime needs, read with a minimal protobuf
-/// wire-format reader (field numbers from sentencepiece_model.proto: ModelProto.pieces = 1 {piece = 1,
-/// score = 2, type = 3}, trainer_spec = 2, normalizer_spec = 3 {precompiled_charsmap = 2}).
-struct EmbeddedSentencePieceModel {
-    struct Piece {
-        var text: [UInt8]
-        var score: Float
-        var type: Int
-        /// Field 200 (Sito extension, fixed64): the exact f64 score when the f32 `score` rounds it.
-        var exactScore: Double?
-    }
-
-    let bytes: [UInt8]
-    var pieces: [Piece] = []
-    var precompiledCharsmap: ArraySlice<UInt8> = []
-    /// Byte ranges of the top-level fields other than normalizer_spec, kept verbatim in the derived model.
-    var keptFields: [Range<Int>] = []
-
-    init(_ raw: UnsafeRawBufferPointer) throws {
-        bytes = Array(raw)
-        var reader = WireReader(bytes: bytes, range: 0..<bytes.count)
-        while let field = try reader.next() {
-            switch (field.number, field.payload) {
-            case (1, .bytes(let r)):
-                pieces.append(try EmbeddedSentencePieceModel.piece(bytes, r))
-                keptFields.append(field.span)
-            case (3, .bytes(let r)):
-                var inner = WireReader(bytes: bytes, range: r)
-                while let f = try inner.next() {
-                    if f.number == 2, case .bytes(let c) = f.payload { precompiledCharsmap = bytes[c] }
-                }
-            default:
-                keptFields.append(field.span)
-            }
-        }
-        guard !pieces.isEmpty else { throw TokenizerError.invalidModel("the model has no pieces") }
-    }
-
-    private static func piece(_ bytes: [UInt8], _ range: Range<Int>) throws -> Piece {
-        var piece = Piece(text: [], score: 0, type: 1)
-        var reader = WireReader(bytes: bytes, range: range)
-        while let f = try reader.next() {
-            switch (f.number, f.payload) {
-            case (1, .bytes(let r)): piece.text = Array(bytes[r])
-            case (2, .fixed32(let v)): piece.score = Float(bitPattern: v)
-            case (3, .varint(let v)): piece.type = Int(truncatingIfNeeded: v)
-            case (200, .fixed64(let v)): piece.exactScore = Double(bitPattern: v)
-            default: break
-            }
-        }
-        return piece
-    }
-
-    /// The model the processor runs: the same pieces (plus `extra` NORMAL pieces at the end) with an
-    /// identity normalizer that adds no prefix, keeps every space and escapes nothing.
-    func derived(appending extra: [(text: [UInt8], score: Float)]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + 64 + extra.count * 16)
-        // Fields are copied in file order. Repeated `pieces` keep their relative order even when other
-        // fields sit between them, so every id is unchanged; the extra pieces get the next ids.
-        for span in keptFields { out.append(contentsOf: bytes[span]) }
-        for piece in extra {
-            var inner = WireWriter()
-            inner.bytes(1, piece.text)
-            inner.fixed32(2, piece.score.bitPattern)
-            inner.varint(3, 1)
-            var outer = WireWriter()
-            outer.bytes(1, inner.out)
-            out.append(contentsOf: outer.out)
-        }
-        var normalizer = WireWriter()
-        normalizer.bytes(1, Array("identity".utf8))
-        normalizer.varint(3, 0)  // add_dummy_prefix
-        normalizer.varint(4, 0)  // remove_extra_whitespaces
-        normalizer.varint(5, 0)  // escape_whitespaces
-        var outer = WireWriter()
-        outer.bytes(3, normalizer.out)
-        out.append(contentsOf: outer.out)
-        return out
-    }
-}
-
-/// Protobuf wire format, reading (enough for sentencepiece's ModelProto). The one protobuf reader of the
-/// package: the tools' SentencePieceModel and sito-inspect use it too (`package` access).
-package struct WireReader {
-    package enum Payload {
-        case varint(UInt64)
-        case fixed64(UInt64)
-        case bytes(Range<Int>)
-        case fixed32(UInt32)
-    }
-
-    package struct Field {
-        package var number: Int
-        package var payload: Payload
-        /// The whole field, key included.
-        package var span: Range<Int>
-    }
-
-    let bytes: [UInt8]
-    var pos: Int
-    let end: Int
-
-    package init(bytes: [UInt8], range: Range<Int>) {
-        self.bytes = bytes
-        pos = range.lowerBound
-        end = range.upperBound
-    }
-
-    mutating func varint() throws -> UInt64 {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        while true {
-            guard pos < end else { throw TokenizerError.invalidModel("truncated varint at byte \(pos)") }
-            let b = bytes[pos]
-            pos += 1
-            guard shift < 64 else { throw TokenizerError.invalidModel("varint longer than 10 bytes at byte \(pos)") }
-            result |= UInt64(b & 0x7F) << shift
-            if b & 0x80 == 0 { return result }
-            shift += 7
-        }
-    }
-
-    /// The next field, or nil at the end. Throws `TokenizerError.invalidModel` naming the byte offset.
-    package mutating func next() throws -> Field? {
-        guard pos < end else { return nil }
-        let start = pos
-        let key = try varint()
-        let number = Int(key >> 3)
-        guard number > 0 else { throw TokenizerError.invalidModel("field number 0 at byte \(start)") }
-        let payload: Payload
-        switch key & 7 {
-        case 0: payload = .varint(try varint())
-        case 1:
-            guard end - pos >= 8 else { throw TokenizerError.invalidModel("truncated fixed64 at byte \(pos)") }
-            var v: UInt64 = 0
-            for k in 0..<8 { v |= UInt64(bytes[pos + k]) << (8 * UInt64(k)) }
-            pos += 8
-            payload = .fixed64(v)
-        case 2:
-            let length = try varint()
-            guard length <= UInt64(end - pos) else { throw TokenizerError.invalidModel("field \(number) at byte \(start) runs past the end") }
-            payload = .bytes(pos..<pos + Int(length))
-            pos += Int(length)
-        case 5:
-            guard end - pos >= 4 else { throw TokenizerError.invalidModel("truncated fixed32 at byte \(pos)") }
-            let v = UInt32(bytes[pos]) | UInt32(bytes[pos + 1]) << 8 | UInt32(bytes[pos + 2]) << 16 | UInt32(bytes[pos + 3]) << 24
-            pos += 4
-            payload = .fixed32(v)
-        default:
-            throw TokenizerError.invalidModel("unsupported wire type \(key & 7) at byte \(start)")
-        }
-        return Field(number: number, payload: payload, span: start..<pos)
-    }
-}
-
-/// Protobuf wire format, writing. The one protobuf writer of the package (the converter's
-/// SentencePieceModel uses it too).
-package struct WireWriter {
-    package var out: [UInt8] = []
-
-    package init() {}
-
-    mutating func rawVarint(_ value: UInt64) {
-        var v = value
-        while v >= 0x80 {
-            out.append(UInt8(v & 0x7F) | 0x80)
-            v >>= 7
-        }
-        out.append(UInt8(v))
-    }
-
-    package mutating func varint(_ field: Int, _ value: UInt64) {
-        rawVarint(UInt64(field) << 3)
-        rawVarint(value)
-    }
-
-    /// int32/int64 fields: negative values are sign-extended to 64 bits (10 bytes), as protobuf does.
-    package mutating func int(_ field: Int, _ value: Int) {
-        varint(field, UInt64(bitPattern: Int64(value)))
-    }
-
-    package mutating func fixed32(_ field: Int, _ value: UInt32) {
-        rawVarint(UInt64(field) << 3 | 5)
-        for k in 0..<4 { out.append(UInt8((value >> (8 * UInt32(k))) & 0xFF)) }
-    }
-
-    package mutating func fixed64(_ field: Int, _ value: UInt64) {
-        rawVarint(UInt64(field) << 3 | 1)
-        for k in 0..<8 { out.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(k)))) }
-    }
-
-    package mutating func bytes(_ field: Int, _ value: [UInt8]) {
-        rawVarint(UInt64(field) << 3 | 2)
-        rawVarint(UInt64(value.count))
-        out.append(contentsOf: value)
-    }
-}
-
-/// Hugging Face's Unigram segmentation (`Unigram::encode_optimized`), reproduced step for step:
-/// per "▁"-word, a forward Viterbi over byte positions in f64; a candidate replaces the best path
-/// ending at a position only when strictly better, so on a tie the path whose last piece starts
-/// earliest (was seen first) wins; a position no one-character piece covers gets `<unk>` at
-/// `min score − 10`; consecutive `<unk>` pieces are fused into one.
-///
-/// libsentencepiece 0.1.97 runs the same algorithm with f32 sums, which breaks exact ties differently
-/// (e.g. "...." → "..." + "." instead of "." + "..."), so the lattice is walked here.
-///
-/// Pieces are found with a hash table of every prefix of every piece (FNV-1a over the bytes, so the
-/// hash of a prefix extends byte by byte); entries are verified against the piece's bytes.
-struct UnigramLattice {
-    /// Open addressing: `slotHash[i]` (0 = empty) and `slotPiece[i]` (piece index, or -1 for a prefix only).
-    private let slotHash: [UInt32]
-    private let slotPiece: [Int32]
-    private let mask: Int
-    private let pieceBytes: [UInt8]
-    private let pieceStart: [Int32]
-    private let pieceLength: [UInt8]
-    private let pieceScore: [Double]
-    private let pieceId: [Int32]
-    private let maxPieceBytes: Int
-    private let unkId: Int32
-    private let unkScore: Double
-
-    init(pieces: [(text: [UInt8], score: Double, id: Int32)], unkId: Int32) {
-        var prefixCount = 0
-        var maxBytes = 0
-        for p in pieces {
-            prefixCount += p.text.count
-            maxBytes = max(maxBytes, p.text.count)
-        }
-        var capacity = 1024
-        while capacity < prefixCount * 2 { capacity <<= 1 }  // distinct prefixes ≤ total: load ≤ 0.5
-        var hashes = [UInt32](repeating: 0, count: capacity)
-        var values = [Int32](repeating: -1, count: capacity)
-        let mask = capacity - 1
-        var bytes: [UInt8] = []
-        var starts: [Int32] = []
-        var lengths: [UInt8] = []
-        var scores: [Double] = []
-        var ids: [Int32] = []
-        var minScore = Double.infinity
-        // Piece strings are unique (libsentencepiece refuses duplicates; the added-token twins are
-        // only added where no NORMAL piece has the text).
-        for p in pieces where !p.text.isEmpty && p.text.count <= 255 {
-            let index = Int32(ids.count)
-            starts.append(Int32(bytes.count))
-            bytes.append(contentsOf: p.text)
-            lengths.append(UInt8(p.text.count))
-            scores.append(p.score)
-            ids.append(p.id)
-            minScore = min(minScore, p.score)
-            var h = UnigramLattice.seed
-            for (k, byte) in p.text.enumerated() {
-                h = UnigramLattice.step(h, byte)
-                var slot = UnigramLattice.slot(h, mask)
-                let tag = UnigramLattice.tag(h, k + 1)
-                // Find this prefix's slot (same tag and, for pieces, same bytes) or an empty one.
-                while hashes[slot] != 0 {
-                    if hashes[slot] == tag {
-                        let existing = values[slot]
-                        if existing < 0 { break }
-                        let e = Int(existing)
-                        if Int(lengths[e]) == k + 1 && bytes[Int(starts[e])..<Int(starts[e]) + k + 1].elementsEqual(p.text[0...k]) { break }
-                    }
-                    slot = (slot + 1) & mask
-                }
-                hashes[slot] = tag
-                if k + 1 == p.text.count { values[slot] = index }
-            }
-        }
-        slotHash = hashes
-        slotPiece = values
-        self.mask = mask
-        pieceBytes = bytes
-        pieceStart = starts
-        pieceLength = lengths
-        pieceScore = scores
-        pieceId = ids
-        maxPieceBytes = maxBytes
-        self.unkId = unkId
-        unkScore = (minScore.isFinite ? minScore : 0) - 10
-    }
-
-    private static let seed: UInt64 = 0xcbf2_9ce4_8422_2325
-    @inline(__always) private static func step(_ h: UInt64, _ byte: UInt8) -> UInt64 { (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-    @inline(__always) private static func mix(_ h: UInt64) -> UInt64 {
-        var x = h ^ (h >> 31)
-        x = x &* 0x7fb5_d329_728e_a185
-        return x ^ (x >> 27)
-    }
-    @inline(__always) private static func slot(_ h: UInt64, _ mask: Int) -> Int { Int(truncatingIfNeeded: mix(h)) & mask }
-    /// A non-zero 32-bit tag: high bits of the mixed hash with the prefix length folded in.
-    @inline(__always) private static func tag(_ h: UInt64, _ length: Int) -> UInt32 {
-        let t = UInt32(truncatingIfNeeded: mix(h) >> 32) ^ UInt32(truncatingIfNeeded: length &* 0x9E37_79B1)
-        return t == 0 ? 1 : t
-    }
-
-    /// Appends the model ids of a "▁"-joined normalized segment.
-    func encode(_ text: UnsafeBufferPointer<UInt8>, into ids: inout [Int32]) {
-        // Words start at each "▁" (E2 96 81); no piece holds "▁" anywhere but first, so words are
-        // independent, and Hugging Face encodes each separately (its f64 sums restart at 0).
-        var wordStart = 0
-        var k = 3
-        var score = [Double](repeating: 0, count: 64)
-        var from = [Int32](repeating: 0, count: 64)
-        var piece = [Int32](repeating: 0, count: 64)
-        while k <= text.count {
-            if k == text.count || (text[k] == 0xE2 && k + 2 < text.count && text[k + 1] == 0x96 && text[k + 2] == 0x81) {
-                encodeWord(UnsafeBufferPointer(rebasing: text[wordStart..<k]), &score, &from, &piece, into: &ids)
-                wordStart = k
-                k += 3
-            } else {
-                k += 1
-            }
-        }
-    }
-
-    private func encodeWord(_ word: UnsafeBufferPointer<UInt8>, _ score: inout [Double], _ from: inout [Int32],
-                            _ piece: inout [Int32], into ids: inout [Int32]) {
-        let n = word.count
-        if n == 0 { return }
-        if score.count < n + 1 {
-            score = [Double](repeating: 0, count: n + 1)
-            from = [Int32](repeating: 0, count: n + 1)
-            piece = [Int32](repeating: 0, count: n + 1)
-        }
-        for i in 1...n { from[i] = -1 }
-        score[0] = 0
-        var start = 0
-        while start < n {
-            let here = score[start]
-            let charLength = min(utf8Length(word[start]), n - start)
-            var coveredChar = false
-            var h = UnigramLattice.seed
-            var end = start
-            let limit = min(n, start + maxPieceBytes)
-            while end < limit {
-                h = UnigramLattice.step(h, word[end])
-                end += 1
-                let tag = UnigramLattice.tag(h, end - start)
-                var slot = UnigramLattice.slot(h, mask)
-                var found = false
-                var hit: Int32 = -1
-                while slotHash[slot] != 0 {
-                    if slotHash[slot] == tag {
-                        let candidate = slotPiece[slot]
-                        if candidate < 0 {
-                            found = true
-                            break
-                        }
-                        // A piece slot with this tag also proves the prefix may exist (a prefix-only
-                        // slot can be taken over by a piece whose tag collides); false positives only
-                        // cost an extra step.
-                        found = true
-                        let c = Int(candidate)
-                        if Int(pieceLength[c]) == end - start {
-                            let s = Int(pieceStart[c])
-                            var same = true
-                            for j in 0..<(end - start) where pieceBytes[s + j] != word[start + j] {
-                                same = false
-                                break
-                            }
-                            if same {
-                                hit = candidate
-                                break
-                            }
-                        }
-                    }
-                    slot = (slot + 1) & mask
-                }
-                if !found { break }  // no piece starts with these bytes
-                if hit >= 0 {
-                    let candidate = here + pieceScore[Int(hit)]
-                    if from[end] < 0 || candidate > score[end] {
-                        score[end] = candidate
-                        from[end] = Int32(start)
-                        piece[end] = pieceId[Int(hit)]
-                    }
-                    if end - start == charLength { coveredChar = true }
-                }
-            }
-            if !coveredChar {
-                let end = start + charLength
-                let candidate = here + unkScore
-                if from[end] < 0 || candidate > score[end] {
-                    score[end] = candidate
-                    from[end] = Int32(start)
-                    piece[end] = unkId
-                }
-            }
-            start += charLength
-        }
-        // Backtrack, fusing runs of <unk>.
-        let first = ids.count
-        var end = n
-        var previousUnk = false
-        while end > 0 {
-            let id = piece[end]
-            if !(id == unkId && previousUnk) { ids.append(id) }
-            previousUnk = id == unkId
-            end = Int(from[end])
-        }
-        ids[first...].reverse()
     }
 }

@@ -37,7 +37,8 @@ public enum TokenizerError: Error, Equatable, Sendable {
     case unsupportedKind(String)
     case unsupportedWhitespace(String)
     case unsupportedRecipe(String)
-    /// The embedded SentencePiece model is malformed or libsentencepiece refused it.
+    /// The embedded SentencePiece model (or WordPiece vocabulary) is malformed: formats/tokenization.md,
+    /// "Load", lists what the runtime refuses.
     case invalidModel(String)
     /// A sentencepiece id maps outside `[0, model_vocab)`, or an override is malformed.
     case badIdMapping(String)

@@ -1,6 +1,6 @@
 // SentencePieceProto.swift: sentencepiece's ModelProto as a Swift value, with a hand-written protobuf
-// wire-format encoder and decoder (no swift-protobuf). Only the fields Sito writes or checks are modelled;
-// decoding skips the rest.
+// wire-format encoder (WireWriter, here) and decoder (the runtime's WireReader; no swift-protobuf). Only
+// the fields Sito writes or checks are modelled; decoding skips the rest.
 //
 // Field numbers (google/sentencepiece src/sentencepiece_model.proto; this file must match it):
 //   ModelProto      { repeated SentencePiece pieces = 1; TrainerSpec trainer_spec = 2;
@@ -103,12 +103,16 @@ public struct SentencePieceModel: Equatable, Sendable {
 
     private init(decoding bytes: [UInt8]) throws {
         self.pieces = []
-        var reader = WireReader(bytes: bytes, range: 0..<bytes.count)
+        try bytes.withUnsafeBytes { try decode(bytes, $0) }
+    }
+
+    private mutating func decode(_ bytes: [UInt8], _ raw: UnsafeRawBufferPointer) throws {
+        var reader = WireReader(raw, range: 0..<bytes.count)
         while let field = try reader.next() {
             switch (field.number, field.payload) {
             case (1, .bytes(let r)):
                 var piece = Piece("", score: 0, type: .normal)
-                var inner = WireReader(bytes: bytes, range: r)
+                var inner = WireReader(raw, range: r)
                 while let f = try inner.next() {
                     switch (f.number, f.payload) {
                     case (1, .bytes(let t)):
@@ -128,7 +132,7 @@ public struct SentencePieceModel: Equatable, Sendable {
                 }
                 pieces.append(piece)
             case (2, .bytes(let r)):
-                var inner = WireReader(bytes: bytes, range: r)
+                var inner = WireReader(raw, range: r)
                 while let f = try inner.next() {
                     guard case .varint(let v) = f.payload else { continue }
                     switch f.number {
@@ -146,7 +150,7 @@ public struct SentencePieceModel: Equatable, Sendable {
                     }
                 }
             case (3, .bytes(let r)):
-                var inner = WireReader(bytes: bytes, range: r)
+                var inner = WireReader(raw, range: r)
                 while let f = try inner.next() {
                     switch (f.number, f.payload) {
                     case (1, .bytes(let t)): normalizerName = String(decoding: bytes[t], as: UTF8.self)
@@ -161,6 +165,46 @@ public struct SentencePieceModel: Equatable, Sendable {
                 break
             }
         }
+    }
+}
+
+/// Protobuf wire format, writing: what SentencePieceModel and the libsentencepiece check write.
+struct WireWriter {
+    var out: [UInt8] = []
+
+    mutating func rawVarint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            out.append(UInt8(v & 0x7F) | 0x80)
+            v >>= 7
+        }
+        out.append(UInt8(v))
+    }
+
+    mutating func varint(_ field: Int, _ value: UInt64) {
+        rawVarint(UInt64(field) << 3)
+        rawVarint(value)
+    }
+
+    /// int32/int64 fields: negative values are sign-extended to 64 bits (10 bytes), as protobuf does.
+    mutating func int(_ field: Int, _ value: Int) {
+        varint(field, UInt64(bitPattern: Int64(value)))
+    }
+
+    mutating func fixed32(_ field: Int, _ value: UInt32) {
+        rawVarint(UInt64(field) << 3 | 5)
+        for k in 0..<4 { out.append(UInt8((value >> (8 * UInt32(k))) & 0xFF)) }
+    }
+
+    mutating func fixed64(_ field: Int, _ value: UInt64) {
+        rawVarint(UInt64(field) << 3 | 1)
+        for k in 0..<8 { out.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(k)))) }
+    }
+
+    mutating func bytes(_ field: Int, _ value: [UInt8]) {
+        rawVarint(UInt64(field) << 3 | 2)
+        rawVarint(UInt64(value.count))
+        out.append(contentsOf: value)
     }
 }
 

@@ -3,7 +3,8 @@
 // formats/tokenization.md ("Conversion"); this file must match it.
 //
 // Which file wins: `tokenizer.json` when it exists (it is what transformers loads whenever it is
-// present), else `sentencepiece.bpe.model` (the original fairseq XLM-R layout).
+// present), else `sentencepiece.bpe.model` (the original fairseq XLM-R layout). Every result passes the
+// libsentencepiece check (SentencePieceCheck.swift) before it is returned.
 import Foundation
 import SitoFormat
 
@@ -64,13 +65,20 @@ public func convertTokenizer(folder: URL, modelVocab: Int, whitespace: Tokenizer
     let json = folder.appendingPathComponent("tokenizer.json")
     let spm = folder.appendingPathComponent("sentencepiece.bpe.model")
     let classRule = usesXLMRobertaClass(folder: folder)
+    let source: URL
+    let converted: (info: TokenizerInfo, bytes: [UInt8])
     if fm.fileExists(atPath: json.path) {
-        return try convertTokenizerJSON(json, modelVocab: modelVocab, whitespace: whitespace, classRule: classRule)
+        source = json
+        converted = try convertTokenizerJSON(json, modelVocab: modelVocab, whitespace: whitespace, classRule: classRule)
+    } else if fm.fileExists(atPath: spm.path) {
+        source = spm
+        converted = try convertFairseqModel(spm, folder: folder, modelVocab: modelVocab)
+    } else {
+        throw TokenizerConversionError.missing(folder: folder.path)
     }
-    if fm.fileExists(atPath: spm.path) {
-        return try convertFairseqModel(spm, folder: folder, modelVocab: modelVocab)
-    }
-    throw TokenizerConversionError.missing(folder: folder.path)
+    // The runtime reads the model alone; libsentencepiece must agree with it before anything is written.
+    _ = try converted.bytes.withUnsafeBytes { try checkSentencePieceTokenizer(info: converted.info, bytes: $0, file: source.path) }
+    return converted
 }
 
 /// True when transformers (≥ 5) `AutoTokenizer` instantiates `XLMRobertaTokenizer` for this folder:

@@ -1,7 +1,9 @@
 // sito-inspect: shows what is inside a .sito file (formats/sito.md) — metadata, tokenizer, tensors —
-// and verifies tensor checksums on request. It opens files without the architecture schema check so
-// it can show files the runtime would refuse, and says so with a warning.
-// Exit codes: 0 readable (and checksums fine when asked), 1 corrupt tensors, 2 unreadable file.
+// checks an embedded SentencePiece model with libsentencepiece (SitoTools/SentencePieceCheck.swift), and
+// verifies tensor checksums on request. It opens files without the architecture schema check so it can
+// show files the runtime would refuse, and says so with a warning.
+// Exit codes: 0 readable (and checksums fine when asked), 1 corrupt tensors or a tokenizer that fails
+// its check, 2 unreadable file.
 import ArgumentParser
 import Foundation
 import SitoFormat
@@ -15,8 +17,10 @@ struct SitoInspect: ParsableCommand {
         commandName: "sito-inspect",
         abstract: "Show the metadata, tokenizer and tensors of a .sito file.",
         discussion: """
-        Exit codes: 0 the file is readable (and its checksums match when --verify-checksums is given), \
-        1 some tensors are corrupt, 2 the file cannot be read as a .sito file.
+        An embedded SentencePiece model is also loaded in libsentencepiece, which must agree with the \
+        runtime on every piece id. Exit codes: 0 the file is readable (and its checksums match when \
+        --verify-checksums is given), 1 some tensors are corrupt or the tokenizer fails its check, 2 the \
+        file cannot be read as a .sito file.
         """)
 
     @Argument(help: "The .sito file.")
@@ -41,16 +45,29 @@ struct SitoInspect: ParsableCommand {
             ToolExit.warn(tool, "the Sito runtime would refuse this file: \(schemaError.errorDescription ?? "\(schemaError)")")
         }
         let mismatches: [SitoFormatError]? = verifyChecksums ? sito.checksumMismatches() : nil
-        let report = InspectReport(file: sito, schemaError: schemaError, mismatches: mismatches, listTensors: tensors)
+        var tokenizerCheck: InspectReport.Check?
+        do {
+            tokenizerCheck = try checkSentencePieceTokenizer(of: sito).map { InspectReport.Check(ok: true, pieces: $0) }
+        } catch {
+            tokenizerCheck = InspectReport.Check(ok: false, error: (error as? LocalizedError)?.errorDescription ?? "\(error)")
+        }
+        let report = InspectReport(file: sito, schemaError: schemaError, mismatches: mismatches, tokenizerCheck: tokenizerCheck,
+                                   listTensors: tensors)
         if json {
             ToolExit.printJSON(report)
         } else {
             print(report.text(), terminator: "")
         }
+        var failed = false
         if let mismatches, !mismatches.isEmpty {
             for m in mismatches { FileHandle.standardError.write(Data("\(tool): error: \(m.errorDescription ?? "\(m)")\n".utf8)) }
-            throw ExitCode(ToolExit.checkFailed)
+            failed = true
         }
+        if let check = tokenizerCheck, !check.ok {
+            FileHandle.standardError.write(Data("\(tool): error: \(check.error ?? "")\n".utf8))
+            failed = true
+        }
+        if failed { throw ExitCode(ToolExit.checkFailed) }
     }
 }
 
@@ -58,6 +75,13 @@ struct SitoInspect: ParsableCommand {
 struct InspectReport: Encodable {
     struct Schema: Encodable {
         var ok: Bool
+        var error: String?
+    }
+    /// The libsentencepiece check of an embedded SentencePiece model.
+    struct Check: Encodable {
+        var ok: Bool
+        /// Pieces whose ids were compared.
+        var pieces: Int?
         var error: String?
     }
     struct Tokenizer: Encodable {
@@ -72,10 +96,12 @@ struct InspectReport: Encodable {
         var specials: SpecialIds
         var addedTokens: [AddedToken]
         var whitespace: String
+        /// Nil when there is nothing to check (a wordpiece vocabulary, a missing tensor).
+        var check: Check?
 
         enum CodingKeys: String, CodingKey {
             case kind, tensor, bytes, vocabularySize = "vocabulary_size", modelVocab = "model_vocab", idOffset = "id_offset"
-            case idOverrides = "id_overrides", specials, addedTokens = "added_tokens", whitespace
+            case idOverrides = "id_overrides", specials, addedTokens = "added_tokens", whitespace, check
         }
     }
     struct DTypeTotal: Encodable {
@@ -124,7 +150,7 @@ struct InspectReport: Encodable {
         case architecture, task, model, input, tokenizer, source, converter, created, quantization, tensors, checksums
     }
 
-    init(file sito: SitoFile, schemaError: SitoFormatError?, mismatches: [SitoFormatError]?, listTensors: Bool) {
+    init(file sito: SitoFile, schemaError: SitoFormatError?, mismatches: [SitoFormatError]?, tokenizerCheck: Check?, listTensors: Bool) {
         let h = sito.header
         file = sito.path
         fileBytes = sito.fileSize
@@ -142,7 +168,8 @@ struct InspectReport: Encodable {
             vocabularySize: h.tokenizer.kind == "sentencepiece" ? blob.flatMap { sentencePieceCount($0.bytes) }
                 : blob.map { $0.bytes.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 } },  // wordpiece: one entry per line
             modelVocab: h.tokenizer.modelVocab, idOffset: h.tokenizer.idOffset, idOverrides: h.tokenizer.idOverrides,
-            specials: h.tokenizer.specials, addedTokens: h.tokenizer.addedTokens, whitespace: h.tokenizer.whitespace)
+            specials: h.tokenizer.specials, addedTokens: h.tokenizer.addedTokens, whitespace: h.tokenizer.whitespace,
+            check: tokenizerCheck)
         source = h.source
         converter = h.converter
         created = h.created
@@ -214,6 +241,10 @@ struct InspectReport: Encodable {
             let shown = t.addedTokens.prefix(8).map { "\(quoted($0.content)) \($0.id)" }.joined(separator: ", ")
             let more = t.addedTokens.count > 8 ? ", … (\(t.addedTokens.count - 8) more)" : ""
             line("", "added tokens (\(t.addedTokens.count)): \(shown)\(more)")
+        }
+        if let check = t.check {
+            line("", check.ok ? "libsentencepiece check: ok, \(formatCount(check.pieces ?? 0)) piece ids agree with the runtime"
+                              : "libsentencepiece check: FAILED (see the error)")
         }
 
         out += "\n"

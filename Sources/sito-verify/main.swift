@@ -1,6 +1,7 @@
 // sito-verify: runs a .sito reranker on a golden/1 file (formats/golden.md) and reports token parity,
-// logit errors and ranking agreement against the reference. Exit 0: passed; 1: outside tolerance;
-// 2: bad input.
+// logit errors and ranking agreement against the reference, after checking the embedded SentencePiece
+// model with libsentencepiece. Exit 0: passed; 1: outside tolerance; 2: bad input (a tokenizer that
+// fails the check included).
 import ArgumentParser
 import Foundation
 import Sito
@@ -18,7 +19,8 @@ struct SitoVerify: ParsableCommand {
         Default tolerances depend on the file's storage type: f32 max |Δlogit| ≤ 1e-4 and zero token \
         mismatches; bf16 mean Spearman ≥ 0.985 and top-1 agreement ≥ 0.85; int8 mean Spearman ≥ 0.90 \
         and top-1 agreement ≥ 0.70 (the measured basis: formats/quantization.md, "Measured loss").
-        Exit codes: 0 passed, 1 outside tolerance, 2 bad input.
+        Exit codes: 0 passed, 1 outside tolerance, 2 bad input (an embedded SentencePiece model that \
+        libsentencepiece and the runtime do not agree on included).
         """)
 
     @Argument(help: "The .sito file.")
@@ -51,7 +53,10 @@ struct SitoVerify: ParsableCommand {
     func run() throws {
         let task: String
         do {
-            task = try SitoFile(contentsOf: URL(fileURLWithPath: file)).header.task
+            let sito = try SitoFile(contentsOf: URL(fileURLWithPath: file))
+            task = sito.header.task
+            // The runtime reads the tokenizer alone; libsentencepiece must agree with it (SentencePieceCheck.swift).
+            try checkSentencePieceTokenizer(of: sito)
         } catch {
             ToolExit.fail("sito-verify", error)
         }

@@ -1,6 +1,7 @@
 // InspectCLITests.swift: runs the built `sito-inspect` executable (from the same products folder as this
-// test bundle) on valid, schema-refused, corrupt, truncated and missing files, and checks its output
-// and exit codes: 0 readable, 1 corrupt tensors, 2 unreadable.
+// test bundle) on valid, schema-refused, corrupt, truncated and missing files and on one whose tokenizer
+// fails its check, and checks its output and exit codes: 0 readable, 1 corrupt tensors or tokenizer,
+// 2 unreadable.
 import Foundation
 import XCTest
 @testable import SitoFormat
@@ -52,7 +53,8 @@ final class InspectCLITests: XCTestCase {
         XCTAssertEqual(run.stderr, "")
         for expected in ["xlm-roberta / sequence-classification (head roberta)", "schema        ok",
                          "layers 1, hidden 8, heads 2, ffn 16, vocab 16", "position_offset 2",
-                         "sentencepiece in tokenizer.sentencepiece (196 B), 16 pieces, model vocab 16",
+                         "sentencepiece in tokenizer.sentencepiece (198 B), 16 pieces, model vocab 16",
+                         "libsentencepiece check: ok, 17 piece ids agree with the runtime",
                          "mask 15", "quantization  none", "26 tensors", "f32"] {
             XCTAssertTrue(run.stdout.contains(expected), "missing \"\(expected)\" in:\n\(run.stdout)")
         }
@@ -110,6 +112,32 @@ final class InspectCLITests: XCTestCase {
         let corrupt = (object["checksums"] as? [String: Any])?["corrupt"] as? [[String: Any]]
         XCTAssertEqual(corrupt?.map { $0["tensor"] as? String }, ["layers.0.attn_norm.bias"])
         XCTAssertEqual(corrupt?.first?["expected"] as? String, victim.xxh64)
+    }
+
+    /// The embedded SentencePiece model is loaded in the runtime and in libsentencepiece; a model either
+    /// refuses (here: its only UNKNOWN piece made NORMAL) is named on stderr with the file, exit 1.
+    func testTokenizerThatFailsItsCheckExitsOne() throws {
+        let url = try tinyFile()
+        var bytes = try [UInt8](Data(contentsOf: url))
+        let sample = try Sample(bytes)
+        let blob = sample.header.tensors[sample.index(of: "tokenizer.sentencepiece")]
+        let start = sample.dataOffset + blob.offset
+        let type = try XCTUnwrap((start..<start + blob.bytes - 1).first { bytes[$0] == 0x18 && bytes[$0 + 1] == 0x02 })
+        bytes[type + 1] = 0x01
+        try Data(bytes).write(to: url)
+
+        let run = try inspect([url.path])
+        XCTAssertEqual(run.status, 1, run.stderr)
+        XCTAssertTrue(run.stdout.contains("libsentencepiece check: FAILED"), run.stdout)
+        XCTAssertTrue(run.stderr.contains("sito-inspect: error: \(url.path): the Sito runtime refuses the embedded tokenizer"), run.stderr)
+        XCTAssertTrue(run.stderr.contains("no UNKNOWN piece"), run.stderr)
+
+        let json = try inspect([url.path, "--json"])
+        XCTAssertEqual(json.status, 1)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let check = try XCTUnwrap((object["tokenizer"] as? [String: Any])?["check"] as? [String: Any])
+        XCTAssertEqual(check["ok"] as? Bool, false)
+        XCTAssertTrue((check["error"] as? String)?.contains(url.path) ?? false)
     }
 
     func testTruncatedFileExitsTwo() throws {

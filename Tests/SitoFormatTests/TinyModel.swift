@@ -17,14 +17,17 @@ enum Tiny {
         typeVocab: 1, layerNormEps: 1e-5, activation: "gelu", numLabels: 1, head: "roberta",
         outputActivation: "sigmoid", pooling: "none", normalize: false)
 
-    /// A minimal serialized SentencePiece `ModelProto`: 16 pieces `p00`…`p15` (field 1: piece, score)
-    /// and an empty-ish trainer spec (field 2). 196 bytes: not a multiple of 64, so padding follows it.
+    /// A minimal serialized SentencePiece `ModelProto`: 16 pieces `p00`…`p15` (field 1: piece, score;
+    /// `p03` has type UNKNOWN, which a valid model needs) and an empty-ish trainer spec (field 2). 198
+    /// bytes: not a multiple of 64, so padding follows it. libsentencepiece and the runtime accept it
+    /// (sito-inspect checks).
     static let sentencePieceBlob: [UInt8] = {
         var out: [UInt8] = []
         for i in 0..<16 {
             let text = Array(String(format: "p%02d", i).utf8)
             var piece: [UInt8] = [0x0A, UInt8(text.count)] + text + [0x15]
             withUnsafeBytes(of: Float(-Double(i)).bitPattern.littleEndian) { piece += $0 }
+            if i == 3 { piece += [0x18, 0x02] }
             out += [0x0A, UInt8(piece.count)] + piece
         }
         return out + [0x12, 0x02, 0x08, 0x01]
@@ -59,8 +62,8 @@ enum Tiny {
             input: InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: m.maxPositions - m.positionOffset,
                                truncation: "right"),
             tokenizer: TokenizerInfo(
-                kind: "sentencepiece", tensor: "tokenizer.sentencepiece", modelVocab: m.vocab, idOffset: 1,
-                idOverrides: [[0, 0], [1, 1], [2, 2], [3, 3]],
+                kind: "sentencepiece", tensor: "tokenizer.sentencepiece", modelVocab: m.vocab, idOffset: 0,
+                idOverrides: [],
                 specials: SpecialIds(bos: 0, pad: 1, eos: 2, unk: 3, mask: m.vocab - 1),
                 addedTokens: [AddedToken(content: "<mask>", id: m.vocab - 1, lstrip: true, rstrip: false)],
                 whitespace: "metaspace-collapse"),

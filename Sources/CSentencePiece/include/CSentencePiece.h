@@ -1,6 +1,7 @@
 // CSentencePiece.h: a C header in front of libsentencepiece's C++ API (Debian libsentencepiece-dev,
-// tested with 0.1.97). Only what the Sito runtime needs: load a serialized ModelProto, encode UTF-8 text
-// to piece ids, and look pieces up. Implemented in sentencepiece_shim.cpp; no C++ type crosses this header.
+// tested with 0.1.97). Only what the tools' check of embedded models needs (SitoTools/SentencePieceCheck.swift;
+// the runtime does not link it): load a serialized ModelProto, encode UTF-8 text to piece ids, and look
+// pieces up. Implemented in sentencepiece_shim.cpp; no C++ type crosses this header.
 //
 // Thread safety: after sito_sp_load returns, every function taking a `const sito_sp_processor *` may be
 // called from any number of threads at once (SentencePieceProcessor::Encode is const and keeps no state).

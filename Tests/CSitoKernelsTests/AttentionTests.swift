@@ -7,25 +7,25 @@ import Foundation
 import XCTest
 
 final class AttentionTests: XCTestCase {
-    /// One head of one sequence: Q [bq, d], K and V [L, d], each with its own row stride > d (stride
+    /// One head of one sequence: Q [nq, d], K and V [L, d], each with its own row stride > d (stride
     /// padding is filled with NaN, which must never be read).
     struct Problem {
-        let bq: Int, keys: Int, d: Int, ldq: Int, ldk: Int, ldv: Int
+        let nq: Int, keys: Int, d: Int, ldq: Int, ldk: Int, ldv: Int
         var q: [Float], k: [Float], v: [Float]
         var scale: Float { 1 / Float(d).squareRoot() }
     }
 
     /// Scores with a trend across the keys (K[j, 0] grows with j and Q[i, 0] > 0), so the running maximum
     /// rises from block to block and every rescaling step is exercised.
-    static func problem(bq: Int, keys: Int, d: Int, rng: inout TestRNG) -> Problem {
+    static func problem(nq: Int, keys: Int, d: Int, rng: inout TestRNG) -> Problem {
         let ldq = d + 3, ldk = d + 5, ldv = d + 1
-        var q = [Float](repeating: .nan, count: bq * ldq), k = [Float](repeating: .nan, count: keys * ldk)
+        var q = [Float](repeating: .nan, count: nq * ldq), k = [Float](repeating: .nan, count: keys * ldk)
         var v = [Float](repeating: .nan, count: keys * ldv)
-        for i in 0..<bq { for c in 0..<d { q[i * ldq + c] = 2 * rng.float() } }
+        for i in 0..<nq { for c in 0..<d { q[i * ldq + c] = 2 * rng.float() } }
         for j in 0..<keys { for c in 0..<d { k[j * ldk + c] = 2 * rng.float(); v[j * ldv + c] = rng.float() } }
-        for i in 0..<bq { q[i * ldq] = 1 + abs(q[i * ldq]) }
+        for i in 0..<nq { q[i * ldq] = 1 + abs(q[i * ldq]) }
         for j in 0..<keys { k[j * ldk] += 6 * Float(j) / Float(max(1, keys - 1)) }
-        return Problem(bq: bq, keys: keys, d: d, ldq: ldq, ldk: ldk, ldv: ldv, q: q, k: k, v: v)
+        return Problem(nq: nq, keys: keys, d: d, ldq: ldq, ldk: ldk, ldv: ldv, q: q, k: k, v: v)
     }
 
     /// Per output element (i, c): the exact attention in double of the given (possibly bf16-rounded)
@@ -38,9 +38,9 @@ final class AttentionTests: XCTestCase {
         let r: (Float) -> Double = { round ? Double(widenBF16(contractBF16($0))) : Double($0) }
         let q = p.q.map(r), k = p.k.map(r), v = p.v.map(r)
         let scale = Double(p.scale)
-        var out = [Double](repeating: 0, count: p.bq * p.d), mag = out, err = [Double](repeating: 0, count: p.bq)
+        var out = [Double](repeating: 0, count: p.nq * p.d), mag = out, err = [Double](repeating: 0, count: p.nq)
         var s = [Double](repeating: 0, count: p.keys)
-        for i in 0..<p.bq {
+        for i in 0..<p.nq {
             var top = -Double.infinity, worstAbs = 0.0
             for j in 0..<p.keys {
                 var dot = 0.0, abs = 0.0
@@ -68,18 +68,18 @@ final class AttentionTests: XCTestCase {
     /// Runs one path; O has row stride d + 2 with NaN-free sentinel padding that must stay untouched.
     static func run(_ p: Problem, _ level: sito_isa, bf16: Bool) -> [Float] {
         let ldo = p.d + 2
-        var o = [Float](repeating: 777, count: p.bq * ldo)
+        var o = [Float](repeating: 777, count: p.nq * ldo)
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: sito_attention_scratch_bytes(p.d), alignment: 64)
         defer { scratch.deallocate() }
         if bf16 {
             var kv = [UInt16](repeating: 0xFFFF, count: sito_attention_kv_bf16_elements(p.keys, p.d))
             sito_attention_pack_kv_bf16(p.k, p.ldk, p.v, p.ldv, p.keys, p.d, &kv)
-            sito_attention_bf16_isa(level, p.q, p.ldq, kv, &o, ldo, p.bq, p.keys, p.d, p.scale, scratch)
+            sito_attention_bf16_isa(level, p.q, p.ldq, kv, &o, ldo, p.nq, p.keys, p.d, p.scale, scratch)
         } else {
-            sito_attention_f32_isa(level, p.q, p.ldq, p.k, p.ldk, p.v, p.ldv, &o, ldo, p.bq, p.keys, p.d, p.scale, scratch)
+            sito_attention_f32_isa(level, p.q, p.ldq, p.k, p.ldk, p.v, p.ldv, &o, ldo, p.nq, p.keys, p.d, p.scale, scratch)
         }
         var out = [Float]()
-        for i in 0..<p.bq {
+        for i in 0..<p.nq {
             out += o[(i * ldo)..<(i * ldo + p.d)]
             for c in p.d..<ldo { XCTAssertEqual(o[i * ldo + c], 777, "wrote past d") }
         }
@@ -93,21 +93,22 @@ final class AttentionTests: XCTestCase {
     }
 
     static let keyCounts = [1, 2, 63, 64, 65, 511, 513, 1000]
-    /// (queries, head dim): full and ragged query blocks (the lanes of one and several vectors), the
-    /// large model's d = 64, d = 32, the tiny fixtures' d = 8 and an odd d (not a multiple of any width).
-    static let blocks: [(bq: Int, d: Int)] = [(64, 64), (17, 64), (1, 32), (33, 32), (5, 8), (64, 3)]
+    /// (queries, head dim): full and ragged query blocks (the lanes of one and several vectors) and
+    /// several blocks (130 = 2 · 64 + 2); the large model's d = 64, d = 32, the tiny fixtures' d = 8 and an
+    /// odd d (not a multiple of any width).
+    static let blocks: [(nq: Int, d: Int)] = [(64, 64), (17, 64), (130, 64), (1, 32), (33, 32), (5, 8), (64, 3)]
 
     func testScalarReferencesAreTheSchemes() {
         var rng = TestRNG(seed: 40)
         for keys in [1, 65, 513] {
-            for (bq, d) in AttentionTests.blocks {
-                let p = AttentionTests.problem(bq: bq, keys: keys, d: d, rng: &rng)
+            for (nq, d) in AttentionTests.blocks {
+                let p = AttentionTests.problem(nq: nq, keys: keys, d: d, rng: &rng)
                 // f32: the reference is softmax attention within one path's rounding.
                 let e = AttentionTests.exact(p, round: false)
                 let got = AttentionTests.run(p, SITO_ISA_SCALAR, bf16: false)
                 for t in got.indices {
                     let tol = attentionTolerance(magnitude: e.magnitude[t], scoreError: e.scoreError[t / d], keys: keys) / 2
-                    XCTAssertLessThanOrEqual(abs(Double(got[t]) - e.out[t]), tol, "f32 scalar L=\(keys) bq=\(bq) d=\(d) at \(t)")
+                    XCTAssertLessThanOrEqual(abs(Double(got[t]) - e.out[t]), tol, "f32 scalar L=\(keys) nq=\(nq) d=\(d) at \(t)")
                 }
                 // bf16: softmax attention of the rounded operands, except that each weight is rounded to
                 // bf16 too (≤ 2^-8 relative, a half ulp): ≤ 2 · 2^-8 · A more.
@@ -116,29 +117,41 @@ final class AttentionTests: XCTestCase {
                 for t in gotb.indices {
                     let tol = attentionTolerance(magnitude: eb.magnitude[t], scoreError: eb.scoreError[t / d], keys: keys) / 2
                         + 2 * 0x1p-8 * eb.magnitude[t]
-                    XCTAssertLessThanOrEqual(abs(Double(gotb[t]) - eb.out[t]), tol, "bf16 scalar L=\(keys) bq=\(bq) d=\(d) at \(t)")
+                    XCTAssertLessThanOrEqual(abs(Double(gotb[t]) - eb.out[t]), tol, "bf16 scalar L=\(keys) nq=\(nq) d=\(d) at \(t)")
                 }
             }
         }
     }
 
-    func testPackedKVFollowsTheLayout() {
+    func testPackedKVFollowsTheLayoutBitForBitOnEveryPath() {
         var rng = TestRNG(seed: 41)
-        for (keys, d) in [(1, 8), (2, 3), (5, 64), (64, 32), (67, 300)] {
-            let p = AttentionTests.problem(bq: 1, keys: keys, d: d, rng: &rng)
+        // Ties (0x...8000 patterns), the largest finite values (round to Inf), ±Inf, NaNs, subnormals, -0.
+        let specials: [Float] = [1 + 0x1p-8, 1 + 3 * 0x1p-8, -(1 + 0x1p-8), .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+                                 .infinity, -.infinity, .nan, Float(bitPattern: 0x7F80_0001), Float(bitPattern: 0xFFC1_2345),
+                                 .leastNonzeroMagnitude, 0x1p-130 * 1.5, -0.0, 0]
+        for (keys, d) in [(1, 8), (2, 3), (5, 64), (64, 32), (67, 300), (9, 33)] {
+            var p = AttentionTests.problem(nq: 1, keys: keys, d: d, rng: &rng)
+            for (n, x) in specials.enumerated() where n < keys * d {
+                p.k[(n % keys) * p.ldk + (n * 7) % d] = x
+                p.v[(n % keys) * p.ldv + (n * 5) % d] = x
+            }
             let count = sito_attention_kv_bf16_elements(keys, d)
             XCTAssertEqual(count, keys * d + (keys + 1) / 2 * 2 * d)
-            var kv = [UInt16](repeating: 0xFFFF, count: count + 1)
-            sito_attention_pack_kv_bf16(p.k, p.ldk, p.v, p.ldv, keys, d, &kv)
-            XCTAssertEqual(kv[count], 0xFFFF, "wrote past the end")
-            for j in 0..<keys {
-                for c in 0..<d {
-                    XCTAssertEqual(kv[j * d + c], contractBF16(p.k[j * p.ldk + c]), "K[\(j), \(c)]")
-                    XCTAssertEqual(kv[keys * d + (j / 2) * 2 * d + 2 * c + j % 2], contractBF16(p.v[j * p.ldv + c]), "V[\(j), \(c)]")
+            for level in availableLevels {
+                let name = String(cString: sito_kernels_isa_name(level))
+                var kv = [UInt16](repeating: 0xFFFF, count: count + 1)
+                sito_attention_pack_kv_bf16_isa(level, p.k, p.ldk, p.v, p.ldv, keys, d, &kv)
+                XCTAssertEqual(kv[count], 0xFFFF, "\(name): wrote past the end")
+                for j in 0..<keys {
+                    for c in 0..<d {
+                        XCTAssertEqual(kv[j * d + c], contractBF16(p.k[j * p.ldk + c]), "\(name) K[\(j), \(c)]")
+                        XCTAssertEqual(kv[keys * d + (j / 2) * 2 * d + 2 * c + j % 2], contractBF16(p.v[j * p.ldv + c]),
+                                       "\(name) V[\(j), \(c)]")
+                    }
                 }
-            }
-            if keys % 2 == 1 {
-                for c in 0..<d { XCTAssertEqual(kv[keys * d + (keys / 2) * 2 * d + 2 * c + 1], 0, "padding key") }
+                if keys % 2 == 1 {
+                    for c in 0..<d { XCTAssertEqual(kv[keys * d + (keys / 2) * 2 * d + 2 * c + 1], 0, "\(name): padding key") }
+                }
             }
         }
     }
@@ -150,8 +163,8 @@ final class AttentionTests: XCTestCase {
         // paths must also agree within the f32 tolerance almost everywhere (measured: 1 element in ~10^5).
         var flips: [String: (beyond: Int, total: Int)] = [:]
         for keys in AttentionTests.keyCounts {
-            for (bq, d) in AttentionTests.blocks {
-                let p = AttentionTests.problem(bq: bq, keys: keys, d: d, rng: &rng)
+            for (nq, d) in AttentionTests.blocks {
+                let p = AttentionTests.problem(nq: nq, keys: keys, d: d, rng: &rng)
                 for bf16 in [false, true] {
                     let e = AttentionTests.exact(p, round: bf16)
                     let ref = AttentionTests.run(p, SITO_ISA_SCALAR, bf16: bf16)
@@ -171,7 +184,7 @@ final class AttentionTests: XCTestCase {
                                 bad += 1
                             }
                         }
-                        XCTAssertEqual(bad, 0, "\(name) L=\(keys) bq=\(bq) d=\(d): \(bad) outside tolerance; first \(first)")
+                        XCTAssertEqual(bad, 0, "\(name) L=\(keys) nq=\(nq) d=\(d): \(bad) outside tolerance; first \(first)")
                         flips[name, default: (0, 0)].beyond += beyondF32
                         flips[name, default: (0, 0)].total += got.count
                     }
@@ -187,26 +200,26 @@ final class AttentionTests: XCTestCase {
 
     func testOutputMayOverwriteTheQueries() {
         var rng = TestRNG(seed: 43)
-        let p = AttentionTests.problem(bq: 40, keys: 130, d: 64, rng: &rng)
+        let p = AttentionTests.problem(nq: 150, keys: 130, d: 64, rng: &rng)
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: sito_attention_scratch_bytes(p.d), alignment: 64)
         defer { scratch.deallocate() }
         var kv = [UInt16](repeating: 0, count: sito_attention_kv_bf16_elements(p.keys, p.d))
         sito_attention_pack_kv_bf16(p.k, p.ldk, p.v, p.ldv, p.keys, p.d, &kv)
         for level in availableLevels {
             for bf16 in [false, true] {
-                var separate = [Float](repeating: 0, count: p.bq * p.ldq), inPlace = p.q
+                var separate = [Float](repeating: 0, count: p.nq * p.ldq), inPlace = p.q
                 if bf16 {
-                    sito_attention_bf16_isa(level, p.q, p.ldq, kv, &separate, p.ldq, p.bq, p.keys, p.d, p.scale, scratch)
+                    sito_attention_bf16_isa(level, p.q, p.ldq, kv, &separate, p.ldq, p.nq, p.keys, p.d, p.scale, scratch)
                     inPlace.withUnsafeMutableBufferPointer { b in
-                        sito_attention_bf16_isa(level, b.baseAddress, p.ldq, kv, b.baseAddress, p.ldq, p.bq, p.keys, p.d, p.scale, scratch)
+                        sito_attention_bf16_isa(level, b.baseAddress, p.ldq, kv, b.baseAddress, p.ldq, p.nq, p.keys, p.d, p.scale, scratch)
                     }
                 } else {
-                    sito_attention_f32_isa(level, p.q, p.ldq, p.k, p.ldk, p.v, p.ldv, &separate, p.ldq, p.bq, p.keys, p.d, p.scale, scratch)
+                    sito_attention_f32_isa(level, p.q, p.ldq, p.k, p.ldk, p.v, p.ldv, &separate, p.ldq, p.nq, p.keys, p.d, p.scale, scratch)
                     inPlace.withUnsafeMutableBufferPointer { b in
-                        sito_attention_f32_isa(level, b.baseAddress, p.ldq, p.k, p.ldk, p.v, p.ldv, b.baseAddress, p.ldq, p.bq, p.keys, p.d, p.scale, scratch)
+                        sito_attention_f32_isa(level, b.baseAddress, p.ldq, p.k, p.ldk, p.v, p.ldv, b.baseAddress, p.ldq, p.nq, p.keys, p.d, p.scale, scratch)
                     }
                 }
-                for i in 0..<p.bq {
+                for i in 0..<p.nq {
                     for c in 0..<p.d {
                         XCTAssertEqual(inPlace[i * p.ldq + c].bitPattern, separate[i * p.ldq + c].bitPattern,
                                        "\(String(cString: sito_attention_path_name(level, bf16 ? 1 : 0))) bf16=\(bf16)")

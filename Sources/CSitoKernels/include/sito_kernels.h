@@ -238,11 +238,11 @@ void sito_softmax_finish_f32(const float *O, size_t ldo, const float *row_sum, f
 
 // MARK: - Fused attention (attention.c) -----------------------------------------------------------------
 
-/// One sito_attention_* call takes at most SITO_ATTENTION_MAX_QUERIES query rows. Keys are taken in
-/// blocks of SITO_ATTENTION_KEY_BLOCK, which is part of the bf16 scheme (the running maximum each
-/// probability is rounded against depends on it).
+/// Keys are taken in blocks of SITO_ATTENTION_KEY_BLOCK, which is part of the bf16 scheme (the running
+/// maximum each probability is rounded against depends on it); queries in blocks of
+/// SITO_ATTENTION_QUERY_BLOCK (the SIMD paths' unit of work; the results do not depend on it).
 enum {
-    SITO_ATTENTION_MAX_QUERIES = 64,
+    SITO_ATTENTION_QUERY_BLOCK = 64,
     SITO_ATTENTION_KEY_BLOCK = 64,
 };
 
@@ -258,11 +258,11 @@ const char *sito_attention_path_name(sito_isa level, int bf16);
 /// of calls.
 size_t sito_attention_scratch_bytes(size_t d);
 
-/// Fused attention of one block of queries over one head of one sequence, f32 scheme:
-///   O = softmax(scale · Q · Kᵀ) · V     Q [bq, d] (row stride ldq), K, V [L, d] (ldk, ldv), O [bq, d] (ldo)
-/// with bq ≤ SITO_ATTENTION_MAX_QUERIES (bq, L or d = 0: nothing is written); inputs must be finite.
-/// Memory is the scratch, O(SITO_ATTENTION_KEY_BLOCK + d) per query whatever L: never [bq, L].
-/// O may alias Q exactly (same pointer and stride): Q is read completely before O is written.
+/// Fused attention of nq queries over one head of one sequence, f32 scheme:
+///   O = softmax(scale · Q · Kᵀ) · V     Q [nq, d] (row stride ldq), K, V [L, d] (ldk, ldv), O [nq, d] (ldo)
+/// (nq, L or d = 0: nothing is written); inputs must be finite. Memory is the scratch, independent of nq
+/// and L: never [nq, L]. O may alias Q exactly (same pointer and stride): each query block's rows of Q
+/// are read completely before its rows of O are written. Single-threaded; split nq over threads freely.
 /// Scheme (the scalar reference, per query row i; FlashAttention's online softmax), keys in blocks
 /// B = [j0, j0 + SITO_ATTENTION_KEY_BLOCK) ∩ [0, L), in order, starting from m = -inf, l = 0, o = 0:
 ///   s_j = (Σ_k Q[i,k]·K[j,k]) · scale                    f32, k in order, j ∈ B
@@ -275,19 +275,22 @@ size_t sito_attention_scratch_bytes(size_t d);
 /// A = Σ_j p_j |V[j,c]| / Σ_j p_j and ε bounds the relative change of any weight p_j: 2 · |Δs| (the score
 /// sums, 2(d + 2)·2^-24·scale·Σ_k |Q[i,k]·K[j,k]| per order) + 3·2^-23 (the exps).
 void sito_attention_f32(const float *Q, size_t ldq, const float *K, size_t ldk, const float *V, size_t ldv,
-                        float *O, size_t ldo, size_t bq, size_t L, size_t d, float scale, void *scratch);
+                        float *O, size_t ldo, size_t nq, size_t L, size_t d, float scale, void *scratch);
 void sito_attention_f32_isa(sito_isa isa, const float *Q, size_t ldq, const float *K, size_t ldk,
-                            const float *V, size_t ldv, float *O, size_t ldo, size_t bq, size_t L, size_t d,
+                            const float *V, size_t ldv, float *O, size_t ldo, size_t nq, size_t L, size_t d,
                             float scale, void *scratch);
 
-/// The bf16 operands of one head of one sequence, packed once per layer and read by every query block:
+/// The bf16 operands of one head of one sequence, packed once per layer and read by every query:
 ///   K part: [L, d] bf16, row-major (K[j,k] at kv[j·d + k])
 ///   V part: [⌈L/2⌉, d, 2] bf16 at kv + L·d: keys in pairs, V[j,c] at kv[L·d + (j/2)·2d + 2c + j%2]
 ///           (with L odd, the last pair's second key is +0)
-/// Each value is sito_f32_to_bf16 of the f32 one. Elements: sito_attention_kv_bf16_elements(L, d).
+/// Each value is sito_f32_to_bf16 of the f32 one (every path: scalar, avx512; bit-identical).
+/// Elements: sito_attention_kv_bf16_elements(L, d).
 size_t sito_attention_kv_bf16_elements(size_t L, size_t d);
 void sito_attention_pack_kv_bf16(const float *K, size_t ldk, const float *V, size_t ldv, size_t L, size_t d,
                                  uint16_t *kv);
+void sito_attention_pack_kv_bf16_isa(sito_isa isa, const float *K, size_t ldk, const float *V, size_t ldv,
+                                     size_t L, size_t d, uint16_t *kv);
 
 /// sito_attention_f32's recurrence with bf16 operands (bf16 and int8 files, formats/quantization.md):
 /// Q, K, V and every probability are rounded to bf16 (nearest even, as sito_f32_to_bf16):
@@ -301,10 +304,10 @@ void sito_attention_pack_kv_bf16(const float *K, size_t ldk, const float *V, siz
 /// values, bit-identical sums in the reference's order; only e^x differs). Because e^x differs by ≤ 2 ulp,
 /// a probability near a bf16 rounding boundary may round the other way (one bf16 ulp, ≤ 2^-7 relative):
 /// tolerance (tests: attentionBF16Tolerance) as sito_attention_f32's with ε + 2^-7.
-void sito_attention_bf16(const float *Q, size_t ldq, const uint16_t *kv, float *O, size_t ldo, size_t bq,
+void sito_attention_bf16(const float *Q, size_t ldq, const uint16_t *kv, float *O, size_t ldo, size_t nq,
                          size_t L, size_t d, float scale, void *scratch);
 void sito_attention_bf16_isa(sito_isa isa, const float *Q, size_t ldq, const uint16_t *kv, float *O,
-                             size_t ldo, size_t bq, size_t L, size_t d, float scale, void *scratch);
+                             size_t ldo, size_t nq, size_t L, size_t d, float scale, void *scratch);
 
 #ifdef __cplusplus
 }

@@ -165,62 +165,66 @@ static void bench_shape(size_t M, size_t N, size_t K) {
     free(xb); free(wb);
 }
 
-/// Attention of one 64-query block over one head (d = 64, rows 1024 floats apart as in the large model's
-/// packed Q/K/V) against the whole sequence of L keys: what Attention.swift did before the fused kernel
-/// (two cblas_sgemm per key block of 512 + sito_softmax_update_f32 + finish) and every path of
-/// sito_attention_f32 / sito_attention_bf16. GFLOP/s = 4·bq·L·d / s (the two products; the softmax is not
-/// counted). "pack" is sito_attention_pack_kv_bf16 for the head, once per layer and sequence, as the
-/// runtime does (amortized over the L/64 query blocks that read it; shown per query block).
+/// Attention of one head of one sequence of L tokens (L queries × L keys, d = 64, rows 1024 floats apart as
+/// in the large model's packed Q/K/V): what Attention.swift did before the fused kernel (per block of 64
+/// queries: two cblas_sgemm per key block of 512 + sito_softmax_update_f32 + finish) and every path of
+/// sito_attention_f32 / sito_attention_bf16 (one call). GFLOP/s = 4·L²·d / s (the two products; the
+/// softmax is not counted). "pack" is sito_attention_pack_kv_bf16 of the head, once per layer and
+/// sequence as the runtime does; its time is included in the bf16 figures ("bf16+pack").
 static void bench_attention(size_t L) {
     const size_t bq = 64, d = 64, ld = 1024, kb_old = 512;
-    const double flops = 4.0 * (double)bq * (double)L * (double)d;
+    const double flops = 4.0 * (double)L * (double)L * (double)d;
     const float scale = 0.125f;
-    float *Q = malloc(bq * ld * sizeof(float)), *K = malloc(L * ld * sizeof(float)), *V = malloc(L * ld * sizeof(float));
-    float *O = malloc(bq * ld * sizeof(float)), *ref = malloc(bq * d * sizeof(float));
+    float *Q = malloc(L * ld * sizeof(float)), *K = malloc(L * ld * sizeof(float)), *V = malloc(L * ld * sizeof(float));
+    float *O = malloc(L * ld * sizeof(float)), *ref = malloc(L * d * sizeof(float));
     float *S = malloc(bq * kb_old * sizeof(float)), *acc = malloc(bq * d * sizeof(float));
     float row_max[64], row_sum[64];
-    for (size_t i = 0; i < bq * ld; i++) Q[i] = 2 * frand();
-    for (size_t i = 0; i < L * ld; i++) { K[i] = 2 * frand(); V[i] = frand(); }
+    for (size_t i = 0; i < L * ld; i++) { Q[i] = 2 * frand(); K[i] = 2 * frand(); V[i] = frand(); }
     uint16_t *kv = malloc(sito_attention_kv_bf16_elements(L, d) * sizeof(uint16_t));
     void *scratch = aligned_alloc(64, (sito_attention_scratch_bytes(d) + 63) / 64 * 64);
-    printf("attention bq=64 d=64 L=%-5zu", L);
+    printf("attention d=64 L=%-5zu", L);
     double t;
     TIME_MEDIAN(t, {
-        for (size_t r = 0; r < bq; r++) { row_max[r] = -INFINITY; row_sum[r] = 0; }
-        memset(acc, 0, bq * d * sizeof(float));
-        for (size_t k0 = 0; k0 < L; k0 += kb_old) {
-            const size_t bk = L - k0 < kb_old ? L - k0 : kb_old;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bq, (int)bk, (int)d, scale, Q, (int)ld,
-                        K + k0 * ld, (int)ld, 0, S, (int)kb_old);
-            sito_softmax_update_f32(S, kb_old, bq, bk, row_max, row_sum, acc, d, d);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)bq, (int)d, (int)bk, 1, S, (int)kb_old,
-                        V + k0 * ld, (int)ld, 1, acc, (int)d);
+        for (size_t q0 = 0; q0 < L; q0 += bq) {
+            const size_t m = L - q0 < bq ? L - q0 : bq;
+            for (size_t r = 0; r < m; r++) { row_max[r] = -INFINITY; row_sum[r] = 0; }
+            memset(acc, 0, m * d * sizeof(float));
+            for (size_t k0 = 0; k0 < L; k0 += kb_old) {
+                const size_t bk = L - k0 < kb_old ? L - k0 : kb_old;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)bk, (int)d, scale, Q + q0 * ld,
+                            (int)ld, K + k0 * ld, (int)ld, 0, S, (int)kb_old);
+                sito_softmax_update_f32(S, kb_old, m, bk, row_max, row_sum, acc, d, d);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)d, (int)bk, 1, S, (int)kb_old,
+                            V + k0 * ld, (int)ld, 1, acc, (int)d);
+            }
+            sito_softmax_finish_f32(acc, d, row_sum, O + q0 * ld, ld, m, d);
         }
-        sito_softmax_finish_f32(acc, d, row_sum, O, ld, bq, d);
     });
     printf("  sgemm+softmax %6.1f", flops / t * 1e-9);
     const sito_isa have = sito_kernels_detect_isa();
-    sito_attention_f32_isa(SITO_ISA_SCALAR, Q, ld, K, ld, V, ld, ref, d, bq, L, d, scale, scratch);
+    sito_attention_f32_isa(SITO_ISA_SCALAR, Q, ld, K, ld, V, ld, ref, d, L, L, d, scale, scratch);
     const sito_isa levels[] = {SITO_ISA_AVX2, SITO_ISA_AVX512};
     for (int l = 0; l < 2; l++) {
         if (levels[l] > have) continue;
-        TIME_MEDIAN(t, sito_attention_f32_isa(levels[l], Q, ld, K, ld, V, ld, O, ld, bq, L, d, scale, scratch));
+        TIME_MEDIAN(t, sito_attention_f32_isa(levels[l], Q, ld, K, ld, V, ld, O, ld, L, L, d, scale, scratch));
         double worst = 0;
-        for (size_t i = 0; i < bq; i++)
+        for (size_t i = 0; i < L; i++)
             for (size_t c = 0; c < d; c++) worst = fmax(worst, fabs((double)O[i * ld + c] - ref[i * d + c]));
         printf("  f32/%s %6.1f%s", sito_attention_path_name(levels[l], 0), flops / t * 1e-9, worst > 1e-5 ? " MISMATCH" : "");
     }
-    TIME_MEDIAN(t, sito_attention_pack_kv_bf16(K, ld, V, ld, L, d, kv));
-    printf("  pack %.1fus/block", t * 1e6 / (double)((L + 63) / 64));
-    sito_attention_bf16_isa(SITO_ISA_SCALAR, Q, ld, kv, ref, d, bq, L, d, scale, scratch);
+    double tp;
+    TIME_MEDIAN(tp, sito_attention_pack_kv_bf16(K, ld, V, ld, L, d, kv));
+    printf("  pack %.1fus", tp * 1e6);
+    sito_attention_bf16_isa(SITO_ISA_SCALAR, Q, ld, kv, ref, d, L, L, d, scale, scratch);
     const sito_isa bf_levels[] = {SITO_ISA_AVX2, SITO_ISA_AVX512, SITO_ISA_AVX512_BF16};
     for (int l = 0; l < 3; l++) {
         if (bf_levels[l] > have) continue;
-        TIME_MEDIAN(t, sito_attention_bf16_isa(bf_levels[l], Q, ld, kv, O, ld, bq, L, d, scale, scratch));
+        TIME_MEDIAN(t, sito_attention_bf16_isa(bf_levels[l], Q, ld, kv, O, ld, L, L, d, scale, scratch));
         double worst = 0;
-        for (size_t i = 0; i < bq; i++)
+        for (size_t i = 0; i < L; i++)
             for (size_t c = 0; c < d; c++) worst = fmax(worst, fabs((double)O[i * ld + c] - ref[i * d + c]));
-        printf("  bf16/%s %6.1f%s", sito_attention_path_name(bf_levels[l], 1), flops / t * 1e-9, worst > 1e-2 ? " MISMATCH" : "");
+        printf("  bf16+pack/%s %6.1f%s", sito_attention_path_name(bf_levels[l], 1), flops / (t + tp) * 1e-9,
+               worst > 1e-2 ? " MISMATCH" : "");
     }
     printf("\n");
     fflush(stdout);

@@ -23,6 +23,11 @@ What it is
     bf16: the same matrices and the word-embedding table rounded to bf16 (nearest even); the input of each
       bf16 projection rounded to bf16; the product of two bf16 values is exact in f32 and torch sums the
       products in f32 (its own order), then + b in f32.
+    attention, both schemes (sito_attention_bf16, sito_kernels.h): Q, K, V rounded to bf16; keys in blocks
+      of 64 with the online softmax; each probability p = bf16(exp(s - m')) rounded against the running
+      maximum m' of the blocks so far; l = l·c + Σ p (the rounded p); o = o·c + p·V; out = o · (1/l).
+      --attention-operands f32 keeps transformers' own f32 attention instead (the scheme before the fused
+      kernel; for measuring what bf16 attention costs).
     Everything else is transformers' own f32 code.
 
     Needs the goldens venv (tools/venv.sh): torch, transformers, numpy.
@@ -91,6 +96,34 @@ class Int8Linear:
         y = ((acc.astype(np.float32) * sx[:, None]) * self.s[None, :]) + self.b[None, :]
         assert y.dtype == np.float32
         return torch.from_numpy(y).reshape(*shape[:-1], y.shape[-1])
+
+
+ATTENTION_KEY_BLOCK = 64  # SITO_ATTENTION_KEY_BLOCK: part of the scheme (the running maximum p is rounded against)
+
+
+def sito_bf16_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
+    """sito_attention_bf16 for transformers' attention interface: query/key/value [B, H, L, d] → [B, L, H, d]."""
+    import torch
+    if scaling is None:
+        scaling = query.size(-1) ** -0.5
+    q, k, v = bf16_round(query), bf16_round(key), bf16_round(value)
+    shape = (*q.shape[:-1], 1)
+    m = torch.full(shape, -math.inf, dtype=torch.float32)
+    l = torch.zeros(shape, dtype=torch.float32)
+    o = torch.zeros(q.shape, dtype=torch.float32)
+    for j0 in range(0, k.shape[-2], ATTENTION_KEY_BLOCK):
+        kb, vb = k[..., j0:j0 + ATTENTION_KEY_BLOCK, :], v[..., j0:j0 + ATTENTION_KEY_BLOCK, :]
+        s = torch.matmul(q, kb.transpose(-1, -2)) * scaling       # exact bf16 products, f32 sums
+        if attention_mask is not None:                             # all-zero for unpadded cases: s + 0 = s
+            s = s + attention_mask[..., j0:j0 + ATTENTION_KEY_BLOCK]
+        mx = torch.maximum(m, s.amax(dim=-1, keepdim=True))
+        c = torch.exp(m - mx)                                      # 0 for the first block (m = -inf)
+        p = bf16_round(torch.exp(s - mx))
+        l = l * c + p.sum(dim=-1, keepdim=True)
+        o = o * c + torch.matmul(p, vb)
+        m = mx
+    out = o * (1.0 / l)
+    return out.transpose(1, 2).contiguous(), None
 
 
 class Bf16Linear:
@@ -235,9 +268,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="golden file to write (omit with --compare to only print the loss)")
     p.add_argument("--compare", action="store_true", help="print the simulation's loss against the f32 golden")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1: reproducible summation order)")
+    p.add_argument("--attention-operands", default="bf16", choices=["bf16", "f32"],
+                   help="bf16: Sito's bf16 attention (the scheme of int8 and bf16 files); f32: transformers' own "
+                        "f32 attention (what the scheme was before the fused attention kernel)")
     p.add_argument("--attention", default="eager", choices=["eager", "sdpa"],
-                   help="transformers' attention code (eager for goldens; sdpa reorders f32 operations, which "
-                        "shows how far f32 rounding alone moves the scheme: formats/quantization.md)")
+                   help="with --attention-operands f32: transformers' attention code (eager for goldens; sdpa "
+                        "reorders f32 operations, which shows how far f32 rounding alone moves the scheme: "
+                        "formats/quantization.md)")
     a = p.parse_args(argv)
     if not a.out and not a.compare:
         p.error("give --out, --compare, or both")
@@ -262,8 +299,14 @@ def main(argv: list[str] | None = None) -> int:
     if ref.get("model_sha256") and ref["model_sha256"] != shas:
         raise SystemExit(f"{folder} is not the model {a.golden} was made from (model_sha256 differs)")
 
+    attention = a.attention
+    if a.attention_operands == "bf16":
+        if a.attention != "eager":
+            p.error("--attention sdpa needs --attention-operands f32")
+        transformers.AttentionInterface.register("sito_bf16", sito_bf16_attention)
+        attention = "sito_bf16"
     model = AutoModelForSequenceClassification.from_pretrained(
-        folder, dtype=torch.float32, attn_implementation=a.attention).eval()
+        folder, dtype=torch.float32, attn_implementation=attention).eval()
     info = apply_scheme(model, a.scheme)
 
     t0 = time.time()
@@ -290,7 +333,9 @@ def main(argv: list[str] | None = None) -> int:
                 "scheme_text": ("int8 weights, one f32 step scale per output row (scale = amax/127, q = rint(w/scale)); "
                                 "int8 activations per token, dynamic; y = ((f32(acc)*s_x)*s_w)+b; word embeddings "
                                 "q*scale per row" if a.scheme == "int8" else
-                                "bf16 weights (round to nearest even); activations rounded to bf16; f32 accumulation"),
+                                "bf16 weights (round to nearest even); activations rounded to bf16; f32 accumulation")
+                               + ("; attention: Q, K, V and probabilities rounded to bf16, online softmax over "
+                                  "64-key blocks, f32 sums" if a.attention_operands == "bf16" else "; f32 attention"),
                 "f32_golden": os.path.basename(a.golden),
                 "f32_golden_sha256": sha256_file(a.golden),
                 "transformers": transformers.__version__,
@@ -299,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
                 "numpy": np.__version__,
                 "python": platform.python_version(),
                 "dtype": "float32",
-                "attention": a.attention,
+                "attention": attention,
                 "device": "cpu",
                 "zero_rows": info["zero_rows"],
             },

@@ -100,9 +100,12 @@ final class Encoder: Sendable {
     /// RoBERTa's `padding_idx` (config pad_token_id = position_offset − 1): the id whose tokens get
     /// position `padding_idx` and do not advance the count (formats/sito.md keeps it inside the table).
     let padId: Int
+    /// Which operands attention multiplies (Attention.swift).
+    let attentionPrecision: AttentionPrecision
 
-    init(file: SitoFile) throws {
+    init(file: SitoFile, attention: AttentionPrecision = .automatic) throws {
         self.file = file
+        attentionPrecision = attention
         let h = file.header
         m = h.model
         architecture = h.architecture
@@ -151,7 +154,8 @@ final class Encoder: Sendable {
     /// bookkeeping is (the attention work counter; a row of floats per block for two-pass int8).
     /// Activation memory: x, q, k, v [T, hidden] + u [min(T, ffnChunk), ffn] floats + the Linear scratch
     /// (the largest over the layers' projections: int8 T·in bytes + 4·T; two-pass int8 twice that plus
-    /// T·out floats; bf16 2·T·in bytes) + the attention workspace (AttentionWorkspace: 147 KB per core).
+    /// T·out floats; bf16 2·T·in bytes) + the attention workspace (AttentionWorkspace: 87 KB per core, plus
+    /// (2·L + 1)·headDim bf16 values per core for the longest sequence L when some layer runs bf16 attention).
     func forward(_ batch: PackedBatch) -> [[Float]] {
         let T = batch.tokens, H = m.hidden, F = m.ffn
         if T == 0 { return [] }
@@ -173,8 +177,9 @@ final class Encoder: Sendable {
             scratch.deallocate()
         }
         embed(batch, into: x)
-        let attention = Attention(heads: m.heads, headDim: H / m.heads)
-        let workspace = AttentionWorkspace(starts: batch.starts, heads: m.heads, headDim: H / m.heads, workers: runtimeCores)
+        let attention = Attention(heads: m.heads, headDim: H / m.heads, precision: attentionPrecision)
+        let workspace = AttentionWorkspace(starts: batch.starts, heads: m.heads, headDim: H / m.heads, workers: runtimeCores,
+                                           bf16: layers.contains { attention.usesBF16($0) })
         // Heads and CLS pooling read only each sequence's first row: the last layer's output projection
         // and FFN then run on those rows alone (exact: rows do not mix after attention). Attention itself
         // still sees every row as key and value.
@@ -192,7 +197,7 @@ final class Encoder: Sendable {
                 layer.v.apply(x, ldx: H, rows: T, into: v, ldy: H, scratch: scratch)
             }
             // ctx overwrites q in place (each query block is read, then written, by one work item only).
-            attention.run(q: q, k: k, v: v, out: q, ld: H, starts: batch.starts, workspace: workspace)
+            attention.run(q: q, k: k, v: v, out: q, ld: H, starts: batch.starts, layer: layer, workspace: workspace)
             if onlyFirstRows && index == layers.count - 1 {
                 // Gather the first rows (ctx into v, x into k; both free after attention), finish the layer
                 // on those S rows with q as scratch, and put them back where outputs() reads them.

@@ -32,12 +32,17 @@ public struct RerankerOptions: Sendable {
     public var overflow: OverflowPolicy
     /// Upper bound of tokens run through the encoder at once (pairs are packed without padding).
     public var maxBatchTokens: Int
+    /// Which operands self-attention multiplies; `.automatic`: bf16 in the layers whose Q, K, V weights
+    /// are bf16 or int8, f32 elsewhere (formats/quantization.md, "Runtime scheme").
+    public var attention: AttentionPrecision
 
-    public init(verifyChecksums: Bool = false, maxLength: Int? = nil, overflow: OverflowPolicy = .truncate, maxBatchTokens: Int = 4096) {
+    public init(verifyChecksums: Bool = false, maxLength: Int? = nil, overflow: OverflowPolicy = .truncate, maxBatchTokens: Int = 4096,
+                attention: AttentionPrecision = .automatic) {
         self.verifyChecksums = verifyChecksums
         self.maxLength = maxLength
         self.overflow = overflow
         self.maxBatchTokens = maxBatchTokens
+        self.attention = attention
     }
 }
 
@@ -88,7 +93,7 @@ final class LoadedModel: Sendable {
         self.maxLength = options.maxLength ?? limit
         let blob = try file.require(h.tokenizer.tensor)
         self.tokenizer = try Tokenizer(info: h.tokenizer, input: h.input, bytes: blob.bytes)
-        self.encoder = try Encoder(file: file)
+        self.encoder = try Encoder(file: file, attention: options.attention)
     }
 
     /// Runs the encoder on sequences, in batches of at most `maxBatchTokens` tokens packed longest

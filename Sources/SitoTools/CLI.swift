@@ -2,6 +2,10 @@
 // error's LocalizedError.errorDescription, which names the file) and an exit code (see ToolExit).
 import ArgumentParser
 import Foundation
+import Sito
+
+/// `--attention automatic|f32|bf16` of sito-verify and sito-bench (RerankerOptions.attention).
+extension AttentionPrecision: ExpressibleByArgument {}
 
 extension ToolExit {
     /// Runs `body`; on a thrown error prints `tool: error: <description>` to stderr and exits with `code`

@@ -106,6 +106,9 @@ struct SitoBench: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
+    @Option(help: "Attention operands: automatic (bf16 for bf16/int8 layers, f32 otherwise), f32 or bf16.")
+    var attention: AttentionPrecision = .automatic
+
     func validate() throws {
         if workload != "open" && parse(workload) == nil { throw ValidationError("--workload must be PAIRSxLENGTH (e.g. 32x128) or 'open'") }
         if repeats < 1 { throw ValidationError("--repeats must be ≥ 1") }
@@ -139,6 +142,7 @@ struct SitoBench: ParsableCommand {
         let firstScoreSeconds: Double
         let peakRSSBytes: Int
         let isa: String
+        let attention: String
         let openblasCoretype: String
         let firstLogit: Float
     }
@@ -150,8 +154,9 @@ struct SitoBench: ParsableCommand {
             let t0 = now()
             // Rerankers run Reranker.logits; embedding models (issue 7) Embedder.embed — same packing.
             let isEmbedding = try SitoFile(contentsOf: url).header.task == "embedding"
-            let reranker = isEmbedding ? nil : try Reranker(contentsOf: url)
-            let embedder = isEmbedding ? try Embedder(contentsOf: url) : nil
+            let options = RerankerOptions(attention: attention)
+            let reranker = isEmbedding ? nil : try Reranker(contentsOf: url, options: options)
+            let embedder = isEmbedding ? try Embedder(contentsOf: url, options: options) : nil
             let t1 = now()
             let header = reranker?.header ?? embedder!.header
             let vocab = header.model.vocab
@@ -194,7 +199,7 @@ struct SitoBench: ParsableCommand {
                            pairs: pairs, length: length, repeats: seconds.count, seconds: seconds, cpuSeconds: cpu, cores: ProcessInfo.processInfo.activeProcessorCount,
                            medianPairsPerSecond: Double(pairs) / median, p50Ms: median * 1000, p90Ms: percentile(sorted, 0.9) * 1000,
                            openSeconds: t1 - t0, firstScoreSeconds: firstScore, peakRSSBytes: peakRSSBytes(),
-                           isa: String(cString: sito_kernels_isa_name(sito_kernels_isa())),
+                           isa: String(cString: sito_kernels_isa_name(sito_kernels_isa())), attention: attention.rawValue,
                            openblasCoretype: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "",
                            firstLogit: firstLogit)
             if json {

@@ -47,6 +47,9 @@ struct SitoVerify: ParsableCommand {
     @Flag(help: "Verify tensor checksums while loading.")
     var verifyChecksums = false
 
+    @Option(help: "Attention operands: automatic (bf16 for bf16/int8 layers, f32 otherwise), f32 or bf16.")
+    var attention: AttentionPrecision = .automatic
+
     @Flag(help: "Print one JSON object on stdout.")
     var json = false
 
@@ -64,7 +67,7 @@ struct SitoVerify: ParsableCommand {
         let report: VerifyReport
         do {
             let golden = try GoldenFile.load(path: self.golden)
-            let options = RerankerOptions(verifyChecksums: verifyChecksums, maxLength: golden.maxLength)
+            let options = RerankerOptions(verifyChecksums: verifyChecksums, maxLength: golden.maxLength, attention: attention)
             let reranker = try Reranker(contentsOf: URL(fileURLWithPath: file), options: options)
             var tol = Tolerance.defaults(for: Verifier.storageType(reranker.header))
             if let v = maxAbsError { tol.maxAbsError = v }
@@ -87,7 +90,7 @@ struct SitoVerify: ParsableCommand {
         let report: EmbeddingVerifyReport
         do {
             let golden = try GoldenFile.load(path: self.golden)
-            let options = RerankerOptions(verifyChecksums: verifyChecksums, maxLength: golden.maxLength)
+            let options = RerankerOptions(verifyChecksums: verifyChecksums, maxLength: golden.maxLength, attention: attention)
             let embedder = try Embedder(contentsOf: URL(fileURLWithPath: file), options: options)
             var tol = EmbeddingTolerance.defaults(for: Verifier.storageType(embedder.header))
             if let v = minCosine { tol.minCosine = v }

@@ -114,3 +114,21 @@ func layerNormTolerance(normalized: Float, mean: Float, inv: Float, weight: Floa
 
 /// Online softmax row sums: a different summation order of bk terms each within 2 ulp.
 func softmaxSumTolerance(bk: Int) -> Float { Float(bk + 2) * 0x1p-23 }
+
+// MARK: - Fused attention (sito_kernels.h, "Fused attention")
+
+/// Attention, one output element, between two paths of the f32 scheme: with A = Σ_j p_j |V[j,c]| / Σ_j p_j
+/// (the magnitude of the weighted average) and scoreError = (d + 2) · 2^-24 · scale · max_j Σ_k |Q[i,k]·K[j,k]|
+/// (one order's bound on a score sum), each weight p_j moves by at most ε = 2 · 2 · scoreError (the score
+/// and the maximum, both orders) + 3 · 2^-23 (the exps) relatively, which moves the average by 2ε · A;
+/// the sums over L keys add 2 (L + 4) · 2^-24 · A.
+func attentionTolerance(magnitude a: Double, scoreError: Double, keys: Int) -> Double {
+    let epsilon = 4 * scoreError + 3 * 0x1p-23
+    return a * (2 * epsilon + 2 * Double(keys + 4) * 0x1p-24)
+}
+
+/// The bf16 scheme between two paths: as attentionTolerance, plus one bf16 ulp (≤ 2^-7 relative) on any
+/// weight whose rounding flips because the exps differ by an ulp.
+func attentionBF16Tolerance(magnitude a: Double, scoreError: Double, keys: Int) -> Double {
+    attentionTolerance(magnitude: a, scoreError: scoreError, keys: keys) + 2 * 0x1p-7 * a
+}

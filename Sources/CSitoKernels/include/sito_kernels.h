@@ -1,6 +1,7 @@
 // sito_kernels.h: the compute kernels of Sito's runtime (issue 4, issue 5): int8 and bf16 GEMMs,
-// per-row int8 quantization, bf16/f16 conversions, run-time instruction-set selection, and the f32
-// helpers of the forward pass (e^x, GELU, residual add + LayerNorm, online-softmax steps).
+// per-row int8 quantization, bf16/f16 conversions, run-time instruction-set selection, the f32
+// helpers of the forward pass (e^x, GELU, residual add + LayerNorm, online-softmax steps), and the fused
+// attention of a query block (f32 or bf16 operands).
 //
 // Plain C11. Every SIMD path is compiled per function with __attribute__((target(...))) and chosen at
 // RUN time from cpuid/xgetbv; nothing here needs -march or unsafeFlags. Every kernel has a portable
@@ -268,6 +269,79 @@ void sito_softmax_update_f32_isa(sito_isa isa, float *S, size_t lds, size_t bq, 
 /// (row strides ldo, ldd). One path (the compiler vectorizes it).
 void sito_softmax_finish_f32(const float *O, size_t ldo, const float *row_sum, float *dst, size_t ldd,
                              size_t bq, size_t d);
+
+// MARK: - Fused attention (attention.c) -----------------------------------------------------------------
+
+/// Keys are taken in blocks of SITO_ATTENTION_KEY_BLOCK, which is part of the bf16 scheme (the running
+/// maximum each probability is rounded against depends on it); queries in blocks of
+/// SITO_ATTENTION_QUERY_BLOCK (the SIMD paths' unit of work; the results do not depend on it).
+enum {
+    SITO_ATTENTION_QUERY_BLOCK = 64,
+    SITO_ATTENTION_KEY_BLOCK = 64,
+};
+
+/// Path the attention kernels take at `level`, f32 scheme: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; else
+/// "scalar". bf16 scheme (bf16 != 0): ≥ AVX512_BF16 → "avx512bf16" (vdpbf16ps; "avx512" when d is odd);
+/// ≥ AVX512 → "avx512" and ≥ AVX2 → "avx2" (the f32 code on bf16-rounded operands: same scheme, no bf16
+/// instructions); else "scalar". Every level computes the same scheme; paths differ only as stated at
+/// each function.
+const char *sito_attention_path_name(sito_isa level, int bf16);
+
+/// Bytes of per-thread scratch one call needs for head dimension d, for either scheme (87 KB at d = 64;
+/// about 1.4 KB per unit of d). `scratch` must be 64-byte aligned; a thread may reuse it for any number
+/// of calls.
+size_t sito_attention_scratch_bytes(size_t d);
+
+/// Fused attention of nq queries over one head of one sequence, f32 scheme:
+///   O = softmax(scale · Q · Kᵀ) · V     Q [nq, d] (row stride ldq), K, V [L, d] (ldk, ldv), O [nq, d] (ldo)
+/// (nq, L or d = 0: nothing is written); inputs must be finite. Memory is the scratch, independent of nq
+/// and L: never [nq, L]. O may alias Q exactly (same pointer and stride): each query block's rows of Q
+/// are read completely before its rows of O are written. Single-threaded; split nq over threads freely.
+/// Scheme (the scalar reference, per query row i; FlashAttention's online softmax), keys in blocks
+/// B = [j0, j0 + SITO_ATTENTION_KEY_BLOCK) ∩ [0, L), in order, starting from m = -inf, l = 0, o = 0:
+///   s_j = (Σ_k Q[i,k]·K[j,k]) · scale                    f32, k in order, j ∈ B
+///   m'  = max(m, max_j s_j);  c = expf(m - m')            (0 for the first block)
+///   p_j = expf(s_j - m')
+///   l   = l·c + Σ_j p_j;  o = o·c + Σ_j p_j·V[j,:];  m = m'   (sums in order of j)
+///   O[i,:] = o · (1 / l)
+/// SIMD paths: queries on the vector lanes, products by FMA, e^x within 2 ulp (simd_exp.h). Tolerance
+/// (tests: attentionTolerance): |O_a - O_b| ≤ A · (2ε + 2(L + 4) · 2^-24) per element, where
+/// A = Σ_j p_j |V[j,c]| / Σ_j p_j and ε bounds the relative change of any weight p_j: 2 · |Δs| (the score
+/// sums, 2(d + 2)·2^-24·scale·Σ_k |Q[i,k]·K[j,k]| per order) + 3·2^-23 (the exps).
+void sito_attention_f32(const float *Q, size_t ldq, const float *K, size_t ldk, const float *V, size_t ldv,
+                        float *O, size_t ldo, size_t nq, size_t L, size_t d, float scale, void *scratch);
+void sito_attention_f32_isa(sito_isa isa, const float *Q, size_t ldq, const float *K, size_t ldk,
+                            const float *V, size_t ldv, float *O, size_t ldo, size_t nq, size_t L, size_t d,
+                            float scale, void *scratch);
+
+/// The bf16 operands of one head of one sequence, packed once per layer and read by every query:
+///   K part: [L, d] bf16, row-major (K[j,k] at kv[j·d + k])
+///   V part: [⌈L/2⌉, d, 2] bf16 at kv + L·d: keys in pairs, V[j,c] at kv[L·d + (j/2)·2d + 2c + j%2]
+///           (with L odd, the last pair's second key is +0)
+/// Each value is sito_f32_to_bf16 of the f32 one (every path: scalar, avx512; bit-identical).
+/// Elements: sito_attention_kv_bf16_elements(L, d).
+size_t sito_attention_kv_bf16_elements(size_t L, size_t d);
+void sito_attention_pack_kv_bf16(const float *K, size_t ldk, const float *V, size_t ldv, size_t L, size_t d,
+                                 uint16_t *kv);
+void sito_attention_pack_kv_bf16_isa(sito_isa isa, const float *K, size_t ldk, const float *V, size_t ldv,
+                                     size_t L, size_t d, uint16_t *kv);
+
+/// sito_attention_f32's recurrence with bf16 operands (bf16 and int8 files, formats/quantization.md):
+/// Q, K, V and every probability are rounded to bf16 (nearest even, as sito_f32_to_bf16):
+///   s_j = (Σ_k bf16(Q[i,k])·bf16(K[j,k])) · scale          products exact in f32, f32 sums
+///   p_j = bf16(expf(s_j - m'))                              rounded right after the exp
+///   l   = l·c + Σ_j p_j                                     the ROUNDED p_j: the weights sum to 1
+///   o   = o·c + Σ_j p_j·bf16(V[j,:])                        products exact in f32, f32 sums
+/// (m', c and O as in sito_attention_f32.) kv from sito_attention_pack_kv_bf16 (L, d).
+/// Paths: avx512bf16 (vdpbf16ps: each step adds two exact products, odd element first; subnormal bf16
+/// inputs count as 0, which only matters for |values| < 2^-126), avx512/avx2 (the f32 code on the rounded
+/// values, bit-identical sums in the reference's order; only e^x differs). Because e^x differs by ≤ 2 ulp,
+/// a probability near a bf16 rounding boundary may round the other way (one bf16 ulp, ≤ 2^-7 relative):
+/// tolerance (tests: attentionBF16Tolerance) as sito_attention_f32's with ε + 2^-7.
+void sito_attention_bf16(const float *Q, size_t ldq, const uint16_t *kv, float *O, size_t ldo, size_t nq,
+                         size_t L, size_t d, float scale, void *scratch);
+void sito_attention_bf16_isa(sito_isa isa, const float *Q, size_t ldq, const uint16_t *kv, float *O,
+                             size_t ldo, size_t nq, size_t L, size_t d, float scale, void *scratch);
 
 #ifdef __cplusplus
 }

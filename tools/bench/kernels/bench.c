@@ -6,7 +6,8 @@
 // works but generates a slower VNNI loop (~250-270 instead of ~320-400 GOPS on the development machine):
 //   clang -std=gnu11 -O2 -o /tmp/sito-kernel-bench tools/bench/kernels/bench.c Sources/CSitoKernels/*.c
 //      -I Sources/CSitoKernels/include -lopenblas -lm && OPENBLAS_NUM_THREADS=1 /tmp/sito-kernel-bench
-// Options: [reps] (default 5), --wall (wall-clock instead of thread CPU time); shapes are fixed below. Each number is the median of `reps` timed runs
+// Options: [reps] (default 5), --wall (wall-clock instead of thread CPU time), --attention (only the
+// attention section: sito_attention_* against the sgemm + online-softmax tiling it replaced); shapes are fixed below. Each number is the median of `reps` timed runs
 // after one warm-up run, in GOPS = 2·M·N·K / seconds / 1e9 (a multiply-add counts as two operations).
 // Each GEMM computes Y[M,N] = X[M,K] · W[N,K]ᵀ, W row-major as in a `.sito` file (OpenBLAS: sgemm with
 // W transposed, the same memory layout). Before timing, every path's output is checked against the
@@ -200,9 +201,77 @@ static void bench_shape(size_t M, size_t N, size_t K) {
     free(xb); free(wb);
 }
 
+/// Attention of one head of one sequence of L tokens (L queries × L keys, d = 64, rows 1024 floats apart as
+/// in the large model's packed Q/K/V): what Attention.swift did before the fused kernel (per block of 64
+/// queries: two cblas_sgemm per key block of 512 + sito_softmax_update_f32 + finish) and every path of
+/// sito_attention_f32 / sito_attention_bf16 (one call). GFLOP/s = 4·L²·d / s (the two products; the
+/// softmax is not counted). "pack" is sito_attention_pack_kv_bf16 of the head, once per layer and
+/// sequence as the runtime does; its time is included in the bf16 figures ("bf16+pack").
+static void bench_attention(size_t L) {
+    const size_t bq = 64, d = 64, ld = 1024, kb_old = 512;
+    const double flops = 4.0 * (double)L * (double)L * (double)d;
+    const float scale = 0.125f;
+    float *Q = malloc(L * ld * sizeof(float)), *K = malloc(L * ld * sizeof(float)), *V = malloc(L * ld * sizeof(float));
+    float *O = malloc(L * ld * sizeof(float)), *ref = malloc(L * d * sizeof(float));
+    float *S = malloc(bq * kb_old * sizeof(float)), *acc = malloc(bq * d * sizeof(float));
+    float row_max[64], row_sum[64];
+    for (size_t i = 0; i < L * ld; i++) { Q[i] = 2 * frand(); K[i] = 2 * frand(); V[i] = frand(); }
+    uint16_t *kv = malloc(sito_attention_kv_bf16_elements(L, d) * sizeof(uint16_t));
+    void *scratch = aligned_alloc(64, (sito_attention_scratch_bytes(d) + 63) / 64 * 64);
+    printf("attention d=64 L=%-5zu", L);
+    double t;
+    TIME_MEDIAN(t, {
+        for (size_t q0 = 0; q0 < L; q0 += bq) {
+            const size_t m = L - q0 < bq ? L - q0 : bq;
+            for (size_t r = 0; r < m; r++) { row_max[r] = -INFINITY; row_sum[r] = 0; }
+            memset(acc, 0, m * d * sizeof(float));
+            for (size_t k0 = 0; k0 < L; k0 += kb_old) {
+                const size_t bk = L - k0 < kb_old ? L - k0 : kb_old;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)bk, (int)d, scale, Q + q0 * ld,
+                            (int)ld, K + k0 * ld, (int)ld, 0, S, (int)kb_old);
+                sito_softmax_update_f32(S, kb_old, m, bk, row_max, row_sum, acc, d, d);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)d, (int)bk, 1, S, (int)kb_old,
+                            V + k0 * ld, (int)ld, 1, acc, (int)d);
+            }
+            sito_softmax_finish_f32(acc, d, row_sum, O + q0 * ld, ld, m, d);
+        }
+    });
+    printf("  sgemm+softmax %6.1f", flops / t * 1e-9);
+    const sito_isa have = sito_kernels_detect_isa();
+    sito_attention_f32_isa(SITO_ISA_SCALAR, Q, ld, K, ld, V, ld, ref, d, L, L, d, scale, scratch);
+    const sito_isa levels[] = {SITO_ISA_AVX2, SITO_ISA_AVX512};
+    for (int l = 0; l < 2; l++) {
+        if (levels[l] > have) continue;
+        TIME_MEDIAN(t, sito_attention_f32_isa(levels[l], Q, ld, K, ld, V, ld, O, ld, L, L, d, scale, scratch));
+        double worst = 0;
+        for (size_t i = 0; i < L; i++)
+            for (size_t c = 0; c < d; c++) worst = fmax(worst, fabs((double)O[i * ld + c] - ref[i * d + c]));
+        printf("  f32/%s %6.1f%s", sito_attention_path_name(levels[l], 0), flops / t * 1e-9, worst > 1e-5 ? " MISMATCH" : "");
+    }
+    double tp;
+    TIME_MEDIAN(tp, sito_attention_pack_kv_bf16(K, ld, V, ld, L, d, kv));
+    printf("  pack %.1fus", tp * 1e6);
+    sito_attention_bf16_isa(SITO_ISA_SCALAR, Q, ld, kv, ref, d, L, L, d, scale, scratch);
+    const sito_isa bf_levels[] = {SITO_ISA_AVX2, SITO_ISA_AVX512, SITO_ISA_AVX512_BF16};
+    for (int l = 0; l < 3; l++) {
+        if (bf_levels[l] > have) continue;
+        TIME_MEDIAN(t, sito_attention_bf16_isa(bf_levels[l], Q, ld, kv, O, ld, L, L, d, scale, scratch));
+        double worst = 0;
+        for (size_t i = 0; i < L; i++)
+            for (size_t c = 0; c < d; c++) worst = fmax(worst, fabs((double)O[i * ld + c] - ref[i * d + c]));
+        printf("  bf16+pack/%s %6.1f%s", sito_attention_path_name(bf_levels[l], 1), flops / (t + tp) * 1e-9,
+               worst > 1e-2 ? " MISMATCH" : "");
+    }
+    printf("\n");
+    fflush(stdout);
+    free(Q); free(K); free(V); free(O); free(ref); free(S); free(acc); free(kv); free(scratch);
+}
+
 int main(int argc, char **argv) {
+    int attention_only = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--wall") == 0) timer = CLOCK_MONOTONIC;
+        else if (strcmp(argv[i], "--attention") == 0) attention_only = 1;
         else reps = atoi(argv[i]);
     }
     if (reps < 1 || reps > MAXREPS) reps = 5;
@@ -217,7 +286,10 @@ int main(int argc, char **argv) {
         {512, 1024, 1024}, {512, 4096, 1024}, {512, 1024, 4096},   // 512 tokens
         {4096, 1024, 1024}, {4096, 4096, 1024}, {1, 1024, 1024}, {20, 1024, 1024},   // + one short pair
     };
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) bench_shape(shapes[i][0], shapes[i][1], shapes[i][2]);
+    if (!attention_only)
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) bench_shape(shapes[i][0], shapes[i][1], shapes[i][2]);
+    static const size_t lengths[] = {128, 512, 2048};
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) bench_attention(lengths[i]);
     print_peaks();
     return 0;
 }

@@ -22,7 +22,7 @@
 //                        share one L1 set) or widened (the bf16 scheme on the f32 code); the reference
 //                        keeps its q row in kf, its s row in st and its o row in vf
 //   m, l, c, inv [QMAX]  per query: running maximum and sum, this block's rescaling factor, 1 / l
-// dv = d rounded up to 16. For d = 64: 87 KB per thread.
+// dv = d rounded up to 16. For d = 64: 91 KB per thread.
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif

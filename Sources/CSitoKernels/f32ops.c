@@ -1,6 +1,7 @@
 // f32ops.c: the f32 helpers of the encoder's forward pass (issue 5): e^x, exact-erf GELU, residual add +
-// LayerNorm over rows, and the online-softmax row update and finish of the tiled attention
-// (Sources/Sito/Attention.swift). Contracts and tolerances: sito_kernels.h, "f32 helpers".
+// LayerNorm over rows, and the online-softmax row update and finish of the tiled attention as it was
+// before the fused kernel (attention.c; kept as the kernel benchmark's baseline). Contracts and
+// tolerances: sito_kernels.h, "f32 helpers".
 //
 // Paths: scalar (the reference: libm expf / erff, double accumulation exactly as the Swift code had it),
 // avx2, avx512. The SIMD paths use

@@ -17,7 +17,7 @@
 // (sito_attention_pack_kv_bf16) into the worker's buffer, where all its query blocks then read them while
 // they are hot in cache.
 // Memory (AttentionWorkspace, made once per forward pass), per worker: sito_attention_scratch_bytes(d)
-// (87 KB at d = 64) and, when some layer runs bf16 attention, one packed (sequence, head):
+// (91 KB at d = 64) and, when some layer runs bf16 attention, one packed (sequence, head):
 // (2·L + 1)·d bf16 values for the longest sequence L (2 MB at L = 8192, d = 64).
 import CSitoKernels
 import Foundation

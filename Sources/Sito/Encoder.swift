@@ -154,7 +154,7 @@ final class Encoder: Sendable {
     /// bookkeeping is (the attention work counter; a row of floats per block for two-pass int8).
     /// Activation memory: x, q, k, v [T, hidden] + u [min(T, ffnChunk), ffn] floats + the Linear scratch
     /// (the largest over the layers' projections: int8 T·in bytes + 4·T; two-pass int8 twice that plus
-    /// T·out floats; bf16 2·T·in bytes) + the attention workspace (AttentionWorkspace: 87 KB per core, plus
+    /// T·out floats; bf16 2·T·in bytes) + the attention workspace (AttentionWorkspace: 91 KB per core, plus
     /// (2·L + 1)·headDim bf16 values per core for the longest sequence L when some layer runs bf16 attention).
     func forward(_ batch: PackedBatch) -> [[Float]] {
         let T = batch.tokens, H = m.hidden, F = m.ffn

@@ -39,6 +39,9 @@ struct SitoRerank: ParsableCommand {
     @Flag(help: "Refuse pairs longer than the maximum instead of truncating them.")
     var noTruncate = false
 
+    @Option(help: "Attention operands: automatic (bf16 for bf16/int8 layers, f32 otherwise), f32 or bf16.")
+    var attention: AttentionPrecision = .automatic
+
     @Flag(help: "Print a JSON array of {index, logit, probability, document}.")
     var json = false
 
@@ -77,7 +80,7 @@ struct SitoRerank: ParsableCommand {
                 try index?.documents(range) ?? Array(documents[range])
             }
             let url = URL(fileURLWithPath: file)
-            let options = RerankerOptions(maxLength: maxLength, overflow: noTruncate ? .reject : .truncate)
+            let options = RerankerOptions(maxLength: maxLength, overflow: noTruncate ? .reject : .truncate, attention: attention)
             let task = try SitoFile(contentsOf: url, options: SitoOpenOptions(checkSchema: false)).header.task
             let isEmbedding = task == "embedding"
             let score: (Int, [String]) throws -> [(logit: Float, probability: Float, tokens: Int, truncated: Bool)]

@@ -117,11 +117,11 @@ func softmaxSumTolerance(bk: Int) -> Float { Float(bk + 2) * 0x1p-23 }
 
 // MARK: - Fused attention (sito_kernels.h, "Fused attention")
 
-/// Attention, one output element, between two paths of the f32 scheme: with A = Σ_j p_j |V[j,c]| / Σ_j p_j
-/// (the magnitude of the weighted average) and scoreError = (d + 2) · 2^-24 · scale · max_j Σ_k |Q[i,k]·K[j,k]|
-/// (one order's bound on a score sum), each weight p_j moves by at most ε = 2 · 2 · scoreError (the score
-/// and the maximum, both orders) + 3 · 2^-23 (the exps) relatively, which moves the average by 2ε · A;
-/// the sums over L keys add 2 (L + 4) · 2^-24 · A.
+/// Attention, one output element, between two paths of the f32 scheme (sito_kernels.h, sito_attention_f32):
+/// with A = Σ_j p_j |V[j,c]| / Σ_j p_j (the magnitude of the weighted average) and scoreError =
+/// (d + 2) · 2^-24 · scale · max_j Σ_k |Q[i,k]·K[j,k]| (one order's bound on a score sum; Δs = 2 · scoreError),
+/// each weight p_j moves by at most ε = 2Δs (the score and the maximum) + 3 · 2^-23 (the exps) relatively,
+/// which moves the average by 2ε · A; the sums over L keys add 2 (L + 4) · 2^-24 · A.
 func attentionTolerance(magnitude a: Double, scoreError: Double, keys: Int) -> Double {
     let epsilon = 4 * scoreError + 3 * 0x1p-23
     return a * (2 * epsilon + 2 * Double(keys + 4) * 0x1p-24)

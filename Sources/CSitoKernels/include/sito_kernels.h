@@ -40,6 +40,8 @@ extern "C" {
 ///   int8 GEMM       : ≥ AVX512_VNNI → "avx512vnni"; ≥ AVX2 → "avx2"; else "scalar".
 ///   bf16 GEMM       : ≥ AVX512_BF16 → "avx512bf16"; ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; else "scalar".
 ///   quantize / convert: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2" (quantize only); else "scalar".
+///   attention       : f32 ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; bf16 also ≥ AVX512_BF16 → "avx512bf16"
+///                     (sito_attention_path_name); else "scalar".
 /// All paths of the quantize and convert kernels, and all paths of the int8 GEMM, give BIT-IDENTICAL
 /// results; bf16 GEMM paths differ only as documented at sito_gemm_bf16.
 typedef enum {
@@ -248,7 +250,9 @@ void sito_add_layernorm_f32(float *X, size_t ldx, const float *D, size_t ldd, si
 void sito_add_layernorm_f32_isa(sito_isa isa, float *X, size_t ldx, const float *D, size_t ldd, size_t M,
                                 size_t N, const float *weight, const float *bias, float eps);
 
-/// One step of the online softmax of tiled attention (Attention.swift). For each row r < bq of the score
+/// One step of the online softmax of tiled attention: what Attention.swift ran between two cblas_sgemm per
+/// block before the fused kernel (sito_attention_f32); kept as the baseline of tools/bench/kernels/bench.c's
+/// attention section. For each row r < bq of the score
 /// block S [bq, bk] (row stride lds), with the running row_max [bq], row_sum [bq] and the output
 /// accumulator O [bq, d] (row stride ldo):
 ///   mx         = max(row_max[r], max_j S[r,j])
@@ -287,8 +291,8 @@ enum {
 /// each function.
 const char *sito_attention_path_name(sito_isa level, int bf16);
 
-/// Bytes of per-thread scratch one call needs for head dimension d, for either scheme (87 KB at d = 64;
-/// about 1.4 KB per unit of d). `scratch` must be 64-byte aligned; a thread may reuse it for any number
+/// Bytes of per-thread scratch one call needs for head dimension d, for either scheme (91 KB at d = 64;
+/// about 1 KB more per unit of d). `scratch` must be 64-byte aligned; a thread may reuse it for any number
 /// of calls.
 size_t sito_attention_scratch_bytes(size_t d);
 
@@ -304,10 +308,12 @@ size_t sito_attention_scratch_bytes(size_t d);
 ///   p_j = expf(s_j - m')
 ///   l   = l·c + Σ_j p_j;  o = o·c + Σ_j p_j·V[j,:];  m = m'   (sums in order of j)
 ///   O[i,:] = o · (1 / l)
-/// SIMD paths: queries on the vector lanes, products by FMA, e^x within 2 ulp (simd_exp.h). Tolerance
-/// (tests: attentionTolerance): |O_a - O_b| ≤ A · (2ε + 2(L + 4) · 2^-24) per element, where
-/// A = Σ_j p_j |V[j,c]| / Σ_j p_j and ε bounds the relative change of any weight p_j: 2 · |Δs| (the score
-/// sums, 2(d + 2)·2^-24·scale·Σ_k |Q[i,k]·K[j,k]| per order) + 3·2^-23 (the exps).
+/// SIMD paths: queries on the vector lanes for the scores, V's columns for the values, products by FMA,
+/// e^x within 2 ulp (simd_exp.h). Tolerance between two paths (tests: attentionTolerance), per element:
+///   |O_a - O_b| ≤ A · (2ε + 2(L + 4) · 2^-24),   A = Σ_j p_j |V[j,c]| / Σ_j p_j,
+///   ε = 2Δs + 3·2^-23 bounds the relative change of any weight p_j, where
+///   Δs = 2(d + 2)·2^-24·scale·max_j Σ_k |Q[i,k]·K[j,k]| bounds a score's change (two summation orders;
+///   it enters twice, through the score and through the maximum) and 3·2^-23 the exps.
 void sito_attention_f32(const float *Q, size_t ldq, const float *K, size_t ldk, const float *V, size_t ldv,
                         float *O, size_t ldo, size_t nq, size_t L, size_t d, float scale, void *scratch);
 void sito_attention_f32_isa(sito_isa isa, const float *Q, size_t ldq, const float *K, size_t ldk,

@@ -100,6 +100,27 @@ static void print_peaks(void) {
 #endif
 }
 
+/// The largest |Y - Yref| relative to the documented bf16 GEMM bound over all outputs (≤ 1 passes);
+/// xb [M, K] and wb [N, K] row-major (the values both GEMMs multiplied, whatever W's layout).
+static double bf16_worst_ratio(const uint16_t *xb, const uint16_t *wb, const float *bias, const float *Y,
+                               const float *Yref, size_t M, size_t N, size_t K) {
+    double worst = 0;
+    for (size_t m = 0; m < M; m++)
+        for (size_t n = 0; n < N; n++) {
+            double mag = 0;
+            for (size_t k = 0; k < K; k++) {
+                uint32_t a = (uint32_t)xb[m * K + k] << 16, b = (uint32_t)wb[n * K + k] << 16;
+                float fa, fb;
+                memcpy(&fa, &a, 4); memcpy(&fb, &b, 4);
+                mag += fabs((double)fa * fb);
+            }
+            const double bound = 2.0 * (double)(K + 2) * 0x1p-24 * mag + fabs(bias[n]) * 0x1p-23;
+            const double d = fabs((double)Y[m * N + n] - Yref[m * N + n]) / bound;
+            if (d > worst) worst = d;
+        }
+    return worst;
+}
+
 static void bench_shape(size_t M, size_t N, size_t K) {
     const double ops = 2.0 * (double)M * (double)N * (double)K;
     float *X = malloc(M * K * sizeof(float)), *Wf = malloc(N * K * sizeof(float));
@@ -153,21 +174,7 @@ static void bench_shape(size_t M, size_t N, size_t K) {
     for (int l = 0; l < 3; l++) {
         if (bf_levels[l] > have) continue;
         TIME_MEDIAN(t, sito_gemm_bf16_isa(bf_levels[l], xb, K, wb, K, bias, Y, N, M, N, K));
-        double worst = 0;   // |Δ| relative to the documented bound (≤ 1 passes)
-        if (check)
-            for (size_t m = 0; m < M; m++)
-                for (size_t n = 0; n < N; n++) {
-                    double mag = 0;
-                    for (size_t k = 0; k < K; k++) {
-                        uint32_t a = (uint32_t)xb[m * K + k] << 16, b = (uint32_t)wb[n * K + k] << 16;
-                        float fa, fb;
-                        memcpy(&fa, &a, 4); memcpy(&fb, &b, 4);
-                        mag += fabs((double)fa * fb);
-                    }
-                    const double bound = 2.0 * (double)(K + 2) * 0x1p-24 * mag + fabs(bias[n]) * 0x1p-23;
-                    const double d = fabs((double)Y[m * N + n] - Yref[m * N + n]) / bound;
-                    if (d > worst) worst = d;
-                }
+        const double worst = check ? bf16_worst_ratio(xb, wb, bias, Y, Yref, M, N, K) : 0;
         printf("  bf16/%s %6.1f%s", sito_gemm_bf16_path_name(bf_levels[l]), ops / t * 1e-9, worst > 1 ? " OUT-OF-TOLERANCE" : "");
     }
     uint16_t *wbb = malloc(N * K * 2);
@@ -176,21 +183,7 @@ static void bench_shape(size_t M, size_t N, size_t K) {
         for (int l = 0; l < 3; l++) {
             if (bf_levels[l] > have) continue;
             TIME_MEDIAN(t, sito_gemm_bf16_blocked16_isa(bf_levels[l], xb, K, wbb, bias, Y, N, M, N, K));
-            double worst = 0;
-            if (check)
-                for (size_t m = 0; m < M; m++)
-                    for (size_t n = 0; n < N; n++) {
-                        double mag = 0;
-                        for (size_t k = 0; k < K; k++) {
-                            uint32_t a = (uint32_t)xb[m * K + k] << 16, b = (uint32_t)wb[n * K + k] << 16;
-                            float fa, fb;
-                            memcpy(&fa, &a, 4); memcpy(&fb, &b, 4);
-                            mag += fabs((double)fa * fb);
-                        }
-                        const double bound = 2.0 * (double)(K + 2) * 0x1p-24 * mag + fabs(bias[n]) * 0x1p-23;
-                        const double d = fabs((double)Y[m * N + n] - Yref[m * N + n]) / bound;
-                        if (d > worst) worst = d;
-                    }
+            const double worst = check ? bf16_worst_ratio(xb, wb, bias, Y, Yref, M, N, K) : 0;
             printf("  bf16b16/%s %6.1f%s", sito_gemm_bf16_path_name(bf_levels[l]), ops / t * 1e-9, worst > 1 ? " OUT-OF-TOLERANCE" : "");
         }
     }

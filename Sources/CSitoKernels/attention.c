@@ -1,19 +1,23 @@
-// attention.c: fused attention of one query block over one head of one sequence (Sources/Sito/Attention.swift):
+// attention.c: fused attention of the queries of one head of one sequence (Sources/Sito/Attention.swift):
 // softmax(scale·Q·Kᵀ)·V by the online-softmax recurrence over key blocks of KB keys, with f32 operands or
 // bf16 ones (bf16 and int8 files). Contracts, schemes and tolerances: sito_kernels.h, "Fused attention".
 //
 // Paths
 //   scalar       the reference: the documented recurrence, one query at a time, in-order sums, libm expf.
-//   avx512/avx2  attention_simd.h, instantiated twice: queries on the vector lanes. Qᵀ is packed once per
-//                call; score tiles Sᵀ = K·Qᵀ broadcast K's elements straight from its rows (no packing of
-//                K), the softmax runs down the columns of Sᵀ (per lane: no horizontal reductions), value
-//                tiles Oᵀ += Vᵀ·Pᵀ broadcast V's elements, and Oᵀ is transposed into O at the end. The bf16
-//                scheme runs the same code on bf16-rounded values: Q rounded while packed, each key block
-//                of K and V widened from the packed bf16 into f32 scratch, P rounded after the exp; the
-//                products of bf16 values are exact, so its sums are the reference's, in the same order.
-//   avx512bf16   the bf16 scheme on vdpbf16ps, same structure: Q packed as pairs along d (a 32-bit word
-//                = 2 bf16 per lane), K's pairs broadcast from the packed rows, P rounded and packed as
-//                pairs along keys, V pre-packed as pairs along keys (sito_attention_pack_kv_bf16).
+//   avx512/avx2  attention_simd.h, instantiated twice. Queries in blocks of QMAX (the next block's rows
+//                prefetched); per block Qᵀ is packed once, then per key block (copied into scratch: rows
+//                4 KiB apart share one L1 set): score tiles Sᵀ = K·Qᵀ with the queries on the lanes (K's
+//                elements broadcast), the softmax down the columns of Sᵀ (per lane: no horizontal
+//                reductions), value tiles O += P·V with V's columns on the lanes (P's elements broadcast
+//                from Pᵀ, V's rows loaded), the last key block writing o·(1/l) straight into O (no
+//                transposition of the output). The bf16 scheme runs the same code on bf16-rounded values:
+//                Q rounded while packed, each key block of K and V widened from the packed bf16, P rounded
+//                after the exp; products of bf16 values are exact, so its sums are the reference's, in the
+//                same order: only e^x differs.
+//   avx512bf16   the bf16 scheme on vdpbf16ps, same structure in pairs: Q packed as pairs along d (a
+//                32-bit word = 2 bf16 per lane) against K's pairs broadcast from the packed rows; P rounded
+//                (vcvtne2ps2bf16) and packed as pairs along keys, broadcast against V's rows pre-packed as
+//                pairs along keys (sito_attention_pack_kv_bf16: 16 columns × 2 keys = one vector).
 //
 // Scratch (sito_attention_scratch_bytes), in floats, every region a multiple of 16 floats (64 bytes):
 //   qt [⌈d/2⌉·2][QMAX]  Qᵀ (f32) or Q's bf16 pairs [d/2][QMAX] (words)     st [KB][QMAX]  Sᵀ, then Pᵀ

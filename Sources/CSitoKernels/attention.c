@@ -383,30 +383,6 @@ SITO_TARGET_AVX512 static void pack_query_transposed_avx512(const float *Q, size
 #define V_ROUND_BF16(x) round_bf16_16(x)
 #define ATT_PACK_QUERY pack_query_transposed_avx512
 #include "attention_simd.h"
-#undef ATT_FN
-#undef ATT_TARGET
-#undef VEC
-#undef W
-#undef QG
-#undef JR
-#undef V_LOAD
-#undef V_STORE
-#undef V_SET1
-#undef V_ZERO
-#undef V_FMA
-#undef V_MUL
-#undef V_ADD
-#undef V_SUB
-#undef V_MAX
-#undef V_EXP
-#undef V_ROUND_BF16
-#undef ATT_PACK_QUERY
-#undef IR
-#undef CG
-#undef MASK
-#undef V_MASK
-#undef V_LOADM
-#undef V_STOREM
 
 // AVX2: 8 lanes, 16 registers: score tile 4 keys × 2 query vectors, value tile 6 rows × 2 column vectors.
 #define ATT_FN(name) ATT_CAT(name, avx2)
@@ -434,30 +410,6 @@ SITO_TARGET_AVX512 static void pack_query_transposed_avx512(const float *Q, size
 #define V_ROUND_BF16(x) round_bf16_8(x)
 #define ATT_PACK_QUERY pack_query_transposed
 #include "attention_simd.h"
-#undef ATT_FN
-#undef ATT_TARGET
-#undef VEC
-#undef W
-#undef QG
-#undef JR
-#undef V_LOAD
-#undef V_STORE
-#undef V_SET1
-#undef V_ZERO
-#undef V_FMA
-#undef V_MUL
-#undef V_ADD
-#undef V_SUB
-#undef V_MAX
-#undef V_EXP
-#undef V_ROUND_BF16
-#undef ATT_PACK_QUERY
-#undef IR
-#undef CG
-#undef MASK
-#undef V_MASK
-#undef V_LOADM
-#undef V_STOREM
 
 // MARK: - avx512bf16: vdpbf16ps
 

@@ -11,6 +11,7 @@
 //   V_ROUND_BF16 (each lane to the nearest bf16, nearest even, kept as f32; finite non-NaN lanes only),
 //   ATT_PACK_QUERY (pack_query_transposed of attention.c, or a version with the same result that
 //   transposes in registers).
+// The end of this file undefines every one of them, ready for the next instantiation.
 //
 // Layout (attention.c, "Scratch"). Scores: queries on the lanes. qt [d][QMAX] = Qᵀ, st [KB][QMAX] = Sᵀ
 // then Pᵀ, m/l/c [QMAX]. A query block of bq rows uses nqv = ⌈bq/W⌉ vectors of each row of these,
@@ -223,3 +224,29 @@ ATT_TARGET static void ATT_FN(query_block)(const float *Q, size_t ldq, const flo
         ATT_FN(values)(s.vf, d, bk, bq, d, s.st, s.c, first, last ? s.inv : NULL, s.o, dv, O, ldo);
     }
 }
+
+// The template's parameters, undefined for the next instantiation.
+#undef ATT_FN
+#undef ATT_TARGET
+#undef VEC
+#undef W
+#undef QG
+#undef JR
+#undef V_LOAD
+#undef V_STORE
+#undef V_SET1
+#undef V_ZERO
+#undef V_FMA
+#undef V_MUL
+#undef V_ADD
+#undef V_SUB
+#undef V_MAX
+#undef V_EXP
+#undef V_ROUND_BF16
+#undef ATT_PACK_QUERY
+#undef IR
+#undef CG
+#undef MASK
+#undef V_MASK
+#undef V_LOADM
+#undef V_STOREM

@@ -116,26 +116,30 @@ struct Linear: @unchecked Sendable {
     func prepare(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, scratch: UnsafeMutableRawPointer,
                  hook: ((Int, Int) -> Void)? = nil) -> PreparedInput {
         let k = inFeatures
-        /// Runs `convert` over [0, rows) split over the cores, each core's block in hook-sized steps.
-        func eachBlock(_ convert: (Int, Int) -> Void) {
+        /// Runs `convert(r0, r1, rowBuffer)` over [0, rows) split over the cores, each core's block in
+        /// hook-sized steps; `rowBuffer` is `bufferFloats` floats of the core's own, allocated once per block
+        /// (nil when 0).
+        func eachBlock(bufferFloats: Int = 0, _ convert: (Int, Int, UnsafeMutablePointer<Float>?) -> Void) {
             parallelRows(rows, minRows: 64) { b0, b1 in
-                guard let hook else { return convert(b0, b1) }
+                let buffer = bufferFloats > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: bufferFloats) : nil
+                defer { buffer?.deallocate() }
+                guard let hook else { return convert(b0, b1, buffer) }
                 var r0 = b0
                 while r0 < b1 {
                     let r1 = min(b1, r0 + Linear.hookRows)
                     hook(r0, r1)
-                    convert(r0, r1)
+                    convert(r0, r1, buffer)
                     r0 = r1
                 }
             }
         }
         switch storage {
         case .f32:
-            if hook != nil { eachBlock { _, _ in } }
+            if hook != nil { eachBlock { _, _, _ in } }
         case .bf16:
             let xb = scratch.assumingMemoryBound(to: UInt16.self)
             // Rows split over the cores; each block writes its own rows of xb.
-            eachBlock { r0, r1 in
+            eachBlock { r0, r1, _ in
                 for r in r0..<r1 { sito_f32_to_bf16(x + r * ldx, xb + r * k, k) }
             }
         case .i8(_, _, _, let passes, _):
@@ -143,13 +147,11 @@ struct Linear: @unchecked Sendable {
             let xs = (scratch + scaleOffset(0, rows: rows)).assumingMemoryBound(to: Float.self)
             let rq = (scratch + quantOffset(1, rows: rows)).assumingMemoryBound(to: Int8.self)
             let rs = (scratch + scaleOffset(1, rows: rows)).assumingMemoryBound(to: Float.self)
-            eachBlock { r0, r1 in
+            eachBlock(bufferFloats: passes < 2 ? 0 : k) { r0, r1, buffer in
                 sito_quantize_rows_i8(x + r0 * ldx, ldx, r1 - r0, k, xq + r0 * k, k, xs + r0)
-                if passes < 2 { return }
+                guard passes == 2, let residual = buffer else { return }
                 // Second pass: r = x − f32(f32(q1)·s1) (one rounded multiply, one rounded subtract,
-                // no FMA), quantized per row by the same rule.
-                let residual = UnsafeMutablePointer<Float>.allocate(capacity: k)
-                defer { residual.deallocate() }
+                // no FMA), quantized per row by the same rule; `residual` is one row of the core's own.
                 for r in r0..<r1 {
                     let row = x + r * ldx, q = xq + r * k, s = xs[r]
                     for i in 0..<k {

@@ -15,8 +15,20 @@
 #define SITO_TARGET_AVX512 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl")))
 #define SITO_TARGET_VNNI __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")))
 #define SITO_TARGET_BF16 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni,avx512bf16")))
+#define SITO_ARM 0
+#elif defined(__aarch64__)
+#define SITO_X86 0
+#define SITO_ARM 1
+#include <arm_neon.h>
+// aarch64: NEON (ARMv8.0 Advanced SIMD) is the baseline, always on. The extensions are per function, and
+// each is only called after sito_kernels_detect_isa() saw its HWCAP bit. These spellings are the ones both
+// clang and GCC accept.
+#define SITO_TARGET_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
+#define SITO_TARGET_I8MM __attribute__((target("arch=armv8.6-a+dotprod+i8mm")))
+#define SITO_TARGET_NEON_BF16 __attribute__((target("arch=armv8.6-a+dotprod+i8mm+bf16")))
 #else
 #define SITO_X86 0
+#define SITO_ARM 0
 #endif
 
 #define SITO_INLINE static inline __attribute__((always_inline))

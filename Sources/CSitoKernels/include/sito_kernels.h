@@ -44,12 +44,27 @@ extern "C" {
 ///                     (sito_attention_path_name); else "scalar".
 /// All paths of the quantize and convert kernels, and all paths of the int8 GEMM, give BIT-IDENTICAL
 /// results; bf16 GEMM paths differ only as documented at sito_gemm_bf16.
+///
+/// aarch64 has its own chain of levels, after the x86 ones; a binary is built for one architecture, so
+/// a process only ever sees SCALAR and the levels of its own chain (sito_kernels_detect_isa never returns
+/// another chain's level, and the _isa entry points clamp a foreign level to SCALAR). Compare levels only
+/// within a chain (sito_isa_family), never across.
+///   NEON           ARMv8.0 Advanced SIMD: every aarch64 CPU (Cortex-A53, Raspberry Pi 3/4).
+///   NEON_DOTPROD   NEON + SDOT/UDOT (ARMv8.2 dotprod; Linux HWCAP_ASIMDDP): Cortex-A76/A78, Neoverse N1,
+///                  Raspberry Pi 5, Graviton2, Apple M1.
+///   NEON_I8MM      NEON_DOTPROD + SMMLA/USMMLA (HWCAP2_I8MM).
+///   NEON_BF16      NEON_I8MM + BFDOT/BFMMLA (HWCAP2_BF16): Neoverse V1/N2, Graviton3/4, Apple M2+.
+/// Selection on Linux: getauxval(AT_HWCAP / AT_HWCAP2). A CPU with bf16 but no i8mm gets NEON_DOTPROD.
 typedef enum {
     SITO_ISA_SCALAR = 0,
     SITO_ISA_AVX2 = 1,
     SITO_ISA_AVX512 = 2,
     SITO_ISA_AVX512_VNNI = 3,
     SITO_ISA_AVX512_BF16 = 4,
+    SITO_ISA_NEON = 5,
+    SITO_ISA_NEON_DOTPROD = 6,
+    SITO_ISA_NEON_I8MM = 7,
+    SITO_ISA_NEON_BF16 = 8,
 } sito_isa;
 
 /// The highest level this CPU supports (cpuid + xgetbv; always SCALAR on non-x86 hosts). Cached.
@@ -348,6 +363,23 @@ void sito_attention_bf16(const float *Q, size_t ldq, const uint16_t *kv, float *
                          size_t L, size_t d, float scale, void *scratch);
 void sito_attention_bf16_isa(sito_isa isa, const float *Q, size_t ldq, const uint16_t *kv, float *O,
                              size_t ldo, size_t nq, size_t L, size_t d, float scale, void *scratch);
+
+// MARK: - f32 GEMM (the runtime's own; OpenBLAS is optional) -------------------------------------------
+
+/// Y [M, N] (row stride ldy) = X [M, K] (row stride ldx) · Wᵀ + bias, for f32 weights W [N, K] (row
+/// stride ldw, a `.sito` f32 projection in place) and bias [N] (nullable). Single-threaded; split N (or
+/// M) over threads as for the other GEMMs. This is what the runtime calls for f32 projections when it is
+/// built without OpenBLAS (the `OpenBLAS` package trait off).
+/// Summation order is the path's own: paths differ from the scalar reference (a plain k-ordered f32 sum
+/// per element) by at most `gemmF32Tolerance` (Tests/CSitoKernelsTests): |Δ| ≤ 1e-5 · Σ_k |x_k·w_k| +
+/// 1e-30 per element, the bound of any f32 summation order for K ≤ 8192.
+void sito_gemm_f32(const float *X, size_t ldx, const float *W, size_t ldw, const float *bias,
+                   float *Y, size_t ldy, size_t M, size_t N, size_t K);
+void sito_gemm_f32_isa(sito_isa isa, const float *X, size_t ldx, const float *W, size_t ldw,
+                       const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K);
+
+/// The name of the path sito_gemm_f32 takes at `level`, e.g. "avx512", "neon", "scalar".
+const char *sito_gemm_f32_path_name(sito_isa level);
 
 #ifdef __cplusplus
 }

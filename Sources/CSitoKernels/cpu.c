@@ -6,13 +6,25 @@
 #include <string.h>
 #if SITO_X86
 #include <cpuid.h>
+#elif SITO_ARM && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#elif SITO_ARM && defined(__APPLE__)
+#include <sys/sysctl.h>
 #endif
 
-static const char *const isa_names[] = {"scalar", "avx2", "avx512", "avx512vnni", "avx512bf16"};
+static const char *const isa_names[] = {"scalar", "avx2", "avx512", "avx512vnni", "avx512bf16",
+                                        "neon", "neon-dotprod", "neon-i8mm", "neon-bf16"};
 
 const char *sito_kernels_isa_name(sito_isa level) {
-    if ((int)level < 0 || (int)level > (int)SITO_ISA_AVX512_BF16) return "?";
+    if ((int)level < 0 || (int)level > (int)SITO_ISA_NEON_BF16) return "?";
     return isa_names[level];
+}
+
+sito_isa_family sito_isa_family_of(sito_isa level) {
+    if ((int)level >= (int)SITO_ISA_AVX2 && (int)level <= (int)SITO_ISA_AVX512_BF16) return SITO_ISA_FAMILY_X86;
+    if ((int)level >= (int)SITO_ISA_NEON && (int)level <= (int)SITO_ISA_NEON_BF16) return SITO_ISA_FAMILY_ARM;
+    return SITO_ISA_FAMILY_PORTABLE;
 }
 
 #if SITO_X86
@@ -43,6 +55,31 @@ static sito_isa detect(void) {
     if (!bf16) return SITO_ISA_AVX512_VNNI;
     return SITO_ISA_AVX512_BF16;
 }
+#elif SITO_ARM && defined(__linux__)
+// Linux reports the features the kernel lets user space use; the bits are the kernel's uapi.
+static sito_isa detect(void) {
+    const unsigned long hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);
+    if (!(hw & HWCAP_ASIMD)) return SITO_ISA_SCALAR;
+    if (!(hw & HWCAP_ASIMDDP)) return SITO_ISA_NEON;
+    if (!(hw2 & HWCAP2_I8MM)) return SITO_ISA_NEON_DOTPROD;
+    if (!(hw2 & HWCAP2_BF16)) return SITO_ISA_NEON_I8MM;
+    return SITO_ISA_NEON_BF16;
+}
+#elif SITO_ARM && defined(__APPLE__)
+// UNTESTED (no Apple machine here): Apple's documented sysctl names for the same features.
+static int apple_feature(const char *name) {
+    int value = 0;
+    size_t size = sizeof value;
+    return sysctlbyname(name, &value, &size, NULL, 0) == 0 && value != 0;
+}
+static sito_isa detect(void) {
+    if (!apple_feature("hw.optional.arm.FEAT_DotProd")) return SITO_ISA_NEON;
+    if (!apple_feature("hw.optional.arm.FEAT_I8MM")) return SITO_ISA_NEON_DOTPROD;
+    if (!apple_feature("hw.optional.arm.FEAT_BF16")) return SITO_ISA_NEON_I8MM;
+    return SITO_ISA_NEON_BF16;
+}
+#elif SITO_ARM
+static sito_isa detect(void) { return SITO_ISA_NEON; }   // NEON is part of the aarch64 baseline
 #else
 static sito_isa detect(void) { return SITO_ISA_SCALAR; }
 #endif
@@ -65,8 +102,8 @@ sito_isa sito_kernels_isa(void) {
         sito_isa level = sito_kernels_detect_isa();
         const char *env = getenv("SITO_ISA");
         if (env && *env) {
-            for (int i = 0; i <= (int)SITO_ISA_AVX512_BF16; i++)
-                if (strcmp(env, isa_names[i]) == 0 && i < (int)level) level = (sito_isa)i;
+            for (int i = 0; i <= (int)SITO_ISA_NEON_BF16; i++)
+                if (strcmp(env, isa_names[i]) == 0 && i < (int)level) level = sito_clamp_isa((sito_isa)i);
         }
         int expected = -1;
         atomic_compare_exchange_strong(&current, &expected, (int)level);

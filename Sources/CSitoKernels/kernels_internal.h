@@ -33,10 +33,12 @@
 
 #define SITO_INLINE static inline __attribute__((always_inline))
 
-/// Resolves a requested level against the CPU: never above the detected one.
+/// Resolves a requested level against the CPU: never above the detected one, and SCALAR for a level of
+/// another architecture's chain (sito_kernels.h, "Instruction-set selection").
 static inline sito_isa sito_clamp_isa(sito_isa isa) {
     sito_isa have = sito_kernels_detect_isa();
-    return (int)isa > (int)have ? have : ((int)isa < 0 ? SITO_ISA_SCALAR : isa);
+    if ((int)isa <= 0 || sito_isa_family_of(isa) != sito_isa_family_of(have)) return SITO_ISA_SCALAR;
+    return (int)isa > (int)have ? have : isa;
 }
 
 /// Returns x unchanged but opaque to the optimizer, so `a * b` followed by `+ c` can never be contracted

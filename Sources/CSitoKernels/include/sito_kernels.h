@@ -67,7 +67,16 @@ typedef enum {
     SITO_ISA_NEON_BF16 = 8,
 } sito_isa;
 
-/// The highest level this CPU supports (cpuid + xgetbv; always SCALAR on non-x86 hosts). Cached.
+/// Which chain a level belongs to: SCALAR is PORTABLE; AVX2…AVX512_BF16 are X86; NEON…NEON_BF16 are ARM.
+typedef enum {
+    SITO_ISA_FAMILY_PORTABLE = 0,
+    SITO_ISA_FAMILY_X86 = 1,
+    SITO_ISA_FAMILY_ARM = 2,
+} sito_isa_family;
+sito_isa_family sito_isa_family_of(sito_isa level);
+
+/// The highest level this CPU supports (x86: cpuid + xgetbv; aarch64 Linux: getauxval; Apple: sysctlbyname,
+/// untested; SCALAR elsewhere). Cached.
 sito_isa sito_kernels_detect_isa(void);
 
 /// The level the un-suffixed kernels use. Initially the detected level, lowered by the environment
@@ -78,7 +87,8 @@ sito_isa sito_kernels_isa(void);
 /// effect). Process-wide: meant for tests and benchmarks. Kernels with an explicit `isa` argument ignore it.
 sito_isa sito_kernels_set_isa(sito_isa level);
 
-/// "scalar", "avx2", "avx512", "avx512vnni", "avx512bf16" (the names SITO_ISA accepts); "?" otherwise.
+/// "scalar", "avx2", "avx512", "avx512vnni", "avx512bf16", "neon", "neon-dotprod", "neon-i8mm", "neon-bf16"
+/// (the names SITO_ISA accepts); "?" otherwise.
 const char *sito_kernels_isa_name(sito_isa level);
 
 /// The name of the path the int8 / bf16 GEMM takes at `level` (see the table above), e.g. "avx2".

@@ -1,17 +1,23 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // Sito: Hugging Face encoder rerankers → verified, mmap-able `.sito` files for CPU inference.
 //
-// Dependency direction (see ../shared/STYLE.md, "Dependency direction"):
-//   Sito (runtime, the only library product) → SitoFormat, CSitoKernels, COpenBLAS
-//   SitoTools (safetensors, config.json, tokenizer.json, HF names, quantization policy, the libsentencepiece
-//     check of embedded tokenizers) → Sito, SitoFormat, CSentencePiece
-//   sito-* executables → SitoTools, Sito, ArgumentParser
-// The runtime never imports SitoTools: it is pure Swift over its C kernels and OpenBLAS.
+// Dependency direction (the runtime side never imports the tools' side):
+//   runtime side
+//     Sito (the only library product) → SitoFormat, CSitoKernels, COpenBLAS (only with the OpenBLAS trait)
+//     SitoCLI (what every sito-* executable shares: exit codes, option groups, documents, output) → Sito
+//     sito-rerank, sito-embed (what users ship: scoring only) → SitoCLI, Sito
+//   tools side
+//     SitoTools (safetensors, config.json, tokenizer.json, HF names, quantization policy, verification, the
+//       libsentencepiece check of embedded tokenizers) → SitoCLI, Sito, SitoFormat, CSentencePiece
+//     sito-convert, -quantize, -verify, -inspect, -bench, -fuzz → SitoTools
+// The runtime is pure Swift (FoundationEssentials at most) over its C kernels, and OpenBLAS when the
+// default trait `OpenBLAS` is on. Without it (`--disable-default-traits`, what tools/edge/build.sh does)
+// f32 projections run on Sito's own f32 GEMM and the runtime links no library beyond libc/libm.
 import PackageDescription
 
 let package = Package(
     name: "Sito",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Sito", targets: ["Sito"]),
         .executable(name: "sito-convert", targets: ["sito-convert"]),
@@ -20,6 +26,10 @@ let package = Package(
         .executable(name: "sito-rerank", targets: ["sito-rerank"]),
         .executable(name: "sito-quantize", targets: ["sito-quantize"]),
         .executable(name: "sito-embed", targets: ["sito-embed"]),
+    ],
+    traits: [
+        .trait(name: "OpenBLAS", description: "f32 projections through OpenBLAS's sgemm (Debian: libopenblas-dev). Off: Sito's own f32 GEMM, no OpenBLAS linked (edge builds)."),
+        .default(enabledTraits: ["OpenBLAS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -36,23 +46,26 @@ let package = Package(
         // The `.sito` container: layout constants, strict validating reader, streaming writer. Spec: formats/sito.md.
         .target(name: "SitoFormat", dependencies: ["CSitoKernels"]),
         // The runtime: loads `.sito` files and runs them. Nothing else.
-        .target(name: "Sito", dependencies: ["SitoFormat", "CSitoKernels", "COpenBLAS"]),
+        .target(name: "Sito", dependencies: ["SitoFormat", "CSitoKernels",
+                                             .target(name: "COpenBLAS", condition: .when(traits: ["OpenBLAS"]))]),
+        // The runtime side's command-line layer: exit codes, shared option groups, document streaming, output.
+        .target(name: "SitoCLI", dependencies: ["Sito", "SitoFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Everything on the tools' side of the fence.
-        .target(name: "SitoTools", dependencies: ["Sito", "SitoFormat", "CSentencePiece", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "sito-convert", dependencies: ["SitoTools", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "sito-inspect", dependencies: ["SitoTools", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "sito-verify", dependencies: ["SitoTools", "SitoFormat", "Sito", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "sito-rerank", dependencies: ["SitoTools", "Sito", "SitoFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "sito-quantize", dependencies: ["SitoTools", "SitoFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .executableTarget(name: "sito-embed", dependencies: ["SitoTools", "Sito", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        // Issue 5's benchmark: pairs/s, latency, peak RSS and open-to-first-score of a .sito reranker (BENCHMARKS.md).
-        .executableTarget(name: "sito-bench", dependencies: ["SitoTools", "Sito", "SitoFormat", "CSitoKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "SitoTools", dependencies: ["SitoCLI", "Sito", "SitoFormat", "CSentencePiece", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "sito-convert", dependencies: ["SitoTools", "SitoCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "sito-inspect", dependencies: ["SitoTools", "SitoCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "sito-verify", dependencies: ["SitoTools", "SitoCLI", "SitoFormat", "Sito", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "sito-rerank", dependencies: ["SitoCLI", "Sito", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "sito-quantize", dependencies: ["SitoTools", "SitoCLI", "SitoFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "sito-embed", dependencies: ["SitoCLI", "Sito", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // The benchmark: pairs/s, latency, peak RSS and open-to-first-score of a .sito reranker (BENCHMARKS.md).
+        .executableTarget(name: "sito-bench", dependencies: ["SitoTools", "SitoCLI", "Sito", "SitoFormat", "CSitoKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // libFuzzer harness of SitoFile and SafetensorsFile; a stub unless built with -DSITO_FUZZ (README, "Fuzzing").
         .executableTarget(name: "sito-fuzz", dependencies: ["SitoTools", "SitoFormat"]),
         .testTarget(name: "CSitoKernelsTests", dependencies: ["CSitoKernels"]),
         .testTarget(name: "SitoFormatTests", dependencies: ["SitoFormat"]),
         .testTarget(name: "SitoTests", dependencies: ["Sito", "SitoFormat", "SitoTools"]),
-        .testTarget(name: "SitoToolsTests", dependencies: ["SitoTools", "Sito", "SitoFormat"]),
+        .testTarget(name: "SitoToolsTests", dependencies: ["SitoTools", "SitoCLI", "Sito", "SitoFormat"]),
     ],
     swiftLanguageModes: [.v6]
 )

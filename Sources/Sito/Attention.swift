@@ -4,7 +4,7 @@
 // whole sequence with the online-softmax recurrence (FlashAttention): queries in blocks of 64, keys in
 // blocks of 64, the scores of one block pair at a time in the worker's scratch, never an [L, L] buffer.
 //
-// Which operands (AttentionPrecision, RerankerOptions.attention; formats/quantization.md, "Runtime scheme"):
+// Which operands (AttentionPrecision, ModelOptions.attention; formats/quantization.md, "Runtime scheme"):
 //   f32   sito_attention_f32 on Q, K, V as the projections left them. f32 and f16 files (the default),
 //         whose fidelity bar is max |Δlogit| ≤ 1e-4 against transformers.
 //   bf16  sito_attention_bf16: Q, K, V and the probabilities rounded to bf16, products exact in f32, f32
@@ -20,7 +20,17 @@
 // (91 KB at d = 64) and, when some layer runs bf16 attention, one packed (sequence, head):
 // (2·L + 1)·d bf16 values for the longest sequence L (2 MB at L = 8192, d = 64).
 import CSitoKernels
+import Synchronization
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The operands self-attention multiplies (formats/quantization.md, "Runtime scheme").
 public enum AttentionPrecision: String, Sendable, CaseIterable {
@@ -125,16 +135,11 @@ final class AttentionWorkspace: @unchecked Sendable {
 }
 
 /// A lock-protected counter handing out work items.
-final class AtomicCounter: @unchecked Sendable {
-    // @unchecked: every access goes through the lock.
-    private var value = 0
-    private let lock = NSLock()
+final class AtomicCounter: Sendable {
+    private let value = Atomic<Int>(0)
 
+    /// The value before this call's increment.
     func increment() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        let v = value
-        value += 1
-        return v
+        value.wrappingAdd(1, ordering: .relaxed).oldValue
     }
 }

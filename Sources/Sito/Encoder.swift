@@ -8,10 +8,21 @@
 //   head on each sequence's first row (roberta: dense → tanh → out_proj; bert-pooler: the same math on
 //   pooler.dense / head.out_proj), or pooling for embedding models.
 // Attention is tiled with an online softmax (Attention.swift): no [L, L] buffer ever exists.
+#if OpenBLAS
 import COpenBLAS
+#endif
 import CSitoKernels
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import SitoFormat
 
 /// One encoder block's weights.
@@ -141,8 +152,10 @@ final class Encoder: Sendable {
             headDense = nil
             headOut = nil
         }
+        #if OpenBLAS
         // Sito splits every GEMM over the cores itself; OpenBLAS must not start threads of its own inside.
         openblas_set_num_threads(1)
+        #endif
     }
 
     /// Rows of the FFN's intermediate activations computed at once (bounds memory for long inputs).

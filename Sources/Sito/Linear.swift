@@ -1,5 +1,6 @@
 // Linear.swift: y = x · Wᵀ + b for every weight dtype a `.sito` file may hold.
-//   f32  → OpenBLAS cblas_sgemm on the mapped weights (zero-copy)
+//   f32  → on the mapped weights (zero-copy): OpenBLAS cblas_sgemm with the `OpenBLAS` package trait (the
+//          default), Sito's own sito_gemm_f32 without it (edge builds)
 //   bf16 → sito_gemm_bf16 (activations rounded to bf16 once per call)
 //   i8   → sito_gemm_i8 with per-token dynamic activation quantization (formats/quantization.md); with
 //          two activation passes, x ≈ q1·s1 + q2·s2 (the second pass quantizes the residual) and
@@ -9,10 +10,16 @@
 // "Layouts") go to the blocked16 kernels, row-major ones to the row-major kernels; results are the same
 // (int8: bit-identical; bf16: within the kernels' summation bound).
 // Work is split over output channels across the machine's cores (blocks of 16 rows).
+#if OpenBLAS
 import COpenBLAS
+#endif
 import CSitoKernels
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SitoFormat
 
 /// A linear layer's weights, in place in the mapped file.
@@ -173,11 +180,17 @@ struct Linear: @unchecked Sendable {
         switch storage {
         case .f32(let w):
             let x = p.x, ldx = p.ldx
+            #if OpenBLAS
             for r in 0..<rows { (y + r * ldy).update(from: bias, count: n) }
             parallelOverOutputs(n) { n0, n1 in
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(n1 - n0), Int32(k),
                             1, x, Int32(ldx), w + n0 * k, Int32(k), 1, y + n0, Int32(ldy))
             }
+            #else
+            parallelOverOutputs(n) { n0, n1 in
+                sito_gemm_f32(x, ldx, w + n0 * k, k, bias + n0, y + n0, ldy, rows, n1 - n0, k)
+            }
+            #endif
         case .bf16(let w, let blocked):
             let xb = UnsafePointer(p.scratch.assumingMemoryBound(to: UInt16.self))
             parallelOverOutputs(n) { n0, n1 in

@@ -1,7 +1,11 @@
 // Parallel.swift: the runtime's one way of using several cores: run `body(i)` for i in 0..<count on
 // Dispatch's concurrentPerform and wait. Bodies write disjoint memory (documented at each call site).
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Cores the runtime uses.
 let runtimeCores = max(1, ProcessInfo.processInfo.activeProcessorCount)

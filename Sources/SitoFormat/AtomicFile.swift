@@ -2,7 +2,11 @@
 // The bytes go to an unnamed file in the destination's folder (Linux O_TMPFILE; a hidden named
 // temporary elsewhere), are fsynced, and only then get the destination's name by a rename. A full disk,
 // an error or a kill before `commit` leaves the destination as it was and no partial file behind.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -35,8 +39,8 @@ public final class AtomicFile {
         }
         let url = URL(fileURLWithPath: destination)
         let folder = url.deletingLastPathComponent().path
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir), isDir.boolValue else {
+        var folderStat = stat()
+        guard stat(folder, &folderStat) == 0, (folderStat.st_mode & S_IFMT) == S_IFDIR else {
             throw SitoFormatError.writeFailed(path: destination, reason: "folder \(folder) does not exist")
         }
         #if os(Linux)

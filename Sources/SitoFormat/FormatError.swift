@@ -1,5 +1,9 @@
 // FormatError.swift: one error per invariant of formats/sito.md, each naming the file and what is wrong.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Why a `.sito` file was refused. Every case carries the file path so messages stand on their own.
 public enum SitoFormatError: Error, Equatable, Sendable {
@@ -45,7 +49,7 @@ extension SitoFormatError: LocalizedError {
         case let .tooSmall(path, size):
             return "\(path): not a .sito file: only \(size) bytes (a .sito file starts with a 16-byte preamble)"
         case let .badMagic(path, found):
-            let shown = found.map { String(format: "%02x", $0) }.joined(separator: " ")
+            let shown = found.map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined(separator: " ")
             return "\(path): not a .sito file: magic is [\(shown)], expected \"SITO\" (53 49 54 4f)"
         case let .newerVersion(path, version):
             return "\(path): written by a newer Sito (format \(version)); this build reads format \(SitoFormatVersion.current): upgrade Sito"

@@ -2,7 +2,11 @@
 // formats/sito.md once, and hands out zero-copy views of its tensors. After `open` succeeds, the hot
 // paths trust the data.
 import CSitoKernels
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -218,10 +222,19 @@ public final class SitoFile: @unchecked Sendable {
     private static func unknownEnumValue(_ key: String, in json: Data, at codingPath: [CodingKey]) -> (String, String)? {
         guard codingPath.count == 3, codingPath[0].stringValue == "tensors", let i = codingPath[1].intValue,
               codingPath[2].stringValue == key,
-              let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
-              let tensors = object["tensors"] as? [Any], i >= 0, i < tensors.count,
-              let tensor = tensors[i] as? [String: Any], let value = tensor[key] as? String else { return nil }
-        return (tensor["name"] as? String ?? "#\(i)", value)
+              let probe = try? JSONDecoder().decode(TensorFieldProbe.self, from: json),
+              i >= 0, i < probe.tensors.count, let value = probe.tensors[i][key]?.string else { return nil }
+        return (probe.tensors[i]["name"]?.string ?? "#\(i)", value)
+    }
+
+    /// The header's `tensors` array with each field's value kept only when it is a string: enough to name
+    /// the tensor and the value that failed to decode.
+    private struct TensorFieldProbe: Decodable {
+        struct Field: Decodable {
+            let string: String?
+            init(from decoder: Decoder) throws { string = try? decoder.singleValueContainer().decode(String.self) }
+        }
+        let tensors: [[String: Field]]
     }
 
     private static func describe(_ path: [CodingKey]) -> String {

@@ -3,7 +3,11 @@
 // tensor's bytes in directory order, in as many chunks as the caller likes, hashing them on the fly,
 // and finally rewrites the header with the checksums (fixed width, so the header length never changes).
 import CSitoKernels
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 public final class SitoWriter {
     public private(set) var header: SitoHeader

@@ -16,6 +16,7 @@ import ArgumentParser
 import CSitoKernels
 import Foundation
 import Sito
+import SitoCLI
 import SitoFormat
 import SitoTools
 
@@ -154,7 +155,7 @@ struct SitoBench: ParsableCommand {
             let t0 = now()
             // Rerankers run Reranker.logits; embedding models (issue 7) Embedder.embed — same packing.
             let isEmbedding = try SitoFile(contentsOf: url).header.task == "embedding"
-            let options = RerankerOptions(attention: attention)
+            let options = ModelOptions(attention: attention)
             let reranker = isEmbedding ? nil : try Reranker(contentsOf: url, options: options)
             let embedder = isEmbedding ? try Embedder(contentsOf: url, options: options) : nil
             let t1 = now()

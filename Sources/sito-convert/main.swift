@@ -1,5 +1,6 @@
 // sito-convert: Hugging Face model folder (config.json, safetensors, tokenizer) → one `.sito` file.
 import ArgumentParser
+import SitoCLI
 import Foundation
 import SitoTools
 

@@ -5,6 +5,7 @@
 // Exit codes: 0 readable (and checksums fine when asked), 1 corrupt tensors or a tokenizer that fails
 // its check, 2 unreadable file.
 import ArgumentParser
+import SitoCLI
 import Foundation
 import SitoFormat
 import SitoTools

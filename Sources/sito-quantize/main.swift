@@ -1,5 +1,6 @@
 // sito-quantize: .sito f32 → int8 (per-row scales, dynamic per-token activations) or bf16.
 import ArgumentParser
+import SitoCLI
 import Foundation
 import SitoFormat
 import SitoTools

@@ -1,21 +1,27 @@
-// sito-rerank: scores documents for a query with a .sito reranker and prints them best first.
+// sito-rerank: scores documents for a query with a .sito reranker (or ranks them by cosine similarity with
+// an embedding model) and prints them best first. A runtime executable: links Sito and SitoCLI only.
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Sito
-import SitoFormat
-import SitoTools
+import SitoCLI
 
 @main
-struct SitoRerank: ParsableCommand {
-    static func main() { mainExitingTwoOnBadUsage() }
-
+struct SitoRerank: SitoTool {
     static let configuration = CommandConfiguration(
         commandName: "sito-rerank",
         abstract: "Score documents for a query with a .sito reranker (or embedding model), best first.",
         discussion: """
-        Documents come as arguments, or one per line from --documents FILE (- for stdin; UTF-8). Pairs longer \
-        than the model's maximum are truncated as transformers does (and marked), unless --no-truncate. With an \
-        embedding model (e.g. all-MiniLM-L6-v2), documents are ranked by cosine similarity to the query.
+        Documents come as arguments, or one per line from --documents FILE (- for stdin; UTF-8; blank lines \
+        are not documents). Pairs longer than the model's maximum are truncated as transformers does, marked \
+        in the output and counted in a note on stderr, unless --no-truncate refuses them. With an embedding \
+        model (e.g. all-MiniLM-L6-v2), documents are ranked by cosine similarity to the query.
+        --json prints an array, best first, of {index, logit, probability, document, tokens, truncated} for \
+        a reranker and {index, cosine, document, tokens, truncated} for an embedding model \
+        (formats/cli-json.md).
         """)
 
     @Argument(help: "The .sito file.")
@@ -27,127 +33,142 @@ struct SitoRerank: ParsableCommand {
     @Argument(help: "Documents to score.")
     var documents: [String] = []
 
-    @Option(name: .customLong("documents"), help: "A file with one document per line (- for stdin).")
+    @Option(name: .customLong("documents"), help: ArgumentHelp("A file with one document per line (- for stdin).", valueName: "file"))
     var documentsFile: String?
 
-    @Option(help: "Print only the best K documents.")
+    @Option(parsing: .unconditional, help: ArgumentHelp("Print only the best K documents.", valueName: "k"))
     var top: Int?
 
-    @Option(help: "Tokens per pair (default: the model's maximum).")
-    var maxLength: Int?
+    @OptionGroup(title: "Model")
+    var model: ModelArguments
 
-    @Flag(help: "Refuse pairs longer than the maximum instead of truncating them.")
-    var noTruncate = false
-
-    @Option(help: "Attention operands: automatic (bf16 for bf16/int8 layers, f32 otherwise), f32 or bf16.")
-    var attention: AttentionPrecision = .automatic
-
-    @Flag(help: "Print a JSON array of {index, logit, probability, document}.")
-    var json = false
+    @OptionGroup(title: "Output")
+    var output: OutputArguments
 
     func validate() throws {
-        if query.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("the query is empty") }
+        do {
+            try TextRules.checkQuery(query)
+            try TextRules.checkArguments(documents, kind: "document")
+        } catch let error as TextRuleError {
+            throw ValidationError(error.description)
+        }
         if documents.isEmpty && documentsFile == nil { throw ValidationError("no documents: give them as arguments or with --documents FILE") }
         if !documents.isEmpty && documentsFile != nil { throw ValidationError("give documents as arguments or with --documents FILE, not both") }
-        if let top, top < 1 { throw ValidationError("--top must be at least 1") }
+        if let top, top < 1 { throw ValidationError("--top must be at least 1 (got \(top))") }
     }
 
-    struct Row: Encodable {
+    /// One printed row (formats/cli-json.md, "sito-rerank").
+    struct RerankerRow: Encodable {
         let index: Int
-        /// Reranker files: the logit and its probability.
-        let logit: Float?
-        let probability: Float?
-        /// Embedding files: cosine similarity of the query's and the document's embeddings.
-        let cosine: Float?
+        let logit: Float
+        let probability: Float
         let document: String
         let tokens: Int
         let truncated: Bool
-
-        var score: Float { logit ?? cosine ?? 0 }
     }
+
+    struct EmbeddingRow: Encodable {
+        let index: Int
+        let cosine: Float
+        let document: String
+        let tokens: Int
+        let truncated: Bool
+    }
+
+    typealias BatchScores = [(logit: Float, probability: Float, tokens: Int, truncated: Bool)]
 
     /// Streams: the documents are indexed (validated, counted) before the model loads, scored a batch at
     /// a time, and only the printed rows' texts are read back (DocumentReader.swift has the bounds).
-    /// Embedding models rank by cosine similarity to the query's embedding, streamed the same way.
-    func run() throws {
-        do {
-            let index = try documentsFile.map { try DocumentIndex(path: $0) }
-            let count = index?.count ?? documents.count
-            if let top, top > count {
-                throw ValidationError("--top \(top) is larger than the \(count) documents given")
+    func execute() throws {
+        let progress = Progress(tool: Self.toolName, quiet: output.quiet)
+        let index = try documentsFile.map { try DocumentIndex(path: $0) }
+        let count = index?.count ?? documents.count
+        if let top, top > count {
+            throw ValidationError("--top \(top) is larger than the \(count) documents given")
+        }
+        let source: InputSource = index.map { index in .file(path: index.path, kind: "document", line: index.line) }
+            ?? .arguments(kind: "document")
+        func texts(_ range: Range<Int>) throws -> [String] {
+            try index?.documents(range) ?? Array(documents[range])
+        }
+
+        progress.step("loading \(file)")
+        let loaded = try Model(contentsOf: URL(fileURLWithPath: file), options: model.options)
+        var truncatedCount = 0
+        let score: (Int, [String]) throws -> BatchScores
+        switch loaded {
+        case .embedder(let embedder):
+            let queryEncoding = try InputTooLongError.translating(first: 0, source: .arguments(kind: "query")) {
+                try embedder.encode(query)
             }
-            func texts(_ range: Range<Int>) throws -> [String] {
-                try index?.documents(range) ?? Array(documents[range])
+            if queryEncoding.truncated {
+                ToolExit.note(Self.toolName, "the query was truncated to \(queryEncoding.ids.count) tokens (the model's maximum; --no-truncate refuses it)", quiet: output.quiet)
             }
-            let url = URL(fileURLWithPath: file)
-            let options = RerankerOptions(maxLength: maxLength, overflow: noTruncate ? .reject : .truncate, attention: attention)
-            let task = try SitoFile(contentsOf: url, options: SitoOpenOptions(checkSchema: false)).header.task
-            let isEmbedding = task == "embedding"
-            let score: (Int, [String]) throws -> [(logit: Float, probability: Float, tokens: Int, truncated: Bool)]
-            if isEmbedding {
-                let embedder = try Embedder(contentsOf: url, options: options)
-                let queryVector = try embedder.embed([query])[0]
-                score = { _, batch in
-                    let encodings = try batch.enumerated().map { k, text in
+            let queryVector = try embedder.embed(inputIds: [queryEncoding.ids])[0]
+            score = { _, batch in
+                let encodings = try batch.enumerated().map { k, text in
+                    try InputTooLongError.translating(first: k, source: .arguments(kind: "document")) {
                         do { return try embedder.encode(text) } catch TokenizerError.tooLong(let tokens, let limit) {
-                            throw RerankerError.inputTooLong(index: k, tokens: tokens, limit: limit)
+                            throw ModelError.inputTooLong(index: 0, part: .document, tokens: tokens, limit: limit)
                         }
                     }
-                    let vectors = try embedder.embed(inputIds: encodings.map(\.ids))
-                    return zip(encodings, vectors).map { e, v in
-                        let c = Embedder.cosine(queryVector, v)
-                        return (c, c, e.ids.count, e.truncated)
-                    }
                 }
-            } else {
-                let reranker = try Reranker(contentsOf: url, options: options)
-                score = { _, batch in try reranker.score(query: query, documents: batch).map { ($0.logit, $0.probability, $0.tokens, $0.truncated) } }
-            }
-            let ranked = try RerankStream.rank(count: count, top: top, documents: texts) { first, batch in
-                do {
-                    return try score(first, batch)
-                } catch RerankerError.inputTooLong(let i, let tokens, let limit) {
-                    // Models number documents within the batch; the user numbers them in the file.
-                    throw RerankerError.inputTooLong(index: first + i, tokens: tokens, limit: limit)
+                let vectors = try embedder.embed(inputIds: encodings.map(\.ids))
+                return zip(encodings, vectors).map { e, v in
+                    let c = Embedder.cosine(queryVector, v)
+                    return (c, c, e.ids.count, e.truncated)
                 }
             }
-            func row(_ r: RankedDocument) throws -> Row {
-                let document = try texts(r.index..<(r.index + 1))[0]
-                return isEmbedding
-                    ? Row(index: r.index, logit: nil, probability: nil, cosine: r.logit, document: document, tokens: Int(r.tokens), truncated: r.truncated)
-                    : Row(index: r.index, logit: r.logit, probability: r.probability, cosine: nil, document: document, tokens: Int(r.tokens), truncated: r.truncated)
+        case .reranker(let reranker):
+            score = { _, batch in
+                try reranker.score(query: query, documents: batch).map { ($0.logit, $0.probability, $0.tokens, $0.truncated) }
             }
-            if json {
-                // The same bytes ToolExit.printJSON would print for the whole array, one row at a time.
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-                encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-                var out = "[\n"
-                for (k, r) in ranked.enumerated() {
-                    let object = String(decoding: try encoder.encode(try row(r)), as: UTF8.self)
-                    out += object.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
-                    out += k + 1 < ranked.count ? ",\n" : "\n"
-                    if out.utf8.count >= 1 << 16 {
-                        FileHandle.standardOutput.write(Data(out.utf8))
-                        out = ""
-                    }
-                }
-                out += "]\n"
-                FileHandle.standardOutput.write(Data(out.utf8))
-            } else {
-                for (rank, r) in ranked.enumerated() {
-                    let row = try row(r)
-                    let cut = row.truncated ? " [truncated to \(row.tokens) tokens]" : ""
-                    let score = isEmbedding
-                        ? String(format: "%2d. cos %7.4f  [%d] ", rank + 1, r.logit, row.index)
-                        : String(format: "%2d. %8.4f  p=%.4f  [%d] ", rank + 1, r.logit, r.probability, row.index)
-                    print(score + row.document.prefix(100) + cut)
-                }
-            }
-        } catch let error as ValidationError {
-            ToolExit.fail("sito-rerank", error)
-        } catch {
-            ToolExit.fail("sito-rerank", error)
         }
+
+        progress.step("scoring \(formatCount(count)) document\(count == 1 ? "" : "s")")
+        let ranked = try RerankStream.rank(count: count, top: top, progress: { progress.update($0, of: count, unit: "documents") },
+                                           documents: texts) { first, batch in
+            let scores = try InputTooLongError.translating(first: first, source: source) { try score(first, batch) }
+            truncatedCount += scores.reduce(0) { $0 + ($1.truncated ? 1 : 0) }
+            return scores
+        }
+        let isEmbedding = if case .embedder = loaded { true } else { false }
+        if truncatedCount > 0 {
+            let what = isEmbedding ? "document" : "pair"
+            ToolExit.note(Self.toolName, "\(formatCount(truncatedCount)) of \(formatCount(count)) \(what)s were truncated to the maximum of \(loaded.maxLength) tokens (marked [truncated]; --no-truncate refuses them)", quiet: output.quiet)
+        }
+
+        if output.json {
+            try printJSON(ranked, isEmbedding: isEmbedding, texts: texts)
+        } else {
+            for (rank, r) in ranked.enumerated() {
+                let document = try texts(r.index..<(r.index + 1))[0]
+                let cut = r.truncated ? " [truncated to \(r.tokens) tokens]" : ""
+                let score = isEmbedding
+                    ? "\(padLeft(String(rank + 1), 2)). cos \(padLeft(formatFixed(Double(r.logit), digits: 4), 7))  [\(r.index)] "
+                    : "\(padLeft(String(rank + 1), 2)). \(padLeft(formatFixed(Double(r.logit), digits: 4), 8))  p=\(formatFixed(Double(r.probability), digits: 4))  [\(r.index)] "
+                StandardStream.output.write(score + document.prefix(100) + cut + "\n")
+            }
+        }
+    }
+
+    /// The array ToolExit.printJSON would print, written a row at a time (a file of 100,000 documents
+    /// never becomes one string).
+    private func printJSON(_ ranked: [RankedDocument], isEmbedding: Bool, texts: (Range<Int>) throws -> [String]) throws {
+        let encoder = ToolExit.jsonEncoder()
+        var out = "[\n"
+        for (k, r) in ranked.enumerated() {
+            let document = try texts(r.index..<(r.index + 1))[0]
+            let data = isEmbedding
+                ? try encoder.encode(EmbeddingRow(index: r.index, cosine: r.logit, document: document, tokens: Int(r.tokens), truncated: r.truncated))
+                : try encoder.encode(RerankerRow(index: r.index, logit: r.logit, probability: r.probability, document: document, tokens: Int(r.tokens), truncated: r.truncated))
+            out += String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n")
+            out += k + 1 < ranked.count ? ",\n" : "\n"
+            if out.utf8.count >= 1 << 16 {
+                StandardStream.output.write(out)
+                out = ""
+            }
+        }
+        StandardStream.output.write(out + "]\n")
     }
 }

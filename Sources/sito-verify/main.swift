@@ -5,6 +5,7 @@
 import ArgumentParser
 import Foundation
 import Sito
+import SitoCLI
 import SitoFormat
 import SitoTools
 
@@ -67,7 +68,7 @@ struct SitoVerify: ParsableCommand {
         let report: VerifyReport
         do {
             let golden = try GoldenFile.load(path: self.golden)
-            let options = RerankerOptions(verifyChecksums: verifyChecksums, maxLength: golden.maxLength, attention: attention)
+            let options = ModelOptions(verifyChecksums: verifyChecksums, maxLength: golden.maxLength, attention: attention)
             let reranker = try Reranker(contentsOf: URL(fileURLWithPath: file), options: options)
             var tol = Tolerance.defaults(for: Verifier.storageType(reranker.header))
             if let v = maxAbsError { tol.maxAbsError = v }
@@ -90,7 +91,7 @@ struct SitoVerify: ParsableCommand {
         let report: EmbeddingVerifyReport
         do {
             let golden = try GoldenFile.load(path: self.golden)
-            let options = RerankerOptions(verifyChecksums: verifyChecksums, maxLength: golden.maxLength, attention: attention)
+            let options = ModelOptions(verifyChecksums: verifyChecksums, maxLength: golden.maxLength, attention: attention)
             let embedder = try Embedder(contentsOf: URL(fileURLWithPath: file), options: options)
             var tol = EmbeddingTolerance.defaults(for: Verifier.storageType(embedder.header))
             if let v = minCosine { tol.minCosine = v }

@@ -51,12 +51,12 @@ final class RerankerTests: XCTestCase {
         let s = try truncating.score(query: query, documents: [long])
         XCTAssertTrue(s[0].truncated)
         XCTAssertEqual(s[0].tokens, truncating.maxLength)
-        let strict = try Reranker(contentsOf: url, options: RerankerOptions(overflow: .reject))
+        let strict = try Reranker(contentsOf: url, options: ModelOptions(overflow: .reject))
         XCTAssertThrowsError(try strict.score(query: query, documents: ["krótki", long])) { error in
-            guard case .inputTooLong(let index, _, _)? = error as? RerankerError else { return XCTFail("\(error)") }
+            guard case .inputTooLong(let index, _, _, _)? = error as? ModelError else { return XCTFail("\(error)") }
             XCTAssertEqual(index, 1)
         }
-        XCTAssertThrowsError(try Reranker(contentsOf: url, options: RerankerOptions(maxLength: 100_000)))
+        XCTAssertThrowsError(try Reranker(contentsOf: url, options: ModelOptions(maxLength: 100_000)))
     }
 
     func testBadIdsAreErrors() throws {

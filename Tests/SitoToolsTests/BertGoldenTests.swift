@@ -49,7 +49,7 @@ final class BertGoldenTests: XCTestCase {
         let goldenPath = Fixtures.golden(BertGoldenTests.goldenName)
         let golden = try GoldenFile.load(path: goldenPath)
         XCTAssertEqual(golden.maxLength, 512)
-        let reranker = try Reranker(contentsOf: out, options: RerankerOptions(maxLength: golden.maxLength))
+        let reranker = try Reranker(contentsOf: out, options: ModelOptions(maxLength: golden.maxLength))
         let r = try Verifier.verify(reranker, golden: golden, goldenPath: goldenPath)
         print("bert-tiny-cls f32: \(r.cases) cases, \(r.tokenChecked) tokenized, \(r.tokenMismatches) token mismatches, max |Δ| \(r.maxAbsError) (case \(r.worstCase ?? -1)), mean |Δ| \(r.meanAbsError), spearman \(r.spearman ?? -1), top1 \(r.top1Agreement ?? -1)")
         for m in r.firstMismatches {
@@ -126,7 +126,7 @@ final class BertGoldenTests: XCTestCase {
         for type in [QuantizeType.int8, .bf16] {
             let q = out.deletingLastPathComponent().appendingPathComponent("\(BertGoldenTests.fixture).\(type.rawValue).sito")
             _ = try Quantizer(type: type).quantize(input: out.path, output: q.path)
-            let reranker = try Reranker(contentsOf: q, options: RerankerOptions(verifyChecksums: true))
+            let reranker = try Reranker(contentsOf: q, options: ModelOptions(verifyChecksums: true))
             XCTAssertEqual(reranker.header.architecture, "bert")
             XCTAssertEqual(reranker.header.model.head, "bert-pooler")
             XCTAssertEqual(reranker.header.input.recipe, "pair")

@@ -6,6 +6,7 @@ import Foundation
 import Sito
 import SitoFormat
 @testable import SitoTools
+import SitoCLI
 import XCTest
 
 final class CLIEdgeTests: XCTestCase {

@@ -1,6 +1,7 @@
 // FormattingTests.swift: the human-readable numbers and tables of SitoTools/Formatting.swift.
 import XCTest
 @testable import SitoTools
+import SitoCLI
 
 final class FormattingTests: XCTestCase {
     func testBytes() {

@@ -14,7 +14,7 @@ final class GoldenVerificationTests: XCTestCase {
         _ = try Converter(folder: folder, dtype: dtype).convert(to: out.path)
         let goldenPath = Fixtures.golden(golden)
         let g = try GoldenFile.load(path: goldenPath)
-        let reranker = try Reranker(contentsOf: out, options: RerankerOptions(maxLength: g.maxLength))
+        let reranker = try Reranker(contentsOf: out, options: ModelOptions(maxLength: g.maxLength))
         let report = try Verifier.verify(reranker, golden: g, goldenPath: goldenPath)
         print("\(fixture) \(dtype): \(report.cases) cases, \(report.tokenMismatches) token mismatches, max |Δ| \(report.maxAbsError), mean |Δ| \(report.meanAbsError), spearman \(report.spearman ?? -1), top1 \(report.top1Agreement ?? -1)")
         for m in report.firstMismatches {

@@ -343,7 +343,7 @@ final class HostileInputTests: XCTestCase {
                 // sito-verify's path: load, open with the golden's max length, verify.
                 let golden = try GoldenFile.load(path: path)
                 let reranker = golden.maxLength == nil || golden.maxLength == 32
-                    ? shared : try Reranker(contentsOf: micro.sito, options: RerankerOptions(maxLength: golden.maxLength))
+                    ? shared : try Reranker(contentsOf: micro.sito, options: ModelOptions(maxLength: golden.maxLength))
                 let report = try Verifier.verify(reranker, golden: golden, goldenPath: path)
                 reports += 1
                 outcomes.valid(report.passed ? "verified: passed" : "verified: failed")
@@ -411,7 +411,7 @@ final class HostileInputTests: XCTestCase {
                 outcomes.error(error)
             }
             do {
-                let r = try Reranker(contentsOf: input, options: RerankerOptions(verifyChecksums: n % 7 == 0))
+                let r = try Reranker(contentsOf: input, options: ModelOptions(verifyChecksums: n % 7 == 0))
                 let s = try r.score(query: "as is", documents: ["s, s.", "", String(repeating: "a s ", count: 30)])
                 XCTAssertEqual(s.count, 3)
                 scored += 1

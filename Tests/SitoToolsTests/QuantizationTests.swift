@@ -41,7 +41,7 @@ final class QuantizationTests: XCTestCase {
     /// Max |Δlogit| per case of `file` against `golden` (each case on the golden's own ids, one run).
     func caseErrors(_ file: URL, golden name: String) throws -> [Double] {
         let golden = try GoldenFile.load(path: Fixtures.golden(name))
-        let reranker = try Reranker(contentsOf: file, options: RerankerOptions(maxLength: golden.maxLength))
+        let reranker = try Reranker(contentsOf: file, options: ModelOptions(maxLength: golden.maxLength))
         let cases = golden.cases.filter { $0.logits != nil && $0.inputIds != nil }
         let got = try reranker.logits(inputIds: cases.map { $0.inputIds! })
         let errors = zip(cases, got).map { c, g in zip(c.logits!, g).map { Double(abs($0 - $1)) }.max() ?? 0 }
@@ -103,7 +103,7 @@ final class QuantizationTests: XCTestCase {
     func verifyDefaults(_ fixture: String, _ type: String) throws -> VerifyReport {
         let path = Fixtures.golden("\(fixture).golden.json")
         let golden = try GoldenFile.load(path: path)
-        let reranker = try Reranker(contentsOf: try file(fixture, type), options: RerankerOptions(maxLength: golden.maxLength))
+        let reranker = try Reranker(contentsOf: try file(fixture, type), options: ModelOptions(maxLength: golden.maxLength))
         let r = try Verifier.verify(reranker, golden: golden, goldenPath: path)
         print(String(format: "%@ %@ vs f32: max |Δ| %.3g, mean %.3g, spearman %.5f, top1 %.3f, ndcg10 %.5f", fixture, type,
                      r.maxAbsError, r.meanAbsError, r.spearman ?? .nan, r.top1Agreement ?? .nan, r.ndcg10 ?? .nan))

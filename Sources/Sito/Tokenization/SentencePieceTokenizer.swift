@@ -19,7 +19,11 @@
 // repeated punctuation such as "...."); formats/tokenization.md has the measurements. The tools
 // (sito-convert, sito-inspect, sito-verify) load every embedded model in libsentencepiece as well and
 // compare its piece ids with this file's (SitoTools/SentencePieceCheck.swift).
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SitoFormat
 
 /// A loaded SentencePiece tokenizer (behind `Tokenizer`). Immutable after init; safe to use from any

@@ -3,7 +3,11 @@
 // documents are then read back a batch at a time, and again only for the rows that get printed. So a
 // 100,000-line file costs ~1.2 MB of index, one batch of text and the scores, never the whole file.
 // stdin cannot be read twice: it is copied to an unlinked temporary file while it is indexed.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 #if canImport(Glibc)
 import Glibc
@@ -83,7 +87,7 @@ public final class DocumentIndex {
             var b = bytes
             if b.last == 0x0D { b = b.dropLast() }
             guard let text = String(validating: b, as: UTF8.self) else { throw DocumentReaderError.invalidUTF8(path: path, line: lineNumber) }
-            if !text.trimmingCharacters(in: .whitespaces).isEmpty {
+            if !text.isBlank {
                 offsets.append(offset)
                 lengths.append(Int32(b.count))
                 lines.append(Int32(truncatingIfNeeded: lineNumber))
@@ -147,6 +151,9 @@ public final class DocumentIndex {
         return text
     }
 
+    /// The 1-based line number of the `i`-th document, for messages.
+    public func line(_ i: Int) -> Int { Int(lines[i]) }
+
     /// Documents `range`, in order.
     public func documents(_ range: Range<Int>) throws -> [String] {
         try range.map { try document($0) }
@@ -196,8 +203,10 @@ public enum RerankStream {
     /// - Parameters:
     ///   - documents: the texts of a range of documents (read on demand).
     ///   - score: scores of a batch (given its first document's index and its texts), in batch order.
+    ///   - progress: called after each batch with the number of documents scored so far.
     /// - Returns: the ranked documents, best first (`top` of them when given).
     public static func rank(count: Int, top: Int?, batchSize: Int = defaultBatchSize,
+                            progress: (Int) -> Void = { _ in },
                             documents: (Range<Int>) throws -> [String],
                             score: (_ first: Int, _ texts: [String]) throws -> [(logit: Float, probability: Float, tokens: Int, truncated: Bool)]) throws -> [RankedDocument] {
         precondition(batchSize >= 1)
@@ -216,6 +225,7 @@ public enum RerankStream {
                 kept.removeSubrange(top...)
             }
             start = range.upperBound
+            progress(start)
         }
         kept.sort(by: RankedDocument.ranksBefore)
         if let top, kept.count > top { kept.removeSubrange(top...) }

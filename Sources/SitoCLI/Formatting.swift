@@ -92,3 +92,13 @@ public struct TextTable: Sendable {
         }.joined(separator: "\n")
     }
 }
+
+extension StringProtocol {
+    /// Whether the text is empty or only Unicode white space (a blank line, an empty query).
+    public var isBlank: Bool { unicodeScalars.allSatisfy(\.properties.isWhitespace) }
+}
+
+/// `text` right-aligned in `width` characters (never cut).
+public func padLeft(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+}

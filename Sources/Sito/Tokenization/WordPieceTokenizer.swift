@@ -9,8 +9,13 @@
 //      max_input_chars_per_word, or with an unmatchable rest, is one [UNK]
 //   5. [CLS] A [SEP] (B [SEP]), token types 0 for A's part and 1 for B's; truncation longest-first
 // The vocabulary is the `tokenizer.wordpiece` tensor: UTF-8 lines in id order.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SitoFormat
+@_spi(_Unicode) import Swift
 
 final class WordPieceTokenizer: Sendable {
     let info: TokenizerInfo
@@ -153,9 +158,10 @@ final class WordPieceTokenizer: Sendable {
             }
         }
         if options.stripAccents {
-            var s = String(String.UnicodeScalarView(out))
-            s = s.decomposedStringWithCanonicalMapping
-            out = s.unicodeScalars.filter { $0.properties.generalCategory != .nonspacingMark }
+            // NFD, then drop the combining marks (BertNormalizer's strip_accents). The standard library's
+            // own NFD (the one String comparison uses): FoundationEssentials has no normalization API,
+            // and full Foundation would bring ICU into the runtime. Parity: WordPieceParityTests.
+            out = String(String.UnicodeScalarView(out))._nfd.filter { $0.properties.generalCategory != .nonspacingMark }
         }
         if options.lowercase {
             var lowered: [Unicode.Scalar] = []

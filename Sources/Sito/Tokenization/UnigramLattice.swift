@@ -9,7 +9,16 @@
 // can start with the bytes seen. The bitset may answer "maybe" for a prefix no piece has (about 9% of
 // them for XLM-R), which costs one more step; it never answers "no" for a real prefix, so lookups are
 // exact.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The vocabulary of an embedded sentencepiece model as the runtime uses it: every distinct piece text
 /// once, with the lattice's score and id and the id `modelId(ofPiece:)` answers. Immutable after init.

@@ -2,7 +2,11 @@
 // (formats/tokenization.md). One public type whatever the kind:
 //   sentencepiece → SentencePieceTokenizer (XLM-RoBERTa; Hugging Face Unigram parity)
 //   wordpiece     → WordPieceTokenizer (BERT family; Hugging Face BertNormalizer + BertPreTokenizer + WordPiece)
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SitoFormat
 
 /// What to do when a text has more tokens than the maximum length.

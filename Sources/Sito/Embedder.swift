@@ -1,0 +1,70 @@
+// Embedder.swift: the runtime's public API for embedding models (sentence-transformers: pooled,
+// optionally normalized encoder outputs), e.g. all-MiniLM-L6-v2.
+//
+// One loaded Embedder may be used from any number of threads at once (see Model.swift).
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import SitoFormat
+
+/// An embedding model.
+///
+///   let embedder = try Embedder(contentsOf: URL(fileURLWithPath: "minilm.sito"))
+///   let vectors = try embedder.embed(["Ala ma kota.", "Kot ma Alę."])     // [[Float]], input order
+public final class Embedder: Sendable {
+    let model: LoadedModel
+
+    public var file: SitoFile { model.file }
+    public var tokenizer: Tokenizer { model.tokenizer }
+    public var header: SitoHeader { model.file.header }
+    public var maxLength: Int { model.maxLength }
+    /// Length of each embedding.
+    public var dimension: Int { header.model.hidden }
+
+    public convenience init(contentsOf url: URL, options: ModelOptions = ModelOptions()) throws {
+        try self.init(loaded: try LoadedModel(contentsOf: url, options: options))
+    }
+
+    init(loaded: LoadedModel) throws {
+        model = loaded
+        guard header.task == "embedding" else { throw ModelError.notAnEmbedder(path: file.path, task: header.task) }
+    }
+
+    /// Token ids of one text as the model sees them.
+    public func encode(_ text: String) throws -> Encoding {
+        try tokenizer.encodeSingle(text: text, maxLength: maxLength, onOverflow: model.options.overflow)
+    }
+
+    /// One embedding per text, in input order.
+    public func embed(_ texts: [String]) throws -> [[Float]] {
+        var encodings: [Encoding] = []
+        for (i, t) in texts.enumerated() {
+            do {
+                encodings.append(try encode(t))
+            } catch let error as TokenizerError {
+                if case .tooLong(let tokens, let limit) = error { throw ModelError.inputTooLong(index: i, part: .text, tokens: tokens, limit: limit) }
+                throw error
+            }
+        }
+        return try model.run(encodings.map { ($0.ids, $0.typeIds) })
+    }
+
+    /// Embeddings of pre-tokenized sequences, in input order.
+    public func embed(inputIds: [[Int32]]) throws -> [[Float]] {
+        try model.run(inputIds.map { ($0, nil) })
+    }
+
+    /// Cosine similarity of two vectors (1 for identical directions).
+    public static func cosine(_ a: [Float], _ b: [Float]) -> Float {
+        var dot: Float = 0, na: Float = 0, nb: Float = 0
+        for i in 0..<min(a.count, b.count) {
+            dot += a[i] * b[i]
+            na += a[i] * a[i]
+            nb += b[i] * b[i]
+        }
+        let d = (na * nb).squareRoot()
+        return d > 0 ? dot / d : 0
+    }
+}

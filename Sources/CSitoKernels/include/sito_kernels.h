@@ -36,7 +36,7 @@ extern "C" {
 ///   AVX512         AVX-512 F, BW, VL (DQ not required).
 ///   AVX512_VNNI    AVX512 + AVX512_VNNI (vpdpbusd).
 ///   AVX512_BF16    AVX512_VNNI + AVX512_BF16 (vdpbf16ps).
-/// Which kernel path a level selects:
+/// Which kernel path a level selects (x86 rows; the aarch64 rows follow the aarch64 levels below):
 ///   int8 GEMM       : ≥ AVX512_VNNI → "avx512vnni"; ≥ AVX2 → "avx2"; else "scalar".
 ///   bf16 GEMM       : ≥ AVX512_BF16 → "avx512bf16"; ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; else "scalar".
 ///   quantize / convert: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2" (quantize only); else "scalar".
@@ -55,6 +55,13 @@ extern "C" {
 ///   NEON_I8MM      NEON_DOTPROD + SMMLA/USMMLA (HWCAP2_I8MM).
 ///   NEON_BF16      NEON_I8MM + BFDOT/BFMMLA (HWCAP2_BF16): Neoverse V1/N2, Graviton3/4, Apple M2+.
 /// Selection on Linux: getauxval(AT_HWCAP / AT_HWCAP2). A CPU with bf16 but no i8mm gets NEON_DOTPROD.
+/// Which kernel path an aarch64 level selects (row-major and blocked16 weights alike):
+///   int8 GEMM       : ≥ NEON_I8MM → "neon-i8mm" (SMMLA); ≥ NEON_DOTPROD → "neon-dotprod" (SDOT);
+///                     NEON → "neon" (SMULL/SMLAL + SADALP).
+///   bf16 GEMM       : NEON_BF16 → "neon-bf16" (BFMMLA row-major, BFDOT blocked16); else "neon" (widen
+///                     by a 16-bit shift, FMA in f32).
+///   quantize / convert: every level → "neon".
+/// Tests and tools/edge/test-aarch64.sh (qemu: Cortex-A53, Cortex-A76, max) run every one of them.
 typedef enum {
     SITO_ISA_SCALAR = 0,
     SITO_ISA_AVX2 = 1,
@@ -91,9 +98,13 @@ sito_isa sito_kernels_set_isa(sito_isa level);
 /// (the names SITO_ISA accepts); "?" otherwise.
 const char *sito_kernels_isa_name(sito_isa level);
 
-/// The name of the path the int8 / bf16 GEMM takes at `level` (see the table above), e.g. "avx2".
+/// The name of the path the int8 / bf16 GEMM takes at `level` (see the tables above), e.g. "avx2",
+/// "neon-dotprod"; `level` is clamped to this CPU first (a level of another chain gives "scalar").
 const char *sito_gemm_i8_path_name(sito_isa level);
 const char *sito_gemm_bf16_path_name(sito_isa level);
+/// The same for sito_quantize_rows_i8 and for sito_f32_to_bf16 ("convert").
+const char *sito_quantize_path_name(sito_isa level);
+const char *sito_convert_path_name(sito_isa level);
 
 // MARK: - int8: per-row symmetric quantization --------------------------------------------------------
 

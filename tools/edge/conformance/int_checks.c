@@ -1,0 +1,576 @@
+// int_checks.c: conformance_int, the int8 / bf16 half of the conformance driver. Every path of
+//   sito_quantize_rows_i8, sito_f32_to_bf16, sito_i8_row_sums(_blocked16), sito_gemm_i8,
+//   sito_gemm_i8_blocked16, sito_gemm_bf16, sito_gemm_bf16_blocked16
+// that this CPU has (each level of its chain up to the detected one, through the _isa entry points) is
+// run against the scalar reference on deterministic random inputs: ragged shapes (M, N, K not multiples
+// of any tile, K odd, tiny and empty sizes), row strides longer than the rows, padding that must stay
+// untouched. Tolerances are the named ones of Tests/CSitoKernelsTests/KernelTestSupport.swift:
+//   int8 GEMM, quantize, conversions, row sums: bit-identical (int8GemmToleranceULP = 0);
+//   bf16 GEMM: bf16GemmTolerance = 2 (K + 2) 2^-24 Σ_k |x_k w_k| + |bias| 2^-23 per element, and each
+//   path deterministic (two runs, same bits).
+// One conf_report per (kernel, path): the worst error over all shapes and the first failing case.
+#include "conformance.h"
+#include "sito_kernels.h"
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// MARK: - levels and bookkeeping
+
+/// SCALAR, then every level of the detected level's chain up to it.
+static size_t available_levels(sito_isa out[16]) {
+    const sito_isa top = sito_kernels_detect_isa();
+    size_t n = 0;
+    out[n++] = SITO_ISA_SCALAR;
+    for (int l = 1; l <= (int)SITO_ISA_NEON_BF16; l++)
+        if (sito_isa_family_of((sito_isa)l) == sito_isa_family_of(top) && l <= (int)top) out[n++] = (sito_isa)l;
+    return n;
+}
+
+/// Keeps the first level of each distinct path name (levels that share a path are checked once).
+typedef const char *(*path_name_fn)(sito_isa);
+static size_t distinct_paths(path_name_fn name, sito_isa out[16]) {
+    sito_isa all[16];
+    const size_t n = available_levels(all);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < k; j++) seen |= strcmp(name(all[i]), name(out[j])) == 0;
+        if (!seen) out[k++] = all[i];
+    }
+    return k;
+}
+
+static const char *isa_name(sito_isa level) { return sito_kernels_isa_name(level); }
+
+/// One (kernel, path) outcome over many cases: ok until a case fails; the first failure's description.
+typedef struct {
+    int ok;
+    double worst;
+    char note[200];
+} outcome;
+
+static void outcome_init(outcome *o) {
+    o->ok = 1;
+    o->worst = 0;
+    o->note[0] = 0;
+}
+
+static void outcome_fail(outcome *o, const char *what) {
+    if (o->ok) snprintf(o->note, sizeof o->note, "%s", what);
+    o->ok = 0;
+}
+
+static void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "conformance: out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+static uint32_t bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+static float from_bits(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static float bf16_value(uint16_t h) { return from_bits((uint32_t)h << 16); }
+
+static int8_t rand_i8(uint64_t *rng) { return (int8_t)((int)(conf_rand(rng) % 255) - 127); }
+
+// MARK: - quantize
+
+typedef struct {
+    size_t M, K, ldx;
+    float *x;
+} quant_case;
+
+/// Runs one quantization at `level` into padded buffers (ldq = K + 3, filled with 99 first).
+static size_t quantize_at(sito_isa level, const quant_case *c, int8_t *q, float *s) {
+    const size_t ldq = c->K + 3;
+    memset(q, 99, c->M * ldq + 1);
+    for (size_t m = 0; m <= c->M; m++) s[m] = -1;
+    return sito_quantize_rows_i8_isa(level, c->x, c->ldx, c->M, c->K, q, ldq, s);
+}
+
+static void check_quantize(conf_state *st) {
+    // Cases: random rows at scales 1, 1e-3, 300, 1e-30, 7 for many K; then special rows.
+    enum { NCASES = 24 };
+    quant_case cases[NCASES];
+    size_t nc = 0;
+    uint64_t rng = 1;
+    const size_t ks[] = {0, 1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 100, 1024, 1031};
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
+        quant_case c = {5, ks[i], ks[i] + 2, NULL};
+        c.x = xmalloc(c.M * c.ldx * sizeof(float));
+        const float scales[5] = {1, 1e-3f, 300, 1e-30f, 7};
+        for (size_t m = 0; m < c.M; m++)
+            for (size_t k = 0; k < c.ldx; k++) c.x[m * c.ldx + k] = scales[m] * conf_randf(&rng);
+        cases[nc++] = c;
+    }
+    {   // zero row, ordinary row with -18.5, NaN late in the row, -Inf last, subnormal amax, ties
+        const size_t K = 37;
+        quant_case c = {6, K, K, NULL};
+        c.x = xmalloc(c.M * K * sizeof(float));
+        memset(c.x, 0, c.M * K * sizeof(float));
+        for (size_t k = 0; k < K; k++) {
+            c.x[K + k] = (float)k - 18;
+            c.x[2 * K + k] = 1;
+            c.x[3 * K + k] = 1;
+            c.x[4 * K + k] = FLT_TRUE_MIN * (float)(k % 3);
+            c.x[5 * K + k] = (float)(k % 9) - 4.5f;   // with amax 127 below: exact ties
+        }
+        c.x[K + 5] = -18.5f;
+        c.x[2 * K + 30] = NAN;
+        c.x[3 * K + 36] = -INFINITY;
+        c.x[5 * K + 36] = 127;
+        cases[nc++] = c;
+    }
+    {   // M = 0
+        quant_case c = {0, 9, 9, NULL};
+        c.x = xmalloc(16);
+        cases[nc++] = c;
+    }
+    sito_isa levels[16];
+    const size_t nl = distinct_paths(sito_quantize_path_name, levels);
+    for (size_t l = 0; l < nl; l++) {
+        outcome o;
+        outcome_init(&o);
+        for (size_t i = 0; i < nc; i++) {
+            const quant_case *c = &cases[i];
+            const size_t bytes = c->M * (c->K + 3) + 1;
+            int8_t *q0 = xmalloc(bytes), *q1 = xmalloc(bytes);
+            float *s0 = xmalloc((c->M + 1) * sizeof(float)), *s1 = xmalloc((c->M + 1) * sizeof(float));
+            const size_t b0 = quantize_at(SITO_ISA_SCALAR, c, q0, s0);
+            const size_t b1 = quantize_at(levels[l], c, q1, s1);
+            char what[160];
+            if (b0 != b1) {
+                snprintf(what, sizeof what, "M=%zu K=%zu: %zu non-finite rows, scalar %zu", c->M, c->K, b1, b0);
+                outcome_fail(&o, what);
+            }
+            for (size_t m = 0; m <= c->M; m++)
+                if (bits(s0[m]) != bits(s1[m])) {
+                    snprintf(what, sizeof what, "M=%zu K=%zu: scale[%zu] %a, scalar %a", c->M, c->K, m, s1[m], s0[m]);
+                    outcome_fail(&o, what);
+                }
+            for (size_t b = 0; b < bytes; b++)
+                if (q0[b] != q1[b]) {
+                    snprintf(what, sizeof what, "M=%zu K=%zu: q byte %zu is %d, scalar %d%s", c->M, c->K, b, q1[b],
+                             q0[b], b % (c->K + 3) >= c->K ? " (row padding written)" : "");
+                    outcome_fail(&o, what);
+                    break;
+                }
+            free(q0), free(q1), free(s0), free(s1);
+        }
+        conf_report(st, "quantize_rows_i8", sito_quantize_path_name(levels[l]), o.ok, 0,
+                    o.ok ? "bit-identical, 20 shapes incl. NaN/Inf/zero/subnormal/ties rows" : o.note);
+    }
+    for (size_t i = 0; i < nc; i++) free(cases[i].x);
+}
+
+// MARK: - f32 → bf16
+
+static void check_convert(conf_state *st) {
+    const float specials[] = {0, -0.0f, 1, -1, INFINITY, -INFINITY, NAN, -NAN, FLT_MAX, -FLT_MAX, FLT_TRUE_MIN,
+                              FLT_MIN, from_bits(0x3F808000), from_bits(0x3F818000), from_bits(0x3F808001),
+                              from_bits(0x3F807FFF), from_bits(0x7F7FFFFF), from_bits(0x007FFFFF),
+                              from_bits(0x7F800001), from_bits(0xFFC12345), from_bits(0x807FFFFF)};
+    const size_t ns = sizeof specials / sizeof specials[0], n = ns + 100003;
+    float *src = xmalloc(n * sizeof(float));
+    memcpy(src, specials, sizeof specials);
+    uint64_t rng = 7;
+    for (size_t i = ns; i < n; i++) src[i] = from_bits((uint32_t)conf_rand(&rng));
+    uint16_t *ref = xmalloc((n + 1) * 2), *got = xmalloc((n + 1) * 2);
+    sito_isa levels[16];
+    const size_t nl = distinct_paths(sito_convert_path_name, levels);
+    for (size_t l = 0; l < nl; l++) {
+        outcome o;
+        outcome_init(&o);
+        // The whole array, then every length 0…40 from an odd offset (tails and misaligned starts).
+        for (size_t len = 0; len <= 41; len++) {
+            const size_t off = len == 41 ? 0 : 1, cnt = len == 41 ? n : len;
+            memset(ref, 0xAB, (cnt + 1) * 2);
+            memset(got, 0xAB, (cnt + 1) * 2);
+            sito_f32_to_bf16_isa(SITO_ISA_SCALAR, src + off, ref, cnt);
+            sito_f32_to_bf16_isa(levels[l], src + off, got, cnt);
+            for (size_t i = 0; i <= cnt; i++)
+                if (ref[i] != got[i]) {
+                    char what[128];
+                    snprintf(what, sizeof what, "n=%zu: element %zu (f32 bits 0x%08x) is 0x%04x, scalar 0x%04x%s", cnt, i,
+                             i < cnt ? bits(src[off + i]) : 0, got[i], ref[i], i == cnt ? " (wrote past n)" : "");
+                    outcome_fail(&o, what);
+                    break;
+                }
+        }
+        conf_report(st, "f32_to_bf16", sito_convert_path_name(levels[l]), o.ok, 0,
+                    o.ok ? "bit-identical, specials + 100003 random bit patterns, n = 0…40" : o.note);
+    }
+    free(src), free(ref), free(got);
+}
+
+// MARK: - int8 row sums (no _isa entry point: the process-wide level is set for each)
+
+static void check_row_sums(conf_state *st) {
+    sito_isa levels[16];
+    const size_t nl = available_levels(levels);
+    const sito_isa saved = sito_kernels_isa();
+    uint64_t rng = 2;
+    for (size_t l = 0; l < nl; l++) {
+        sito_kernels_set_isa(levels[l]);
+        outcome o;
+        outcome_init(&o);
+        const size_t ks[] = {0, 1, 15, 16, 17, 31, 32, 33, 64, 4096 + 5};
+        for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
+            const size_t K = ks[i], N = 3, ldw = K + 1;
+            int8_t *w = xmalloc(N * ldw);
+            for (size_t j = 0; j < N * ldw; j++) w[j] = rand_i8(&rng);
+            if (K == 4096 + 5) memset(w, 0x81, N * ldw);   // -127 everywhere: the extreme sum
+            int32_t sums[3];
+            sito_i8_row_sums(w, ldw, N, K, sums);
+            for (size_t r = 0; r < N; r++) {
+                int64_t s = 0;
+                for (size_t k = 0; k < K; k++) s += w[r * ldw + k];
+                if (s != sums[r]) {
+                    char what[96];
+                    snprintf(what, sizeof what, "K=%zu row %zu: %d, expected %lld", K, r, sums[r], (long long)s);
+                    outcome_fail(&o, what);
+                }
+            }
+            free(w);
+        }
+        {   // blocked16: the sums of the row-major matrix it packs
+            const size_t N = 48, K = 1028;
+            int8_t *w = xmalloc(N * K), *packed = xmalloc(N * K);
+            for (size_t j = 0; j < N * K; j++) w[j] = rand_i8(&rng);
+            sito_pack_blocked16(w, K, 1, N, K, packed);
+            int32_t expect[48], got[48];
+            sito_i8_row_sums(w, K, N, K, expect);
+            sito_i8_row_sums_blocked16(packed, N, K, got);
+            if (memcmp(expect, got, sizeof got) != 0) outcome_fail(&o, "blocked16 sums differ from the row-major sums");
+            free(w), free(packed);
+        }
+        conf_report(st, "i8_row_sums", isa_name(levels[l]), o.ok, 0,
+                    o.ok ? "exact, K = 0…4101, row-major and blocked16" : o.note);
+    }
+    sito_kernels_set_isa(saved);
+}
+
+// MARK: - int8 GEMM
+
+typedef struct {
+    size_t M, N, K, ldx, ldw, ldy;
+    int8_t *xq, *w, *packed;    // packed: blocked16 copy of w (N % 16 == 0, K % 4 == 0), else NULL
+    float *sx, *sw, *bias;
+    int32_t *sums;
+} i8_problem;
+
+static i8_problem i8_make(size_t M, size_t N, size_t K, size_t ldx, size_t ldw, int extreme, uint64_t *rng) {
+    i8_problem p = {M, N, K, ldx, ldw, N + 3, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    float *x = xmalloc(M * ldx * sizeof(float) + 4);
+    for (size_t i = 0; i < M * ldx; i++) x[i] = 3 * conf_randf(rng);
+    p.xq = xmalloc(M * ldx + 1);
+    memset(p.xq, 0, M * ldx + 1);
+    p.sx = xmalloc((M + 1) * sizeof(float));
+    sito_quantize_rows_i8_isa(SITO_ISA_SCALAR, x, ldx, M, K, p.xq, ldx, p.sx);
+    free(x);
+    p.w = xmalloc(N * ldw + 1);
+    for (size_t i = 0; i < N * ldw; i++) p.w[i] = rand_i8(rng);
+    if (extreme) {   // |sums| far above 2^24: the int32 → f32 rounding of the epilogue matters
+        for (size_t i = 0; i < M * ldx; i++) p.xq[i] = i % 2 == 0 ? 127 : -127;
+        for (size_t i = 0; i < N * ldw; i++) p.w[i] = (i / ldw) % 2 == 0 ? (i % 2 == 0 ? 127 : -127) : -127;
+    }
+    p.sw = xmalloc((N + 1) * sizeof(float));
+    p.bias = xmalloc((N + 1) * sizeof(float));
+    for (size_t n = 0; n < N; n++) p.sw[n] = 1e-3f * (1 + conf_randf(rng));
+    for (size_t n = 0; n < N; n++) p.bias[n] = conf_randf(rng);
+    p.sums = xmalloc((N + 1) * sizeof(int32_t));
+    for (size_t n = 0; n < N; n++) {
+        int32_t s = 0;
+        for (size_t k = 0; k < K; k++) s += p.w[n * ldw + k];
+        p.sums[n] = s;
+    }
+    if (N % 16 == 0 && K % 4 == 0) {
+        p.packed = xmalloc(N * K + 1);
+        sito_pack_blocked16(p.w, ldw, 1, N, K, p.packed);
+    }
+    return p;
+}
+
+static void i8_free(i8_problem *p) {
+    free(p->xq), free(p->w), free(p->packed), free(p->sx), free(p->sw), free(p->bias), free(p->sums);
+}
+
+/// Compares got with ref over the whole padded [M, ldy] buffer (filled with 12345 before each run),
+/// so a write past N or into the padding shows up too. Returns the number of differing floats.
+static size_t count_bit_differences(const float *got, const float *ref, size_t count, size_t *first) {
+    size_t d = 0;
+    *first = count;
+    for (size_t i = 0; i < count; i++)
+        if (bits(got[i]) != bits(ref[i])) {
+            if (d == 0) *first = i;
+            d++;
+        }
+    return d;
+}
+
+static void fill(float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = 12345;
+}
+
+static void check_gemm_i8(conf_state *st) {
+    // Ragged shapes (Tests/CSitoKernelsTests raggedShapes) plus empty sizes and tile multiples.
+    static const size_t shapes[][3] = {
+        {1, 1, 1}, {1, 1, 7}, {1, 5, 3}, {2, 3, 17}, {3, 7, 65}, {4, 4, 64}, {4, 4, 128}, {5, 9, 130},
+        {1, 33, 1000}, {7, 1, 100}, {6, 6, 31}, {9, 13, 257}, {17, 19, 96}, {8, 12, 2048 + 13},
+        {0, 5, 8}, {3, 0, 8}, {3, 5, 0}, {8, 8, 8}, {16, 16, 16}, {3, 17, 24}, {12, 20, 48}, {5, 6, 4096 + 3},
+    };
+    const size_t ns = sizeof shapes / sizeof shapes[0];
+    i8_problem probs[32];
+    uint64_t rng = 3;
+    for (size_t s = 0; s < ns; s++) {
+        const size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        probs[s] = i8_make(M, N, K, K + 1, K + 2, K == 4096 + 3, &rng);
+    }
+    sito_isa levels[16];
+    const size_t nl = distinct_paths(sito_gemm_i8_path_name, levels);
+    for (size_t l = 0; l < nl; l++) {
+        outcome o;
+        outcome_init(&o);
+        for (size_t s = 0; s < ns; s++) {
+            const i8_problem *p = &probs[s];
+            const size_t cnt = p->M * p->ldy + 1;
+            float *ref = xmalloc(cnt * sizeof(float)), *y = xmalloc(cnt * sizeof(float));
+            for (int withBias = 0; withBias < 2; withBias++)
+                for (int withSums = 0; withSums < 2; withSums++) {
+                    fill(ref, cnt);
+                    fill(y, cnt);
+                    const float *b = withBias ? p->bias : NULL;
+                    sito_gemm_i8_isa(SITO_ISA_SCALAR, p->xq, p->ldx, p->sx, p->w, p->ldw, p->sw, NULL, b, ref, p->ldy,
+                                     p->M, p->N, p->K);
+                    sito_gemm_i8_isa(levels[l], p->xq, p->ldx, p->sx, p->w, p->ldw, p->sw, withSums ? p->sums : NULL,
+                                     b, y, p->ldy, p->M, p->N, p->K);
+                    size_t first;
+                    const size_t d = count_bit_differences(y, ref, cnt, &first);
+                    if (d) {
+                        char what[200];
+                        snprintf(what, sizeof what, "M=%zu N=%zu K=%zu bias=%d sums=%d: %zu values differ, first (%zu, %zu) "
+                                 "%.9g vs scalar %.9g", p->M, p->N, p->K, withBias, withSums, d, first / p->ldy,
+                                 first % p->ldy, y[first], ref[first]);
+                        outcome_fail(&o, what);
+                    }
+                }
+            free(ref), free(y);
+        }
+        char note[96];
+        snprintf(note, sizeof note, "bit-identical, %zu shapes × bias × w_sums", ns);
+        conf_report(st, "gemm_i8", sito_gemm_i8_path_name(levels[l]), o.ok, 0, o.ok ? note : o.note);
+    }
+    for (size_t s = 0; s < ns; s++) i8_free(&probs[s]);
+}
+
+static void check_gemm_i8_blocked16(conf_state *st) {
+    // N % 16 == 0, K % 4 == 0: one block, partial tiles of blocks, every row tail, a second row group,
+    // K % 16 ∈ {0, 4, 8, 12}, K = 0, M = 0, and sums above 2^24.
+    static const size_t shapes[][3] = {
+        {1, 16, 4}, {2, 32, 8}, {3, 48, 12}, {5, 80, 100}, {6, 64, 64}, {7, 16, 256}, {13, 112, 36},
+        {20, 64, 1024}, {97, 48, 20}, {200, 144, 44}, {0, 16, 4}, {3, 16, 0}, {4, 32, 28}, {9, 96, 1028},
+        {5, 32, 4096 + 4},
+    };
+    const size_t ns = sizeof shapes / sizeof shapes[0];
+    i8_problem probs[32];
+    uint64_t rng = 23;
+    for (size_t s = 0; s < ns; s++) {
+        const size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        probs[s] = i8_make(M, N, K, K + 5, K, K == 4096 + 4, &rng);
+    }
+    sito_isa levels[16];
+    const size_t nl = distinct_paths(sito_gemm_i8_path_name, levels);
+    for (size_t l = 0; l < nl; l++) {
+        outcome o;
+        outcome_init(&o);
+        for (size_t s = 0; s < ns; s++) {
+            const i8_problem *p = &probs[s];
+            const size_t cnt = p->M * p->ldy + 1;
+            float *ref = xmalloc(cnt * sizeof(float)), *y = xmalloc(cnt * sizeof(float));
+            for (int withBias = 0; withBias < 2; withBias++)
+                for (int withSums = 0; withSums < 2; withSums++) {
+                    fill(ref, cnt);
+                    fill(y, cnt);
+                    const float *b = withBias ? p->bias : NULL;
+                    // The reference: the scalar row-major kernel on the unpacked W (the blocked16 contract).
+                    sito_gemm_i8_isa(SITO_ISA_SCALAR, p->xq, p->ldx, p->sx, p->w, p->ldw, p->sw, NULL, b, ref, p->ldy,
+                                     p->M, p->N, p->K);
+                    sito_gemm_i8_blocked16_isa(levels[l], p->xq, p->ldx, p->sx, p->packed, p->sw,
+                                               withSums ? p->sums : NULL, b, y, p->ldy, p->M, p->N, p->K);
+                    size_t first;
+                    const size_t d = count_bit_differences(y, ref, cnt, &first);
+                    if (d) {
+                        char what[200];
+                        snprintf(what, sizeof what, "M=%zu N=%zu K=%zu bias=%d sums=%d: %zu values differ, first (%zu, %zu) "
+                                 "%.9g vs scalar %.9g", p->M, p->N, p->K, withBias, withSums, d, first / p->ldy,
+                                 first % p->ldy, y[first], ref[first]);
+                        outcome_fail(&o, what);
+                    }
+                }
+            free(ref), free(y);
+        }
+        char note[96];
+        snprintf(note, sizeof note, "bit-identical to row-major scalar, %zu shapes × bias × w_sums", ns);
+        conf_report(st, "gemm_i8_blocked16", sito_gemm_i8_path_name(levels[l]), o.ok, 0, o.ok ? note : o.note);
+    }
+    for (size_t s = 0; s < ns; s++) i8_free(&probs[s]);
+}
+
+// MARK: - bf16 GEMM
+
+typedef struct {
+    size_t M, N, K, ldx, ldw, ldy;
+    uint16_t *xb, *w, *packed;
+    float *bias;
+} bf16_problem;
+
+static bf16_problem bf16_make(size_t M, size_t N, size_t K, size_t ldx, size_t ldw, size_t ldy, uint64_t *rng) {
+    bf16_problem p = {M, N, K, ldx, ldw, ldy, NULL, NULL, NULL, NULL};
+    float *x = xmalloc(M * ldx * sizeof(float) + 4), *w = xmalloc(N * ldw * sizeof(float) + 4);
+    for (size_t i = 0; i < M * ldx; i++) x[i] = 2 * conf_randf(rng);
+    for (size_t i = 0; i < N * ldw; i++) w[i] = 0.05f * conf_randf(rng);
+    p.xb = xmalloc(M * ldx * 2 + 2);
+    p.w = xmalloc(N * ldw * 2 + 2);
+    sito_f32_to_bf16_isa(SITO_ISA_SCALAR, x, p.xb, M * ldx);
+    sito_f32_to_bf16_isa(SITO_ISA_SCALAR, w, p.w, N * ldw);
+    free(x), free(w);
+    p.bias = xmalloc((N + 1) * sizeof(float));
+    for (size_t n = 0; n < N; n++) p.bias[n] = conf_randf(rng);
+    if (N % 16 == 0 && K % 2 == 0) {
+        p.packed = xmalloc(N * K * 2 + 2);
+        sito_pack_blocked16(p.w, ldw, 2, N, K, p.packed);
+    }
+    return p;
+}
+
+static void bf16_free(bf16_problem *p) { free(p->xb), free(p->w), free(p->packed), free(p->bias); }
+
+/// bf16GemmTolerance (KernelTestSupport.swift): 2 (K + 2) 2^-24 Σ_k |x_k w_k| + |bias| 2^-23.
+static double bf16_tolerance(const bf16_problem *p, size_t m, size_t n, int withBias) {
+    double mag = 0;
+    for (size_t k = 0; k < p->K; k++)
+        mag += fabs((double)bf16_value(p->xb[m * p->ldx + k]) * (double)bf16_value(p->w[n * p->ldw + k]));
+    return 2.0 * (double)(p->K + 2) * 0x1p-24 * mag + (withBias ? fabs((double)p->bias[n]) * 0x1p-23 : 0);
+}
+
+/// Runs `level` twice (determinism) and compares with the scalar row-major reference within the
+/// tolerance; padding columns [N, ldy) and the element after the buffer must keep 12345.
+static void bf16_compare(outcome *o, const bf16_problem *p, int blocked, sito_isa level) {
+    const size_t cnt = p->M * p->ldy + 1;
+    float *ref = xmalloc(cnt * sizeof(float)), *y = xmalloc(cnt * sizeof(float)), *again = xmalloc(cnt * sizeof(float));
+    for (int withBias = 0; withBias < 2; withBias++) {
+        const float *b = withBias ? p->bias : NULL;
+        fill(ref, cnt), fill(y, cnt), fill(again, cnt);
+        sito_gemm_bf16_isa(SITO_ISA_SCALAR, p->xb, p->ldx, p->w, p->ldw, b, ref, p->ldy, p->M, p->N, p->K);
+        if (blocked) {
+            sito_gemm_bf16_blocked16_isa(level, p->xb, p->ldx, p->packed, b, y, p->ldy, p->M, p->N, p->K);
+            sito_gemm_bf16_blocked16_isa(level, p->xb, p->ldx, p->packed, b, again, p->ldy, p->M, p->N, p->K);
+        } else {
+            sito_gemm_bf16_isa(level, p->xb, p->ldx, p->w, p->ldw, b, y, p->ldy, p->M, p->N, p->K);
+            sito_gemm_bf16_isa(level, p->xb, p->ldx, p->w, p->ldw, b, again, p->ldy, p->M, p->N, p->K);
+        }
+        char what[200];
+        size_t first;
+        if (count_bit_differences(y, again, cnt, &first)) {
+            snprintf(what, sizeof what, "M=%zu N=%zu K=%zu: not deterministic at (%zu, %zu)", p->M, p->N, p->K,
+                     first / p->ldy, first % p->ldy);
+            outcome_fail(o, what);
+        }
+        for (size_t i = 0; i < cnt; i++) {
+            const size_t m = i / p->ldy, n = i % p->ldy;
+            if (m >= p->M || n >= p->N) {
+                if (y[i] != 12345) {
+                    snprintf(what, sizeof what, "M=%zu N=%zu K=%zu: wrote outside Y at element %zu", p->M, p->N, p->K, i);
+                    outcome_fail(o, what);
+                }
+                continue;
+            }
+            const double tol = bf16_tolerance(p, m, n, withBias), d = fabs((double)y[i] - (double)ref[i]);
+            const double ratio = tol > 0 ? d / tol : (d > 0 ? INFINITY : 0);
+            if (ratio > o->worst) o->worst = ratio;
+            if (!(d <= tol)) {
+                snprintf(what, sizeof what, "M=%zu N=%zu K=%zu bias=%d at (%zu, %zu): %.9g vs scalar %.9g, |Δ| %.3g > tol %.3g",
+                         p->M, p->N, p->K, withBias, m, n, y[i], ref[i], d, tol);
+                outcome_fail(o, what);
+            }
+        }
+    }
+    free(ref), free(y), free(again);
+}
+
+static void check_gemm_bf16(conf_state *st) {
+    static const size_t shapes[][3] = {
+        {1, 1, 1}, {1, 1, 7}, {1, 5, 3}, {2, 3, 17}, {3, 7, 65}, {4, 4, 64}, {4, 4, 128}, {5, 9, 130},
+        {1, 33, 1000}, {7, 1, 100}, {6, 6, 31}, {9, 13, 257}, {17, 19, 96}, {8, 12, 2048 + 13},
+        {0, 5, 8}, {3, 0, 8}, {3, 5, 0}, {8, 8, 8}, {16, 16, 16}, {3, 17, 24}, {12, 20, 48},
+    };
+    const size_t ns = sizeof shapes / sizeof shapes[0];
+    bf16_problem probs[32];
+    uint64_t rng = 9;
+    for (size_t s = 0; s < ns; s++) {
+        const size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        probs[s] = bf16_make(M, N, K, K + 2, K + 1, N + 2, &rng);
+    }
+    sito_isa levels[16];
+    const size_t nl = distinct_paths(sito_gemm_bf16_path_name, levels);
+    for (size_t l = 0; l < nl; l++) {
+        outcome o;
+        outcome_init(&o);
+        for (size_t s = 0; s < ns; s++) bf16_compare(&o, &probs[s], 0, levels[l]);
+        char note[96];
+        snprintf(note, sizeof note, "worst |Δ|/bf16GemmTolerance, %zu shapes × bias, deterministic", ns);
+        conf_report(st, "gemm_bf16", sito_gemm_bf16_path_name(levels[l]), o.ok, o.worst, o.ok ? note : o.note);
+    }
+    for (size_t s = 0; s < ns; s++) bf16_free(&probs[s]);
+}
+
+static void check_gemm_bf16_blocked16(conf_state *st) {
+    static const size_t shapes[][3] = {
+        {1, 16, 4}, {2, 32, 8}, {3, 48, 12}, {5, 80, 100}, {6, 64, 64}, {7, 16, 256}, {13, 112, 36},
+        {20, 64, 1024}, {97, 48, 20}, {200, 144, 44}, {0, 16, 2}, {3, 16, 0}, {4, 32, 2}, {5, 16, 6},
+        {3, 48, 14}, {9, 96, 1026},
+    };
+    const size_t ns = sizeof shapes / sizeof shapes[0];
+    bf16_problem probs[32];
+    uint64_t rng = 25;
+    for (size_t s = 0; s < ns; s++) {
+        const size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        probs[s] = bf16_make(M, N, K, K + 2, K, N + 1, &rng);
+    }
+    sito_isa levels[16];
+    const size_t nl = distinct_paths(sito_gemm_bf16_path_name, levels);
+    for (size_t l = 0; l < nl; l++) {
+        outcome o;
+        outcome_init(&o);
+        for (size_t s = 0; s < ns; s++) bf16_compare(&o, &probs[s], 1, levels[l]);
+        char note[96];
+        snprintf(note, sizeof note, "worst |Δ|/bf16GemmTolerance, %zu shapes × bias, deterministic", ns);
+        conf_report(st, "gemm_bf16_blocked16", sito_gemm_bf16_path_name(levels[l]), o.ok, o.worst, o.ok ? note : o.note);
+    }
+    for (size_t s = 0; s < ns; s++) bf16_free(&probs[s]);
+}
+
+void conformance_int(conf_state *st) {
+    check_quantize(st);
+    check_convert(st);
+    check_row_sums(st);
+    check_gemm_i8(st);
+    check_gemm_i8_blocked16(st);
+    check_gemm_bf16(st);
+    check_gemm_bf16_blocked16(st);
+}

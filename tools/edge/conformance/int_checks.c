@@ -2,7 +2,8 @@
 //   sito_quantize_rows_i8, sito_f32_to_bf16, sito_i8_row_sums(_blocked16), sito_gemm_i8,
 //   sito_gemm_i8_blocked16, sito_gemm_bf16, sito_gemm_bf16_blocked16
 // that this CPU has (each level of its chain up to the detected one, through the _isa entry points) is
-// run against the scalar reference on deterministic random inputs: ragged shapes (M, N, K not multiples
+// run against the scalar reference, and so is the un-suffixed entry point (the level in effect, which
+// SITO_ISA lowers; reported as "selected:<path>"), on deterministic random inputs: ragged shapes (M, N, K not multiples
 // of any tile, K odd, tiny and empty sizes), row strides longer than the rows, padding that must stay
 // untouched. Tolerances are the named ones of Tests/CSitoKernelsTests/KernelTestSupport.swift:
 //   int8 GEMM, quantize, conversions, row sums: bit-identical (int8GemmToleranceULP = 0);
@@ -29,7 +30,12 @@ static size_t available_levels(sito_isa out[16]) {
     return n;
 }
 
-/// Keeps the first level of each distinct path name (levels that share a path are checked once).
+/// A pseudo-level: call the un-suffixed entry point, i.e. the level in effect (sito_kernels_isa(), which
+/// SITO_ISA lowers), so the process-wide selection is checked too, not only the _isa entry points.
+#define SELECTED ((sito_isa)-1)
+
+/// Keeps the first level of each distinct path name (levels that share a path are checked once), then
+/// SELECTED.
 typedef const char *(*path_name_fn)(sito_isa);
 static size_t distinct_paths(path_name_fn name, sito_isa out[16]) {
     sito_isa all[16];
@@ -40,7 +46,54 @@ static size_t distinct_paths(path_name_fn name, sito_isa out[16]) {
         for (size_t j = 0; j < k; j++) seen |= strcmp(name(all[i]), name(out[j])) == 0;
         if (!seen) out[k++] = all[i];
     }
+    out[k++] = SELECTED;
     return k;
+}
+
+/// The path column of a report: the path's name, or "selected:<name>" for the un-suffixed entry point.
+static const char *path_label(path_name_fn name, sito_isa level) {
+    static char buf[64];
+    if (level != SELECTED) return name(level);
+    snprintf(buf, sizeof buf, "selected:%s", name(sito_kernels_isa()));
+    return buf;
+}
+
+// The kernels at a level or, for SELECTED, through the un-suffixed entry points.
+static size_t quantize_call(sito_isa level, const float *X, size_t ldx, size_t M, size_t K, int8_t *q, size_t ldq,
+                            float *scale) {
+    return level == SELECTED ? sito_quantize_rows_i8(X, ldx, M, K, q, ldq, scale)
+                             : sito_quantize_rows_i8_isa(level, X, ldx, M, K, q, ldq, scale);
+}
+
+static void convert_call(sito_isa level, const float *src, uint16_t *dst, size_t n) {
+    if (level == SELECTED) sito_f32_to_bf16(src, dst, n);
+    else sito_f32_to_bf16_isa(level, src, dst, n);
+}
+
+static void gemm_i8_call(sito_isa level, const int8_t *xq, size_t ldxq, const float *x_scale, const int8_t *W,
+                         size_t ldw, const float *w_scale, const int32_t *w_sums, const float *bias, float *Y,
+                         size_t ldy, size_t M, size_t N, size_t K) {
+    if (level == SELECTED) sito_gemm_i8(xq, ldxq, x_scale, W, ldw, w_scale, w_sums, bias, Y, ldy, M, N, K);
+    else sito_gemm_i8_isa(level, xq, ldxq, x_scale, W, ldw, w_scale, w_sums, bias, Y, ldy, M, N, K);
+}
+
+static void gemm_i8_blocked_call(sito_isa level, const int8_t *xq, size_t ldxq, const float *x_scale,
+                                 const int8_t *W, const float *w_scale, const int32_t *w_sums, const float *bias,
+                                 float *Y, size_t ldy, size_t M, size_t N, size_t K) {
+    if (level == SELECTED) sito_gemm_i8_blocked16(xq, ldxq, x_scale, W, w_scale, w_sums, bias, Y, ldy, M, N, K);
+    else sito_gemm_i8_blocked16_isa(level, xq, ldxq, x_scale, W, w_scale, w_sums, bias, Y, ldy, M, N, K);
+}
+
+static void gemm_bf16_call(sito_isa level, const uint16_t *xb, size_t ldxb, const uint16_t *W, size_t ldw,
+                           const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K) {
+    if (level == SELECTED) sito_gemm_bf16(xb, ldxb, W, ldw, bias, Y, ldy, M, N, K);
+    else sito_gemm_bf16_isa(level, xb, ldxb, W, ldw, bias, Y, ldy, M, N, K);
+}
+
+static void gemm_bf16_blocked_call(sito_isa level, const uint16_t *xb, size_t ldxb, const uint16_t *W,
+                                   const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K) {
+    if (level == SELECTED) sito_gemm_bf16_blocked16(xb, ldxb, W, bias, Y, ldy, M, N, K);
+    else sito_gemm_bf16_blocked16_isa(level, xb, ldxb, W, bias, Y, ldy, M, N, K);
 }
 
 /// One (kernel, path) outcome over many cases: ok until a case fails; the first failure's description.
@@ -98,7 +151,7 @@ static size_t quantize_at(sito_isa level, const quant_case *c, int8_t *q, float 
     const size_t ldq = c->K + 3;
     memset(q, 99, c->M * ldq + 1);
     for (size_t m = 0; m <= c->M; m++) s[m] = -1;
-    return sito_quantize_rows_i8_isa(level, c->x, c->ldx, c->M, c->K, q, ldq, s);
+    return quantize_call(level, c->x, c->ldx, c->M, c->K, q, ldq, s);
 }
 
 static void check_quantize(conf_state *st) {
@@ -170,7 +223,7 @@ static void check_quantize(conf_state *st) {
                 }
             free(q0), free(q1), free(s0), free(s1);
         }
-        conf_report(st, "quantize_rows_i8", sito_quantize_path_name(levels[l]), o.ok, 0,
+        conf_report(st, "quantize_rows_i8", path_label(sito_quantize_path_name, levels[l]), o.ok, 0,
                     o.ok ? "bit-identical, 20 shapes incl. NaN/Inf/zero/subnormal/ties rows" : o.note);
     }
     for (size_t i = 0; i < nc; i++) free(cases[i].x);
@@ -200,7 +253,7 @@ static void check_convert(conf_state *st) {
             memset(ref, 0xAB, (cnt + 1) * 2);
             memset(got, 0xAB, (cnt + 1) * 2);
             sito_f32_to_bf16_isa(SITO_ISA_SCALAR, src + off, ref, cnt);
-            sito_f32_to_bf16_isa(levels[l], src + off, got, cnt);
+            convert_call(levels[l], src + off, got, cnt);
             for (size_t i = 0; i <= cnt; i++)
                 if (ref[i] != got[i]) {
                     char what[128];
@@ -210,7 +263,7 @@ static void check_convert(conf_state *st) {
                     break;
                 }
         }
-        conf_report(st, "f32_to_bf16", sito_convert_path_name(levels[l]), o.ok, 0,
+        conf_report(st, "f32_to_bf16", path_label(sito_convert_path_name, levels[l]), o.ok, 0,
                     o.ok ? "bit-identical, specials + 100003 random bit patterns, n = 0…40" : o.note);
     }
     free(src), free(ref), free(got);
@@ -230,7 +283,7 @@ static void check_row_sums(conf_state *st) {
     const sito_isa saved = sito_kernels_isa();
     uint64_t rng = 2;
     for (size_t l = 0; l < nl; l++) {
-        sito_kernels_set_isa(levels[l]);
+        sito_kernels_set_isa(levels[l] == SELECTED ? saved : levels[l]);
         outcome o;
         outcome_init(&o);
         const size_t ks[] = {0, 1, 15, 16, 17, 31, 32, 33, 64, 4096 + 5};
@@ -263,7 +316,7 @@ static void check_row_sums(conf_state *st) {
             if (memcmp(expect, got, sizeof got) != 0) outcome_fail(&o, "blocked16 sums differ from the row-major sums");
             free(w), free(packed);
         }
-        conf_report(st, "i8_row_sums", row_sums_path_name(levels[l]), o.ok, 0,
+        conf_report(st, "i8_row_sums", path_label(row_sums_path_name, levels[l]), o.ok, 0,
                     o.ok ? "exact, K = 0…4101, row-major and blocked16" : o.note);
     }
     sito_kernels_set_isa(saved);
@@ -361,8 +414,8 @@ static void check_gemm_i8(conf_state *st) {
                     const float *b = withBias ? p->bias : NULL;
                     sito_gemm_i8_isa(SITO_ISA_SCALAR, p->xq, p->ldx, p->sx, p->w, p->ldw, p->sw, NULL, b, ref, p->ldy,
                                      p->M, p->N, p->K);
-                    sito_gemm_i8_isa(levels[l], p->xq, p->ldx, p->sx, p->w, p->ldw, p->sw, withSums ? p->sums : NULL,
-                                     b, y, p->ldy, p->M, p->N, p->K);
+                    gemm_i8_call(levels[l], p->xq, p->ldx, p->sx, p->w, p->ldw, p->sw, withSums ? p->sums : NULL,
+                                 b, y, p->ldy, p->M, p->N, p->K);
                     size_t first;
                     const size_t d = count_bit_differences(y, ref, cnt, &first);
                     if (d) {
@@ -377,7 +430,7 @@ static void check_gemm_i8(conf_state *st) {
         }
         char note[96];
         snprintf(note, sizeof note, "bit-identical, %zu shapes × bias × w_sums", ns);
-        conf_report(st, "gemm_i8", sito_gemm_i8_path_name(levels[l]), o.ok, 0, o.ok ? note : o.note);
+        conf_report(st, "gemm_i8", path_label(sito_gemm_i8_path_name, levels[l]), o.ok, 0, o.ok ? note : o.note);
     }
     for (size_t s = 0; s < ns; s++) i8_free(&probs[s]);
 }
@@ -414,8 +467,8 @@ static void check_gemm_i8_blocked16(conf_state *st) {
                     // The reference: the scalar row-major kernel on the unpacked W (the blocked16 contract).
                     sito_gemm_i8_isa(SITO_ISA_SCALAR, p->xq, p->ldx, p->sx, p->w, p->ldw, p->sw, NULL, b, ref, p->ldy,
                                      p->M, p->N, p->K);
-                    sito_gemm_i8_blocked16_isa(levels[l], p->xq, p->ldx, p->sx, p->packed, p->sw,
-                                               withSums ? p->sums : NULL, b, y, p->ldy, p->M, p->N, p->K);
+                    gemm_i8_blocked_call(levels[l], p->xq, p->ldx, p->sx, p->packed, p->sw,
+                                         withSums ? p->sums : NULL, b, y, p->ldy, p->M, p->N, p->K);
                     size_t first;
                     const size_t d = count_bit_differences(y, ref, cnt, &first);
                     if (d) {
@@ -430,7 +483,7 @@ static void check_gemm_i8_blocked16(conf_state *st) {
         }
         char note[96];
         snprintf(note, sizeof note, "bit-identical to row-major scalar, %zu shapes × bias × w_sums", ns);
-        conf_report(st, "gemm_i8_blocked16", sito_gemm_i8_path_name(levels[l]), o.ok, 0, o.ok ? note : o.note);
+        conf_report(st, "gemm_i8_blocked16", path_label(sito_gemm_i8_path_name, levels[l]), o.ok, 0, o.ok ? note : o.note);
     }
     for (size_t s = 0; s < ns; s++) i8_free(&probs[s]);
 }
@@ -482,11 +535,11 @@ static void bf16_compare(outcome *o, const bf16_problem *p, int blocked, sito_is
         fill(ref, cnt), fill(y, cnt), fill(again, cnt);
         sito_gemm_bf16_isa(SITO_ISA_SCALAR, p->xb, p->ldx, p->w, p->ldw, b, ref, p->ldy, p->M, p->N, p->K);
         if (blocked) {
-            sito_gemm_bf16_blocked16_isa(level, p->xb, p->ldx, p->packed, b, y, p->ldy, p->M, p->N, p->K);
-            sito_gemm_bf16_blocked16_isa(level, p->xb, p->ldx, p->packed, b, again, p->ldy, p->M, p->N, p->K);
+            gemm_bf16_blocked_call(level, p->xb, p->ldx, p->packed, b, y, p->ldy, p->M, p->N, p->K);
+            gemm_bf16_blocked_call(level, p->xb, p->ldx, p->packed, b, again, p->ldy, p->M, p->N, p->K);
         } else {
-            sito_gemm_bf16_isa(level, p->xb, p->ldx, p->w, p->ldw, b, y, p->ldy, p->M, p->N, p->K);
-            sito_gemm_bf16_isa(level, p->xb, p->ldx, p->w, p->ldw, b, again, p->ldy, p->M, p->N, p->K);
+            gemm_bf16_call(level, p->xb, p->ldx, p->w, p->ldw, b, y, p->ldy, p->M, p->N, p->K);
+            gemm_bf16_call(level, p->xb, p->ldx, p->w, p->ldw, b, again, p->ldy, p->M, p->N, p->K);
         }
         char what[200];
         size_t first;
@@ -538,7 +591,7 @@ static void check_gemm_bf16(conf_state *st) {
         for (size_t s = 0; s < ns; s++) bf16_compare(&o, &probs[s], 0, levels[l]);
         char note[96];
         snprintf(note, sizeof note, "worst |Δ|/bf16GemmTolerance, %zu shapes × bias, deterministic", ns);
-        conf_report(st, "gemm_bf16", sito_gemm_bf16_path_name(levels[l]), o.ok, o.worst, o.ok ? note : o.note);
+        conf_report(st, "gemm_bf16", path_label(sito_gemm_bf16_path_name, levels[l]), o.ok, o.worst, o.ok ? note : o.note);
     }
     for (size_t s = 0; s < ns; s++) bf16_free(&probs[s]);
 }
@@ -564,12 +617,119 @@ static void check_gemm_bf16_blocked16(conf_state *st) {
         for (size_t s = 0; s < ns; s++) bf16_compare(&o, &probs[s], 1, levels[l]);
         char note[96];
         snprintf(note, sizeof note, "worst |Δ|/bf16GemmTolerance, %zu shapes × bias, deterministic", ns);
-        conf_report(st, "gemm_bf16_blocked16", sito_gemm_bf16_path_name(levels[l]), o.ok, o.worst, o.ok ? note : o.note);
+        conf_report(st, "gemm_bf16_blocked16", path_label(sito_gemm_bf16_path_name, levels[l]), o.ok, o.worst,
+                    o.ok ? note : o.note);
     }
     for (size_t s = 0; s < ns; s++) bf16_free(&probs[s]);
 }
 
+// MARK: - the scalar references against the contracts of sito_kernels.h, restated here independently
+
+/// Every value is stored through a volatile, so no multiplication and addition can be contracted into an
+/// FMA whatever the compiler's defaults (the int8 epilogue is three separately rounded operations).
+static float contract_dequant(int64_t acc, float sx, float sw, const float *bias, size_t n) {
+    volatile float t = (float)acc;
+    t = t * sx;
+    t = t * sw;
+    if (bias) t = t + bias[n];
+    return t;
+}
+
+static void check_contracts(conf_state *st) {
+    uint64_t rng = 31;
+    {   // quantize: amax / 127, one division per element, rint, clamp; NaN/Inf rows → NaN scale, q = 0
+        outcome o;
+        outcome_init(&o);
+        const size_t M = 4, K = 203;
+        float x[4 * 203];
+        for (size_t i = 0; i < M * K; i++) x[i] = (i / K == 1 ? 1e-3f : 5.0f) * conf_randf(&rng);
+        x[2 * K + 100] = NAN;
+        for (size_t k = 0; k < K; k++) x[3 * K + k] = (float)(k % 9) - 4.5f;   // ties
+        x[3 * K] = 127;
+        int8_t q[4 * 203];
+        float scale[4];
+        const size_t bad = sito_quantize_rows_i8_isa(SITO_ISA_SCALAR, x, K, M, K, q, K, scale);
+        if (bad != 1) outcome_fail(&o, "non-finite row count");
+        for (size_t m = 0; m < M; m++) {
+            float amax = 0;
+            int finite = 1;
+            for (size_t k = 0; k < K; k++) {
+                finite &= isfinite(x[m * K + k]) != 0;
+                if (fabsf(x[m * K + k]) > amax) amax = fabsf(x[m * K + k]);
+            }
+            const float sc = amax / 127.0f;
+            if (!finite ? !isnan(scale[m]) : bits(scale[m]) != bits(sc)) outcome_fail(&o, "scale differs from amax / 127");
+            for (size_t k = 0; k < K; k++) {
+                float r = finite && sc != 0 ? rintf(x[m * K + k] / sc) : 0;
+                r = r > 127 ? 127 : (r < -127 ? -127 : r);
+                if (q[m * K + k] != (int8_t)r) {
+                    char what[96];
+                    snprintf(what, sizeof what, "row %zu k %zu: q %d, contract %d", m, k, q[m * K + k], (int)r);
+                    outcome_fail(&o, what);
+                }
+            }
+        }
+        conf_report(st, "quantize_rows_i8", "scalar=contract", o.ok, 0, o.ok ? "the header's formula, restated" : o.note);
+    }
+    {   // f32 → bf16: (u + 0x7FFF + ((u >> 16) & 1)) >> 16, NaN → (u >> 16) | 0x40
+        outcome o;
+        outcome_init(&o);
+        enum { N = 65536 + 7 };
+        static float src[N];
+        static uint16_t got[N];
+        for (size_t i = 0; i < N; i++) src[i] = from_bits(i < 65536 ? (uint32_t)i << 16 | (uint32_t)(i * 0x9E37u & 0xFFFF)
+                                                                : (uint32_t)conf_rand(&rng));
+        sito_f32_to_bf16_isa(SITO_ISA_SCALAR, src, got, N);
+        for (size_t i = 0; i < N; i++) {
+            const uint32_t u = bits(src[i]);
+            const uint16_t e = isnan(src[i]) ? (uint16_t)((u >> 16) | 0x40) : (uint16_t)((u + 0x7FFF + ((u >> 16) & 1)) >> 16);
+            if (got[i] != e) {
+                char what[96];
+                snprintf(what, sizeof what, "0x%08x → 0x%04x, contract 0x%04x", u, got[i], e);
+                outcome_fail(&o, what);
+                break;
+            }
+        }
+        conf_report(st, "f32_to_bf16", "scalar=contract", o.ok, 0, o.ok ? "every bf16 exponent/sign, random low halves" : o.note);
+    }
+    {   // int8 GEMM: exact int64 sum, ((float)acc · sx) · sw + bias
+        outcome o;
+        outcome_init(&o);
+        i8_problem p = i8_make(5, 7, 301, 301 + 1, 301 + 2, 0, &rng);
+        float y[5 * 10];
+        sito_gemm_i8_isa(SITO_ISA_SCALAR, p.xq, p.ldx, p.sx, p.w, p.ldw, p.sw, NULL, p.bias, y, p.ldy, p.M, p.N, p.K);
+        for (size_t m = 0; m < p.M; m++)
+            for (size_t n = 0; n < p.N; n++) {
+                int64_t acc = 0;
+                for (size_t k = 0; k < p.K; k++) acc += (int64_t)p.xq[m * p.ldx + k] * p.w[n * p.ldw + k];
+                if (bits(y[m * p.ldy + n]) != bits(contract_dequant(acc, p.sx[m], p.sw[n], p.bias, n)))
+                    outcome_fail(&o, "an element differs from the contract");
+            }
+        i8_free(&p);
+        conf_report(st, "gemm_i8", "scalar=contract", o.ok, 0, o.ok ? "exact sums, three rounded f32 operations" : o.note);
+    }
+    {   // bf16 GEMM: k in order, acc = acc + x·w (exact products), then + bias
+        outcome o;
+        outcome_init(&o);
+        bf16_problem p = bf16_make(3, 5, 77, 79, 78, 7, &rng);
+        float y[3 * 7];
+        sito_gemm_bf16_isa(SITO_ISA_SCALAR, p.xb, p.ldx, p.w, p.ldw, p.bias, y, p.ldy, p.M, p.N, p.K);
+        for (size_t m = 0; m < p.M; m++)
+            for (size_t n = 0; n < p.N; n++) {
+                volatile float acc = 0;
+                for (size_t k = 0; k < p.K; k++) {
+                    volatile float prod = bf16_value(p.xb[m * p.ldx + k]) * bf16_value(p.w[n * p.ldw + k]);
+                    acc = acc + prod;
+                }
+                if (bits(y[m * p.ldy + n]) != bits(acc + p.bias[n])) outcome_fail(&o, "an element differs from the in-order sum");
+            }
+        bf16_free(&p);
+        conf_report(st, "gemm_bf16", "scalar=contract", o.ok, 0, o.ok ? "the in-order f32 sum" : o.note);
+    }
+}
+
 void conformance_int(conf_state *st) {
+    check_contracts(st);
     check_quantize(st);
     check_convert(st);
     check_row_sums(st);

@@ -16,10 +16,10 @@ static int verbose = 0;
 void conf_report(conf_state *st, const char *kernel, const char *path, int ok, double worst, const char *note) {
     if (ok) {
         st->passed++;
-        if (verbose) printf("  ok    %-22s %-13s worst %-10.3g %s\n", kernel, path, worst, note ? note : "");
+        if (verbose) printf("  ok    %-20s %-22s worst %-10.3g %s\n", kernel, path, worst, note ? note : "");
     } else {
         st->failed++;
-        printf("  FAIL  %-22s %-13s worst %-10.3g %s\n", kernel, path, worst, note ? note : "");
+        printf("  FAIL  %-20s %-22s worst %-10.3g %s\n", kernel, path, worst, note ? note : "");
     }
     fflush(stdout);
 }

@@ -298,7 +298,8 @@ SITO_TARGET_NEON_BF16 SITO_INLINE void tile_bf16_bfmmla(const size_t MR, const s
     for (size_t p = 0; p < 2; p++) lo[p][0] = lo[p][1] = hi[p][0] = hi[p][1] = vdupq_n_f32(0);
     size_t k = 0;
     for (; k + 8 <= K; k += 8) {
-        bfloat16x8_t xl[2], xh[2], wl[2], wh[2];
+        const bfloat16x8_t z = vreinterpretq_bf16_u16(vdupq_n_u16(0));
+        bfloat16x8_t xl[2] = {z, z}, xh[2] = {z, z}, wl[2] = {z, z}, wh[2] = {z, z};   // (GCC cannot see p < MP)
         SITO_UNROLL
         for (size_t p = 0; p < MP; p++) {
             const uint16x8_t a = vld1q_u16(xr[2 * p] + k), b = vld1q_u16(xr[2 * p + 1] + k);
@@ -320,7 +321,8 @@ SITO_TARGET_NEON_BF16 SITO_INLINE void tile_bf16_bfmmla(const size_t MR, const s
             }
     }
     if (k + 4 <= K) {
-        bfloat16x8_t xl[2], wl[2];
+        const bfloat16x8_t z = vreinterpretq_bf16_u16(vdupq_n_u16(0));
+        bfloat16x8_t xl[2] = {z, z}, wl[2] = {z, z};
         SITO_UNROLL
         for (size_t p = 0; p < MP; p++)
             xl[p] = vreinterpretq_bf16_u16(vcombine_u16(vld1_u16(xr[2 * p] + k), vld1_u16(xr[2 * p + 1] + k)));

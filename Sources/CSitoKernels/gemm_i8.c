@@ -306,7 +306,8 @@ SITO_TARGET_I8MM SITO_INLINE void tile_i8mm(const size_t MR, const size_t NR, co
     for (size_t p = 0; p < 2; p++) acc[p][0] = acc[p][1] = vdupq_n_s32(0);
     size_t k = 0;
     for (; k + 16 <= K; k += 16) {
-        int8x16_t xl[2], xh[2], wl[2], wh[2];
+        const int8x16_t z = vdupq_n_s8(0);
+        int8x16_t xl[2] = {z, z}, xh[2] = {z, z}, wl[2] = {z, z}, wh[2] = {z, z};   // (GCC cannot see p < MP)
         SITO_UNROLL
         for (size_t p = 0; p < MP; p++) {
             const int8x16_t a = vld1q_s8(xr[2 * p] + k), b = vld1q_s8(xr[2 * p + 1] + k);
@@ -325,7 +326,8 @@ SITO_TARGET_I8MM SITO_INLINE void tile_i8mm(const size_t MR, const size_t NR, co
             for (size_t q = 0; q < NP; q++) acc[p][q] = vmmlaq_s32(vmmlaq_s32(acc[p][q], xl[p], wl[q]), xh[p], wh[q]);
     }
     if (k + 8 <= K) {
-        int8x16_t xl[2], wl[2];
+        const int8x16_t z = vdupq_n_s8(0);
+        int8x16_t xl[2] = {z, z}, wl[2] = {z, z};
         SITO_UNROLL
         for (size_t p = 0; p < MP; p++) xl[p] = vcombine_s8(vld1_s8(xr[2 * p] + k), vld1_s8(xr[2 * p + 1] + k));
         SITO_UNROLL

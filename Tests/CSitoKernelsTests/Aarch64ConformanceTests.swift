@@ -5,6 +5,8 @@
 // prints the script's summary. Without clang's aarch64 target, the cross libc/binutils or qemu-aarch64
 // (the script's exit status 3) the test is skipped — unless the environment variable CI is set: then it
 // fails, so CI cannot silently lose the aarch64 coverage (tools/setup.sh installs the tools).
+// Also: the path-name functions follow each architecture's chain of levels (sito_kernels.h tables).
+import CSitoKernels
 import Foundation
 import XCTest
 
@@ -12,6 +14,35 @@ final class Aarch64ConformanceTests: XCTestCase {
     /// The package root: three levels above this file (Tests/CSitoKernelsTests/<file>).
     private static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func testPathNamesFollowTheLevelChains() {
+        let name = { (f: (sito_isa) -> UnsafePointer<CChar>?, level: sito_isa) in String(cString: f(level)!) }
+        let arm: [(sito_isa, i8: String, bf16: String)] = [
+            (SITO_ISA_NEON, "neon", "neon"), (SITO_ISA_NEON_DOTPROD, "neon-dotprod", "neon"),
+            (SITO_ISA_NEON_I8MM, "neon-i8mm", "neon"), (SITO_ISA_NEON_BF16, "neon-i8mm", "neon-bf16"),
+        ]
+        let top = sito_kernels_detect_isa()
+        for (level, i8, bf16) in arm {
+            if sito_isa_family_of(top) == SITO_ISA_FAMILY_ARM {
+                guard level.rawValue <= top.rawValue else { continue }
+                XCTAssertEqual(name(sito_gemm_i8_path_name, level), i8)
+                XCTAssertEqual(name(sito_gemm_bf16_path_name, level), bf16)
+                XCTAssertEqual(name(sito_quantize_path_name, level), "neon")
+                XCTAssertEqual(name(sito_convert_path_name, level), "neon")
+            } else {
+                // Another architecture's level runs the scalar reference here, and is named so.
+                XCTAssertEqual(name(sito_gemm_i8_path_name, level), "scalar")
+                XCTAssertEqual(name(sito_gemm_bf16_path_name, level), "scalar")
+                XCTAssertEqual(name(sito_quantize_path_name, level), "scalar")
+            }
+        }
+        if sito_isa_family_of(top) == SITO_ISA_FAMILY_X86 {
+            XCTAssertEqual(name(sito_gemm_i8_path_name, SITO_ISA_AVX2), "avx2")
+            XCTAssertEqual(name(sito_gemm_bf16_path_name, SITO_ISA_AVX2), "avx2")
+            XCTAssertEqual(name(sito_quantize_path_name, SITO_ISA_AVX2), "avx2")
+            XCTAssertEqual(name(sito_convert_path_name, SITO_ISA_AVX2), "scalar")
+        }
+    }
 
     func testConformanceNativeAndUnderQemu() throws {
         let script = Self.packageRoot.appendingPathComponent("tools/edge/test-aarch64.sh")

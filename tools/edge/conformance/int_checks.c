@@ -8,7 +8,7 @@
 // untouched. Tolerances are the named ones of Tests/CSitoKernelsTests/KernelTestSupport.swift:
 //   int8 GEMM, quantize, conversions, row sums: bit-identical (int8GemmToleranceULP = 0);
 //   bf16 GEMM: bf16GemmTolerance = 2 (K + 2) 2^-24 Σ_k |x_k w_k| + |bias| 2^-23 per element, and each
-//   path deterministic (two runs, same bits).
+//   path deterministic (two runs, same bits); K up to 8197, once with all-positive inputs (no cancellation).
 // One conf_report per (kernel, path): the worst error over all shapes and the first failing case.
 #include "conformance.h"
 #include "sito_kernels.h"
@@ -34,27 +34,23 @@ static size_t available_levels(sito_isa out[16]) {
 /// SITO_ISA lowers), so the process-wide selection is checked too, not only the _isa entry points.
 #define SELECTED ((sito_isa)-1)
 
-/// Keeps the first level of each distinct path name (levels that share a path are checked once), then
-/// SELECTED.
+/// Every level to check: each available level (several may share a path: each is run, so the dispatch at
+/// every level is exercised), then SELECTED.
 typedef const char *(*path_name_fn)(sito_isa);
-static size_t distinct_paths(path_name_fn name, sito_isa out[16]) {
-    sito_isa all[16];
-    const size_t n = available_levels(all);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        int seen = 0;
-        for (size_t j = 0; j < k; j++) seen |= strcmp(name(all[i]), name(out[j])) == 0;
-        if (!seen) out[k++] = all[i];
-    }
+static size_t levels_to_check(sito_isa out[16]) {
+    size_t k = available_levels(out);
     out[k++] = SELECTED;
     return k;
 }
 
-/// The path column of a report: the path's name, or "selected:<name>" for the un-suffixed entry point.
+/// The path column of a report: the path's name, "path@level" when the level's name differs, or
+/// "selected:<path>" for the un-suffixed entry point.
 static const char *path_label(path_name_fn name, sito_isa level) {
     static char buf[64];
-    if (level != SELECTED) return name(level);
-    snprintf(buf, sizeof buf, "selected:%s", name(sito_kernels_isa()));
+    if (level == SELECTED) snprintf(buf, sizeof buf, "selected:%s", name(sito_kernels_isa()));
+    else if (strcmp(name(level), sito_kernels_isa_name(level)) != 0)
+        snprintf(buf, sizeof buf, "%s@%s", name(level), sito_kernels_isa_name(level));
+    else snprintf(buf, sizeof buf, "%s", name(level));
     return buf;
 }
 
@@ -193,7 +189,7 @@ static void check_quantize(conf_state *st) {
         cases[nc++] = c;
     }
     sito_isa levels[16];
-    const size_t nl = distinct_paths(sito_quantize_path_name, levels);
+    const size_t nl = levels_to_check(levels);
     for (size_t l = 0; l < nl; l++) {
         outcome o;
         outcome_init(&o);
@@ -243,7 +239,7 @@ static void check_convert(conf_state *st) {
     for (size_t i = ns; i < n; i++) src[i] = from_bits((uint32_t)conf_rand(&rng));
     uint16_t *ref = xmalloc((n + 1) * 2), *got = xmalloc((n + 1) * 2);
     sito_isa levels[16];
-    const size_t nl = distinct_paths(sito_convert_path_name, levels);
+    const size_t nl = levels_to_check(levels);
     for (size_t l = 0; l < nl; l++) {
         outcome o;
         outcome_init(&o);
@@ -279,7 +275,7 @@ static const char *row_sums_path_name(sito_isa level) {
 
 static void check_row_sums(conf_state *st) {
     sito_isa levels[16];
-    const size_t nl = distinct_paths(row_sums_path_name, levels);
+    const size_t nl = levels_to_check(levels);
     const sito_isa saved = sito_kernels_isa();
     uint64_t rng = 2;
     for (size_t l = 0; l < nl; l++) {
@@ -399,7 +395,7 @@ static void check_gemm_i8(conf_state *st) {
         probs[s] = i8_make(M, N, K, K + 1, K + 2, K == 4096 + 3, &rng);
     }
     sito_isa levels[16];
-    const size_t nl = distinct_paths(sito_gemm_i8_path_name, levels);
+    const size_t nl = levels_to_check(levels);
     for (size_t l = 0; l < nl; l++) {
         outcome o;
         outcome_init(&o);
@@ -451,7 +447,7 @@ static void check_gemm_i8_blocked16(conf_state *st) {
         probs[s] = i8_make(M, N, K, K + 5, K, K == 4096 + 4, &rng);
     }
     sito_isa levels[16];
-    const size_t nl = distinct_paths(sito_gemm_i8_path_name, levels);
+    const size_t nl = levels_to_check(levels);
     for (size_t l = 0; l < nl; l++) {
         outcome o;
         outcome_init(&o);
@@ -496,11 +492,14 @@ typedef struct {
     float *bias;
 } bf16_problem;
 
-static bf16_problem bf16_make(size_t M, size_t N, size_t K, size_t ldx, size_t ldw, size_t ldy, uint64_t *rng) {
+/// positive: all x, w ≥ 0, so nothing cancels and rounding errors of every order are as large as they get
+/// relative to Σ |x·w| (the tolerance's scale).
+static bf16_problem bf16_make(size_t M, size_t N, size_t K, size_t ldx, size_t ldw, size_t ldy, int positive,
+                              uint64_t *rng) {
     bf16_problem p = {M, N, K, ldx, ldw, ldy, NULL, NULL, NULL, NULL};
     float *x = xmalloc(M * ldx * sizeof(float) + 4), *w = xmalloc(N * ldw * sizeof(float) + 4);
-    for (size_t i = 0; i < M * ldx; i++) x[i] = 2 * conf_randf(rng);
-    for (size_t i = 0; i < N * ldw; i++) w[i] = 0.05f * conf_randf(rng);
+    for (size_t i = 0; i < M * ldx; i++) x[i] = 2 * (positive ? fabsf(conf_randf(rng)) : conf_randf(rng));
+    for (size_t i = 0; i < N * ldw; i++) w[i] = 0.05f * (positive ? fabsf(conf_randf(rng)) : conf_randf(rng));
     p.xb = xmalloc(M * ldx * 2 + 2);
     p.w = xmalloc(N * ldw * 2 + 2);
     sito_f32_to_bf16_isa(SITO_ISA_SCALAR, x, p.xb, M * ldx);
@@ -574,17 +573,18 @@ static void check_gemm_bf16(conf_state *st) {
     static const size_t shapes[][3] = {
         {1, 1, 1}, {1, 1, 7}, {1, 5, 3}, {2, 3, 17}, {3, 7, 65}, {4, 4, 64}, {4, 4, 128}, {5, 9, 130},
         {1, 33, 1000}, {7, 1, 100}, {6, 6, 31}, {9, 13, 257}, {17, 19, 96}, {8, 12, 2048 + 13},
-        {0, 5, 8}, {3, 0, 8}, {3, 5, 0}, {8, 8, 8}, {16, 16, 16}, {3, 17, 24}, {12, 20, 48},
+        {0, 5, 8}, {3, 0, 8}, {3, 5, 0}, {8, 8, 8}, {16, 16, 16}, {3, 17, 24}, {12, 20, 48}, {5, 6, 8192 + 5},
+        {5, 6, 8192 + 5},   // the second one all-positive
     };
     const size_t ns = sizeof shapes / sizeof shapes[0];
     bf16_problem probs[32];
     uint64_t rng = 9;
     for (size_t s = 0; s < ns; s++) {
         const size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
-        probs[s] = bf16_make(M, N, K, K + 2, K + 1, N + 2, &rng);
+        probs[s] = bf16_make(M, N, K, K + 2, K + 1, N + 2, s == ns - 1, &rng);
     }
     sito_isa levels[16];
-    const size_t nl = distinct_paths(sito_gemm_bf16_path_name, levels);
+    const size_t nl = levels_to_check(levels);
     for (size_t l = 0; l < nl; l++) {
         outcome o;
         outcome_init(&o);
@@ -600,17 +600,18 @@ static void check_gemm_bf16_blocked16(conf_state *st) {
     static const size_t shapes[][3] = {
         {1, 16, 4}, {2, 32, 8}, {3, 48, 12}, {5, 80, 100}, {6, 64, 64}, {7, 16, 256}, {13, 112, 36},
         {20, 64, 1024}, {97, 48, 20}, {200, 144, 44}, {0, 16, 2}, {3, 16, 0}, {4, 32, 2}, {5, 16, 6},
-        {3, 48, 14}, {9, 96, 1026},
+        {3, 48, 14}, {9, 96, 1026}, {5, 32, 8192 + 6},
+        {5, 32, 8192 + 6},   // the second one all-positive
     };
     const size_t ns = sizeof shapes / sizeof shapes[0];
     bf16_problem probs[32];
     uint64_t rng = 25;
     for (size_t s = 0; s < ns; s++) {
         const size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
-        probs[s] = bf16_make(M, N, K, K + 2, K, N + 1, &rng);
+        probs[s] = bf16_make(M, N, K, K + 2, K, N + 1, s == ns - 1, &rng);
     }
     sito_isa levels[16];
-    const size_t nl = distinct_paths(sito_gemm_bf16_path_name, levels);
+    const size_t nl = levels_to_check(levels);
     for (size_t l = 0; l < nl; l++) {
         outcome o;
         outcome_init(&o);
@@ -711,7 +712,7 @@ static void check_contracts(conf_state *st) {
     {   // bf16 GEMM: k in order, acc = acc + x·w (exact products), then + bias
         outcome o;
         outcome_init(&o);
-        bf16_problem p = bf16_make(3, 5, 77, 79, 78, 7, &rng);
+        bf16_problem p = bf16_make(3, 5, 77, 79, 78, 7, 0, &rng);
         float y[3 * 7];
         sito_gemm_bf16_isa(SITO_ISA_SCALAR, p.xb, p.ldx, p.w, p.ldw, p.bias, y, p.ldy, p.M, p.N, p.K);
         for (size_t m = 0; m < p.M; m++)

@@ -20,7 +20,8 @@
 // 4 rows × G k, which is exactly the operand of sdot / bfdot by lane. int8: neon (smull/smlal + sadalp),
 // neon-dotprod (sdot by lane), neon-i8mm (smmla; two groups zipped at 32-bit lanes are the 2×8 operand of
 // two rows). bf16: neon (widen by shifts, FMA by lane: one accumulator per output, k in order, so equal to
-// the scalar reference), neon-bf16 (bfdot by lane, two accumulators per output). No repacking.
+// the scalar reference), neon-bf16 (bfdot by lane, two accumulators per output). No repacking. The blocked
+// int8 row sums (computed once per weight at load) have a NEON path too.
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
@@ -52,6 +53,19 @@ void sito_unpack_blocked16(const void *src, size_t element_size, size_t N, size_
 }
 
 void sito_i8_row_sums_blocked16(const int8_t *W, size_t N, size_t K, int32_t *sums) {
+#if SITO_ARM
+    // NEON: a group's quarter (4 rows × 4 k) → saddlp (pairs, int16) → sadalp into that quarter's 4 rows.
+    if (sito_isa_family_of(sito_kernels_isa()) == SITO_ISA_FAMILY_ARM) {
+        for (size_t b = 0; b < N / 16; b++) {
+            const int8_t *block = W + b * 16 * K;
+            int32x4_t acc[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
+            for (size_t group = 0; group < K / 4; group++)
+                for (size_t q = 0; q < 4; q++) acc[q] = vpadalq_s16(acc[q], vpaddlq_s8(vld1q_s8(block + group * 64 + 16 * q)));
+            for (size_t q = 0; q < 4; q++) vst1q_s32(sums + b * 16 + 4 * q, acc[q]);
+        }
+        return;
+    }
+#endif
     for (size_t n = 0; n < N; n++) sums[n] = 0;
     // Each 64-byte group adds 4 values of k to the 16 rows of its block.
     for (size_t b = 0; b < N / 16; b++) {

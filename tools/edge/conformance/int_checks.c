@@ -325,10 +325,11 @@ typedef struct {
     int8_t *xq, *w, *packed;    // packed: blocked16 copy of w (N % 16 == 0, K % 4 == 0), else NULL
     float *sx, *sw, *bias;
     int32_t *sums;
+    float *ref[2];              // the scalar row-major reference [M, ldy] (+1), without / with bias, computed once
 } i8_problem;
 
 static i8_problem i8_make(size_t M, size_t N, size_t K, size_t ldx, size_t ldw, int extreme, uint64_t *rng) {
-    i8_problem p = {M, N, K, ldx, ldw, N + 3, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    i8_problem p = {M, N, K, ldx, ldw, N + 3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, {NULL, NULL}};
     float *x = xmalloc(M * ldx * sizeof(float) + 4);
     for (size_t i = 0; i < M * ldx; i++) x[i] = 3 * conf_randf(rng);
     p.xq = xmalloc(M * ldx + 1);
@@ -356,11 +357,19 @@ static i8_problem i8_make(size_t M, size_t N, size_t K, size_t ldx, size_t ldw, 
         p.packed = xmalloc(N * K + 1);
         sito_pack_blocked16(p.w, ldw, 1, N, K, p.packed);
     }
+    for (int withBias = 0; withBias < 2; withBias++) {
+        const size_t cnt = M * p.ldy + 1;
+        p.ref[withBias] = xmalloc(cnt * sizeof(float));
+        for (size_t i = 0; i < cnt; i++) p.ref[withBias][i] = 12345;
+        sito_gemm_i8_isa(SITO_ISA_SCALAR, p.xq, ldx, p.sx, p.w, ldw, p.sw, NULL, withBias ? p.bias : NULL,
+                         p.ref[withBias], p.ldy, M, N, K);
+    }
     return p;
 }
 
 static void i8_free(i8_problem *p) {
     free(p->xq), free(p->w), free(p->packed), free(p->sx), free(p->sw), free(p->bias), free(p->sums);
+    free(p->ref[0]), free(p->ref[1]);
 }
 
 /// Compares got with ref over the whole padded [M, ldy] buffer (filled with 12345 before each run),
@@ -402,14 +411,12 @@ static void check_gemm_i8(conf_state *st) {
         for (size_t s = 0; s < ns; s++) {
             const i8_problem *p = &probs[s];
             const size_t cnt = p->M * p->ldy + 1;
-            float *ref = xmalloc(cnt * sizeof(float)), *y = xmalloc(cnt * sizeof(float));
+            float *y = xmalloc(cnt * sizeof(float));
             for (int withBias = 0; withBias < 2; withBias++)
                 for (int withSums = 0; withSums < 2; withSums++) {
-                    fill(ref, cnt);
+                    const float *ref = p->ref[withBias];
                     fill(y, cnt);
                     const float *b = withBias ? p->bias : NULL;
-                    sito_gemm_i8_isa(SITO_ISA_SCALAR, p->xq, p->ldx, p->sx, p->w, p->ldw, p->sw, NULL, b, ref, p->ldy,
-                                     p->M, p->N, p->K);
                     gemm_i8_call(levels[l], p->xq, p->ldx, p->sx, p->w, p->ldw, p->sw, withSums ? p->sums : NULL,
                                  b, y, p->ldy, p->M, p->N, p->K);
                     size_t first;
@@ -422,7 +429,7 @@ static void check_gemm_i8(conf_state *st) {
                         outcome_fail(&o, what);
                     }
                 }
-            free(ref), free(y);
+            free(y);
         }
         char note[96];
         snprintf(note, sizeof note, "bit-identical, %zu shapes × bias × w_sums", ns);
@@ -454,15 +461,13 @@ static void check_gemm_i8_blocked16(conf_state *st) {
         for (size_t s = 0; s < ns; s++) {
             const i8_problem *p = &probs[s];
             const size_t cnt = p->M * p->ldy + 1;
-            float *ref = xmalloc(cnt * sizeof(float)), *y = xmalloc(cnt * sizeof(float));
+            float *y = xmalloc(cnt * sizeof(float));
             for (int withBias = 0; withBias < 2; withBias++)
                 for (int withSums = 0; withSums < 2; withSums++) {
-                    fill(ref, cnt);
+                    // The reference: the scalar row-major kernel on the unpacked W (the blocked16 contract).
+                    const float *ref = p->ref[withBias];
                     fill(y, cnt);
                     const float *b = withBias ? p->bias : NULL;
-                    // The reference: the scalar row-major kernel on the unpacked W (the blocked16 contract).
-                    sito_gemm_i8_isa(SITO_ISA_SCALAR, p->xq, p->ldx, p->sx, p->w, p->ldw, p->sw, NULL, b, ref, p->ldy,
-                                     p->M, p->N, p->K);
                     gemm_i8_blocked_call(levels[l], p->xq, p->ldx, p->sx, p->packed, p->sw,
                                          withSums ? p->sums : NULL, b, y, p->ldy, p->M, p->N, p->K);
                     size_t first;
@@ -475,7 +480,7 @@ static void check_gemm_i8_blocked16(conf_state *st) {
                         outcome_fail(&o, what);
                     }
                 }
-            free(ref), free(y);
+            free(y);
         }
         char note[96];
         snprintf(note, sizeof note, "bit-identical to row-major scalar, %zu shapes × bias × w_sums", ns);
@@ -490,13 +495,15 @@ typedef struct {
     size_t M, N, K, ldx, ldw, ldy;
     uint16_t *xb, *w, *packed;
     float *bias;
+    float *ref[2];              // the scalar row-major reference [M, ldy] (+1), without / with bias
+    double *tol[2];             // bf16GemmTolerance per element [M, ldy], without / with bias
 } bf16_problem;
 
 /// positive: all x, w ≥ 0, so nothing cancels and rounding errors of every order are as large as they get
 /// relative to Σ |x·w| (the tolerance's scale).
 static bf16_problem bf16_make(size_t M, size_t N, size_t K, size_t ldx, size_t ldw, size_t ldy, int positive,
                               uint64_t *rng) {
-    bf16_problem p = {M, N, K, ldx, ldw, ldy, NULL, NULL, NULL, NULL};
+    bf16_problem p = {M, N, K, ldx, ldw, ldy, NULL, NULL, NULL, NULL, {NULL, NULL}, {NULL, NULL}};
     float *x = xmalloc(M * ldx * sizeof(float) + 4), *w = xmalloc(N * ldw * sizeof(float) + 4);
     for (size_t i = 0; i < M * ldx; i++) x[i] = 2 * (positive ? fabsf(conf_randf(rng)) : conf_randf(rng));
     for (size_t i = 0; i < N * ldw; i++) w[i] = 0.05f * (positive ? fabsf(conf_randf(rng)) : conf_randf(rng));
@@ -511,28 +518,37 @@ static bf16_problem bf16_make(size_t M, size_t N, size_t K, size_t ldx, size_t l
         p.packed = xmalloc(N * K * 2 + 2);
         sito_pack_blocked16(p.w, ldw, 2, N, K, p.packed);
     }
+    for (int withBias = 0; withBias < 2; withBias++) {
+        const size_t cnt = M * ldy + 1;
+        p.ref[withBias] = xmalloc(cnt * sizeof(float));
+        p.tol[withBias] = xmalloc(cnt * sizeof(double));
+        for (size_t i = 0; i < cnt; i++) p.ref[withBias][i] = 12345;
+        sito_gemm_bf16_isa(SITO_ISA_SCALAR, p.xb, ldx, p.w, ldw, withBias ? p.bias : NULL, p.ref[withBias], ldy, M, N, K);
+    }
+    for (size_t m = 0; m < M; m++)
+        for (size_t n = 0; n < N; n++) {
+            double mag = 0;
+            for (size_t k = 0; k < K; k++) mag += fabs((double)bf16_value(p.xb[m * ldx + k]) * (double)bf16_value(p.w[n * ldw + k]));
+            // bf16GemmTolerance (KernelTestSupport.swift): 2 (K + 2) 2^-24 Σ_k |x_k w_k| + |bias| 2^-23.
+            p.tol[0][m * ldy + n] = 2.0 * (double)(K + 2) * 0x1p-24 * mag;
+            p.tol[1][m * ldy + n] = p.tol[0][m * ldy + n] + fabs((double)p.bias[n]) * 0x1p-23;
+        }
     return p;
 }
 
-static void bf16_free(bf16_problem *p) { free(p->xb), free(p->w), free(p->packed), free(p->bias); }
-
-/// bf16GemmTolerance (KernelTestSupport.swift): 2 (K + 2) 2^-24 Σ_k |x_k w_k| + |bias| 2^-23.
-static double bf16_tolerance(const bf16_problem *p, size_t m, size_t n, int withBias) {
-    double mag = 0;
-    for (size_t k = 0; k < p->K; k++)
-        mag += fabs((double)bf16_value(p->xb[m * p->ldx + k]) * (double)bf16_value(p->w[n * p->ldw + k]));
-    return 2.0 * (double)(p->K + 2) * 0x1p-24 * mag + (withBias ? fabs((double)p->bias[n]) * 0x1p-23 : 0);
+static void bf16_free(bf16_problem *p) {
+    free(p->xb), free(p->w), free(p->packed), free(p->bias);
+    free(p->ref[0]), free(p->ref[1]), free(p->tol[0]), free(p->tol[1]);
 }
 
 /// Runs `level` twice (determinism) and compares with the scalar row-major reference within the
 /// tolerance; padding columns [N, ldy) and the element after the buffer must keep 12345.
 static void bf16_compare(outcome *o, const bf16_problem *p, int blocked, sito_isa level) {
     const size_t cnt = p->M * p->ldy + 1;
-    float *ref = xmalloc(cnt * sizeof(float)), *y = xmalloc(cnt * sizeof(float)), *again = xmalloc(cnt * sizeof(float));
+    float *y = xmalloc(cnt * sizeof(float)), *again = xmalloc(cnt * sizeof(float));
     for (int withBias = 0; withBias < 2; withBias++) {
-        const float *b = withBias ? p->bias : NULL;
-        fill(ref, cnt), fill(y, cnt), fill(again, cnt);
-        sito_gemm_bf16_isa(SITO_ISA_SCALAR, p->xb, p->ldx, p->w, p->ldw, b, ref, p->ldy, p->M, p->N, p->K);
+        const float *b = withBias ? p->bias : NULL, *ref = p->ref[withBias];
+        fill(y, cnt), fill(again, cnt);
         if (blocked) {
             gemm_bf16_blocked_call(level, p->xb, p->ldx, p->packed, b, y, p->ldy, p->M, p->N, p->K);
             gemm_bf16_blocked_call(level, p->xb, p->ldx, p->packed, b, again, p->ldy, p->M, p->N, p->K);
@@ -556,7 +572,7 @@ static void bf16_compare(outcome *o, const bf16_problem *p, int blocked, sito_is
                 }
                 continue;
             }
-            const double tol = bf16_tolerance(p, m, n, withBias), d = fabs((double)y[i] - (double)ref[i]);
+            const double tol = p->tol[withBias][i], d = fabs((double)y[i] - (double)ref[i]);
             const double ratio = tol > 0 ? d / tol : (d > 0 ? INFINITY : 0);
             if (ratio > o->worst) o->worst = ratio;
             if (!(d <= tol)) {
@@ -566,7 +582,7 @@ static void bf16_compare(outcome *o, const bf16_problem *p, int blocked, sito_is
             }
         }
     }
-    free(ref), free(y), free(again);
+    free(y), free(again);
 }
 
 static void check_gemm_bf16(conf_state *st) {

@@ -82,20 +82,28 @@ wait $native_pid || status=2
 wait $cross_pid || status=2
 ((status == 0)) || { echo "test-aarch64: build failed" >&2; exit 2; }
 
-# The runs, in parallel: NAME|COMMAND… (logs in $OUT/<slug>.log).
+# The runs, in parallel: "NAME|FUNCTION ARGS" (the arguments contain no spaces; paths are in the functions).
+run_native() { "$OUT/conformance-native"; }
+run_qemu() {   # CPU EXPECTED-LEVEL [SITO_ISA value]
+    if [[ -n "${3:-}" ]]; then
+        SITO_ISA="$3" "$QEMU" -L "$SYSROOT" -cpu "$1" "$OUT/conformance-aarch64" --expect-isa "$2"
+    else
+        env -u SITO_ISA "$QEMU" -L "$SYSROOT" -cpu "$1" "$OUT/conformance-aarch64" --expect-isa "$2"
+    fi
+}
 RUNS=(
-    "native|env $OUT/conformance-native"
-    "qemu cortex-a53|env -u SITO_ISA $QEMU -L $SYSROOT -cpu cortex-a53 $OUT/conformance-aarch64 --expect-isa neon"
-    "qemu cortex-a76|env -u SITO_ISA $QEMU -L $SYSROOT -cpu cortex-a76 $OUT/conformance-aarch64 --expect-isa neon-dotprod"
-    "qemu max|env -u SITO_ISA $QEMU -L $SYSROOT -cpu max $OUT/conformance-aarch64 --expect-isa neon-bf16"
-    "qemu max SITO_ISA=neon-i8mm|env SITO_ISA=neon-i8mm $QEMU -L $SYSROOT -cpu max $OUT/conformance-aarch64 --expect-isa neon-bf16"
+    "native|run_native"
+    "qemu cortex-a53|run_qemu cortex-a53 neon"
+    "qemu cortex-a76|run_qemu cortex-a76 neon-dotprod"
+    "qemu max|run_qemu max neon-bf16"
+    "qemu max SITO_ISA=neon-i8mm|run_qemu max neon-bf16 neon-i8mm"
 )
 slug() { printf '%s' "$1" | tr -c 'A-Za-z0-9=-' '_'; }
 pids=()
 for r in "${RUNS[@]}"; do
-    name="${r%%|*}" cmd="${r#*|}"
-    # shellcheck disable=SC2086  # the command is split on spaces on purpose (no paths with spaces here)
-    (set -f; $cmd >"$OUT/$(slug "$name").log" 2>&1; echo $? >"$OUT/$(slug "$name").rc") &
+    name="${r%%|*}"
+    read -r -a cmd <<<"${r#*|}"
+    ("${cmd[@]}" >"$OUT/$(slug "$name").log" 2>&1; echo $? >"$OUT/$(slug "$name").rc") &
     pids+=($!)
 done
 wait "${pids[@]}"

@@ -86,12 +86,12 @@ wait $cross_pid || status=2
 ((status == 0)) || { echo "test-aarch64: build failed" >&2; exit 2; }
 
 # The runs, in parallel: "NAME|FUNCTION ARGS" (the arguments contain no spaces; paths are in the functions).
-run_native() { "$OUT/conformance-native"; }
+run_native() { "$OUT/conformance-native" --verbose; }
 run_qemu() {   # CPU EXPECTED-LEVEL [SITO_ISA value]
     if [[ -n "${3:-}" ]]; then
-        SITO_ISA="$3" "$QEMU" -L "$SYSROOT" -cpu "$1" "$OUT/conformance-aarch64" --expect-isa "$2"
+        SITO_ISA="$3" "$QEMU" -L "$SYSROOT" -cpu "$1" "$OUT/conformance-aarch64" --verbose --expect-isa "$2"
     else
-        env -u SITO_ISA "$QEMU" -L "$SYSROOT" -cpu "$1" "$OUT/conformance-aarch64" --expect-isa "$2"
+        env -u SITO_ISA "$QEMU" -L "$SYSROOT" -cpu "$1" "$OUT/conformance-aarch64" --verbose --expect-isa "$2"
     fi
 }
 RUNS=(
@@ -122,7 +122,8 @@ for r in "${RUNS[@]}"; do
     if [[ "$rc" != 0 ]]; then
         status=1
         summary+=("FAIL  $(printf '%-28s' "$name") $last")
-        grep -vE '^  ok |^detected|^paths' "$log" | head -n 20 | sed "s/^/  [$name] /"
+        grep -E '^  FAIL ' "$log" | head -n 20 | sed "s/^/  [$name] /"
+        [[ -n "$(grep '^conformance:' "$log")" ]] || tail -n 3 "$log" | sed "s/^/  [$name] (last lines) /"
     else
         summary+=("ok    $(printf '%-28s' "$name") $last")
     fi

@@ -3,9 +3,10 @@
 //   sito_gemm_i8_blocked16, sito_gemm_bf16, sito_gemm_bf16_blocked16
 // that this CPU has (each level of its chain up to the detected one, through the _isa entry points) is
 // run against the scalar reference, and so is the un-suffixed entry point (the level in effect, which
-// SITO_ISA lowers; reported as "selected:<path>"), on deterministic random inputs: ragged shapes (M, N, K not multiples
-// of any tile, K odd, tiny and empty sizes), row strides longer than the rows, padding that must stay
-// untouched. Tolerances are the named ones of Tests/CSitoKernelsTests/KernelTestSupport.swift:
+// SITO_ISA lowers; reported as "selected:<path>"), on deterministic random inputs: ragged shapes (M, N, K
+// not multiples of any tile, K odd, tiny and empty sizes), row strides longer than the rows, padding that
+// must stay untouched, operands whose last row ends right before an inaccessible page (galloc).
+// Tolerances are the named ones of Tests/CSitoKernelsTests/KernelTestSupport.swift:
 //   int8 GEMM, quantize, conversions, row sums: bit-identical (int8GemmToleranceULP = 0);
 //   bf16 GEMM: bf16GemmTolerance = 2 (K + 2) 2^-24 Σ_k |x_k w_k| + |bias| 2^-23 per element, and each
 //   path deterministic (two runs, same bits); K up to 8197, once with all-positive inputs (no cancellation).
@@ -17,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 // MARK: - levels and bookkeeping
 
@@ -119,6 +122,42 @@ static void *xmalloc(size_t n) {
     return p;
 }
 
+/// Allocations whose LAST byte is followed by an inaccessible page: a kernel reading past the end of an
+/// operand (e.g. a 16-byte vector load where only 4 bytes of the last row remain) faults instead of
+/// silently reading neighbouring memory. The GEMM operands are allocated with their exact extent,
+/// (rows - 1) · stride + K elements, so the last row ends at the guard page.
+static struct { void *ptr, *base; size_t total; } guarded[64];
+
+static void *galloc(size_t n) {
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t total = (n + page - 1) / page * page + page;
+    uint8_t *base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED || mprotect(base + total - page, page, PROT_NONE) != 0) {
+        fprintf(stderr, "conformance: mmap/mprotect failed\n");
+        exit(2);
+    }
+    void *ptr = base + total - page - n;   // naturally aligned when n is a multiple of the element size
+    for (size_t i = 0; i < sizeof guarded / sizeof guarded[0]; i++)
+        if (!guarded[i].ptr) {
+            guarded[i].ptr = ptr, guarded[i].base = base, guarded[i].total = total;
+            return ptr;
+        }
+    fprintf(stderr, "conformance: too many guarded allocations\n");
+    exit(2);
+}
+
+static void gfree(void *ptr) {
+    for (size_t i = 0; i < sizeof guarded / sizeof guarded[0]; i++)
+        if (ptr && guarded[i].ptr == ptr) {
+            munmap(guarded[i].base, guarded[i].total);
+            guarded[i].ptr = NULL;
+            return;
+        }
+}
+
+/// Elements of a [rows, cols] operand with row stride ld, up to the end of its last row.
+static size_t extent(size_t rows, size_t ld, size_t cols) { return rows ? (rows - 1) * ld + cols : 0; }
+
 static uint32_t bits(float f) {
     uint32_t u;
     memcpy(&u, &f, 4);
@@ -159,16 +198,15 @@ static void check_quantize(conf_state *st) {
     const size_t ks[] = {0, 1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 100, 1024, 1031};
     for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
         quant_case c = {5, ks[i], ks[i] + 2, NULL};
-        c.x = xmalloc(c.M * c.ldx * sizeof(float));
+        c.x = galloc(extent(c.M, c.ldx, c.K) * sizeof(float));
         const float scales[5] = {1, 1e-3f, 300, 1e-30f, 7};
-        for (size_t m = 0; m < c.M; m++)
-            for (size_t k = 0; k < c.ldx; k++) c.x[m * c.ldx + k] = scales[m] * conf_randf(&rng);
+        for (size_t i = 0; i < extent(c.M, c.ldx, c.K); i++) c.x[i] = scales[i / c.ldx] * conf_randf(&rng);
         cases[nc++] = c;
     }
     {   // zero row, ordinary row with -18.5, NaN late in the row, -Inf last, subnormal amax, ties
         const size_t K = 37;
         quant_case c = {6, K, K, NULL};
-        c.x = xmalloc(c.M * K * sizeof(float));
+        c.x = galloc(c.M * K * sizeof(float));
         memset(c.x, 0, c.M * K * sizeof(float));
         for (size_t k = 0; k < K; k++) {
             c.x[K + k] = (float)k - 18;
@@ -185,7 +223,7 @@ static void check_quantize(conf_state *st) {
     }
     {   // M = 0
         quant_case c = {0, 9, 9, NULL};
-        c.x = xmalloc(16);
+        c.x = galloc(0);
         cases[nc++] = c;
     }
     sito_isa levels[16];
@@ -222,7 +260,7 @@ static void check_quantize(conf_state *st) {
         conf_report(st, "quantize_rows_i8", path_label(sito_quantize_path_name, levels[l]), o.ok, 0,
                     o.ok ? "bit-identical, 20 shapes incl. NaN/Inf/zero/subnormal/ties rows" : o.note);
     }
-    for (size_t i = 0; i < nc; i++) free(cases[i].x);
+    for (size_t i = 0; i < nc; i++) gfree(cases[i].x);
 }
 
 // MARK: - f32 → bf16
@@ -233,7 +271,7 @@ static void check_convert(conf_state *st) {
                               from_bits(0x3F807FFF), from_bits(0x7F7FFFFF), from_bits(0x007FFFFF),
                               from_bits(0x7F800001), from_bits(0xFFC12345), from_bits(0x807FFFFF)};
     const size_t ns = sizeof specials / sizeof specials[0], n = ns + 100003;
-    float *src = xmalloc(n * sizeof(float));
+    float *src = galloc(n * sizeof(float));
     memcpy(src, specials, sizeof specials);
     uint64_t rng = 7;
     for (size_t i = ns; i < n; i++) src[i] = from_bits((uint32_t)conf_rand(&rng));
@@ -262,7 +300,7 @@ static void check_convert(conf_state *st) {
         conf_report(st, "f32_to_bf16", path_label(sito_convert_path_name, levels[l]), o.ok, 0,
                     o.ok ? "bit-identical, specials + 100003 random bit patterns, n = 0…40" : o.note);
     }
-    free(src), free(ref), free(got);
+    gfree(src), free(ref), free(got);
 }
 
 // MARK: - int8 row sums (no _isa entry point: the process-wide level is set for each)
@@ -332,16 +370,17 @@ static i8_problem i8_make(size_t M, size_t N, size_t K, size_t ldx, size_t ldw, 
     i8_problem p = {M, N, K, ldx, ldw, N + 3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, {NULL, NULL}};
     float *x = xmalloc(M * ldx * sizeof(float) + 4);
     for (size_t i = 0; i < M * ldx; i++) x[i] = 3 * conf_randf(rng);
-    p.xq = xmalloc(M * ldx + 1);
-    memset(p.xq, 0, M * ldx + 1);
+    const size_t xn = extent(M, ldx, K), wn = extent(N, ldw, K);
+    p.xq = galloc(xn);
+    memset(p.xq, 0, xn);
     p.sx = xmalloc((M + 1) * sizeof(float));
     sito_quantize_rows_i8_isa(SITO_ISA_SCALAR, x, ldx, M, K, p.xq, ldx, p.sx);
     free(x);
-    p.w = xmalloc(N * ldw + 1);
-    for (size_t i = 0; i < N * ldw; i++) p.w[i] = rand_i8(rng);
+    p.w = galloc(wn);
+    for (size_t i = 0; i < wn; i++) p.w[i] = rand_i8(rng);
     if (extreme) {   // |sums| far above 2^24: the int32 → f32 rounding of the epilogue matters
-        for (size_t i = 0; i < M * ldx; i++) p.xq[i] = i % 2 == 0 ? 127 : -127;
-        for (size_t i = 0; i < N * ldw; i++) p.w[i] = (i / ldw) % 2 == 0 ? (i % 2 == 0 ? 127 : -127) : -127;
+        for (size_t i = 0; i < xn; i++) p.xq[i] = i % 2 == 0 ? 127 : -127;
+        for (size_t i = 0; i < wn; i++) p.w[i] = (i / ldw) % 2 == 0 ? (i % 2 == 0 ? 127 : -127) : -127;
     }
     p.sw = xmalloc((N + 1) * sizeof(float));
     p.bias = xmalloc((N + 1) * sizeof(float));
@@ -354,7 +393,7 @@ static i8_problem i8_make(size_t M, size_t N, size_t K, size_t ldx, size_t ldw, 
         p.sums[n] = s;
     }
     if (N % 16 == 0 && K % 4 == 0) {
-        p.packed = xmalloc(N * K + 1);
+        p.packed = galloc(N * K);
         sito_pack_blocked16(p.w, ldw, 1, N, K, p.packed);
     }
     for (int withBias = 0; withBias < 2; withBias++) {
@@ -368,7 +407,7 @@ static i8_problem i8_make(size_t M, size_t N, size_t K, size_t ldx, size_t ldw, 
 }
 
 static void i8_free(i8_problem *p) {
-    free(p->xq), free(p->w), free(p->packed), free(p->sx), free(p->sw), free(p->bias), free(p->sums);
+    gfree(p->xq), gfree(p->w), gfree(p->packed), free(p->sx), free(p->sw), free(p->bias), free(p->sums);
     free(p->ref[0]), free(p->ref[1]);
 }
 
@@ -507,15 +546,16 @@ static bf16_problem bf16_make(size_t M, size_t N, size_t K, size_t ldx, size_t l
     float *x = xmalloc(M * ldx * sizeof(float) + 4), *w = xmalloc(N * ldw * sizeof(float) + 4);
     for (size_t i = 0; i < M * ldx; i++) x[i] = 2 * (positive ? fabsf(conf_randf(rng)) : conf_randf(rng));
     for (size_t i = 0; i < N * ldw; i++) w[i] = 0.05f * (positive ? fabsf(conf_randf(rng)) : conf_randf(rng));
-    p.xb = xmalloc(M * ldx * 2 + 2);
-    p.w = xmalloc(N * ldw * 2 + 2);
-    sito_f32_to_bf16_isa(SITO_ISA_SCALAR, x, p.xb, M * ldx);
-    sito_f32_to_bf16_isa(SITO_ISA_SCALAR, w, p.w, N * ldw);
+    const size_t xn = extent(M, ldx, K), wn = extent(N, ldw, K);
+    p.xb = galloc(xn * 2);
+    p.w = galloc(wn * 2);
+    sito_f32_to_bf16_isa(SITO_ISA_SCALAR, x, p.xb, xn);
+    sito_f32_to_bf16_isa(SITO_ISA_SCALAR, w, p.w, wn);
     free(x), free(w);
     p.bias = xmalloc((N + 1) * sizeof(float));
     for (size_t n = 0; n < N; n++) p.bias[n] = conf_randf(rng);
     if (N % 16 == 0 && K % 2 == 0) {
-        p.packed = xmalloc(N * K * 2 + 2);
+        p.packed = galloc(N * K * 2);
         sito_pack_blocked16(p.w, ldw, 2, N, K, p.packed);
     }
     for (int withBias = 0; withBias < 2; withBias++) {
@@ -537,7 +577,7 @@ static bf16_problem bf16_make(size_t M, size_t N, size_t K, size_t ldx, size_t l
 }
 
 static void bf16_free(bf16_problem *p) {
-    free(p->xb), free(p->w), free(p->packed), free(p->bias);
+    gfree(p->xb), gfree(p->w), gfree(p->packed), free(p->bias);
     free(p->ref[0]), free(p->ref[1]), free(p->tol[0]), free(p->tol[1]);
 }
 

@@ -3,8 +3,10 @@
 #
 # What it does, in order
 #   1. System packages the Swift package links against (OpenBLAS, sentencepiece, protobuf) and
-#      pkg-config: installed with apt-get only when `dpkg -s` says one is missing (apt-get update first,
-#      in that case only). Needs root (or sudo) only then.
+#      pkg-config, plus the aarch64 cross tools of tools/edge/test-aarch64.sh (gcc-aarch64-linux-gnu for
+#      binutils and the cross C runtime, libc6-dev-arm64-cross, qemu-user): installed with apt-get only
+#      when `dpkg -s` says one is missing (apt-get update first, in that case only). Needs root (or sudo)
+#      only then.
 #   2. python3 with numpy (the fixture generator's only dependency): installed with apt
 #      (python3-numpy) only when `python3 -c 'import numpy'` fails.
 #   3. tools/fetch_fixtures.sh: pinned tokenizer and model fixtures into .cache/fixtures (verified).
@@ -20,6 +22,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 log() { printf 'setup: %s\n' "$*"; }
 
 APT_PACKAGES=(libopenblas-dev libsentencepiece-dev libprotobuf-dev pkg-config)
+# The aarch64 conformance run (tools/edge/test-aarch64.sh; clang comes with the Swift toolchain).
+CROSS_PACKAGES=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 
 as_root() {
     if [[ "$(id -u)" == 0 ]]; then
@@ -51,8 +55,9 @@ apt_install() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-# 1. libraries
+# 1. libraries, cross tools
 apt_install "${APT_PACKAGES[@]}"
+apt_install "${CROSS_PACKAGES[@]}"
 
 # 2. python3 + numpy
 if ! command -v python3 >/dev/null 2>&1; then

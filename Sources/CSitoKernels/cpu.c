@@ -1,5 +1,6 @@
-// cpu.c: run-time instruction-set detection (cpuid + xgetbv) and the process-wide level used by the
-// un-suffixed kernels. See sito_kernels.h, "Instruction-set selection".
+// cpu.c: run-time instruction-set detection (x86: cpuid + xgetbv; aarch64: getauxval / sysctlbyname), the
+// process-wide level used by the un-suffixed kernels, and the names of the paths each level selects.
+// See sito_kernels.h, "Instruction-set selection".
 #include "kernels_internal.h"
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -118,17 +119,43 @@ sito_isa sito_kernels_set_isa(sito_isa level) {
     return l;
 }
 
+// Path names: one chain per architecture (sito_isa_family_of), so an ARM level never compares against an
+// x86 one. The levels are clamped first, as the kernels do, so the name is what a call at `level` runs.
+
 const char *sito_gemm_i8_path_name(sito_isa level) {
     level = sito_clamp_isa(level);
-    if (level >= SITO_ISA_AVX512_VNNI) return "avx512vnni";
-    if (level >= SITO_ISA_AVX2) return "avx2";
-    return "scalar";
+    switch (sito_isa_family_of(level)) {
+    case SITO_ISA_FAMILY_X86: return level >= SITO_ISA_AVX512_VNNI ? "avx512vnni" : "avx2";
+    case SITO_ISA_FAMILY_ARM:
+        return level >= SITO_ISA_NEON_I8MM ? "neon-i8mm" : (level >= SITO_ISA_NEON_DOTPROD ? "neon-dotprod" : "neon");
+    default: return "scalar";
+    }
 }
 
 const char *sito_gemm_bf16_path_name(sito_isa level) {
     level = sito_clamp_isa(level);
-    if (level >= SITO_ISA_AVX512_BF16) return "avx512bf16";
-    if (level >= SITO_ISA_AVX512) return "avx512";
-    if (level >= SITO_ISA_AVX2) return "avx2";
-    return "scalar";
+    switch (sito_isa_family_of(level)) {
+    case SITO_ISA_FAMILY_X86:
+        return level >= SITO_ISA_AVX512_BF16 ? "avx512bf16" : (level >= SITO_ISA_AVX512 ? "avx512" : "avx2");
+    case SITO_ISA_FAMILY_ARM: return level >= SITO_ISA_NEON_BF16 ? "neon-bf16" : "neon";
+    default: return "scalar";
+    }
+}
+
+const char *sito_quantize_path_name(sito_isa level) {
+    level = sito_clamp_isa(level);
+    switch (sito_isa_family_of(level)) {
+    case SITO_ISA_FAMILY_X86: return level >= SITO_ISA_AVX512 ? "avx512" : "avx2";
+    case SITO_ISA_FAMILY_ARM: return "neon";
+    default: return "scalar";
+    }
+}
+
+const char *sito_convert_path_name(sito_isa level) {
+    level = sito_clamp_isa(level);
+    switch (sito_isa_family_of(level)) {
+    case SITO_ISA_FAMILY_X86: return level >= SITO_ISA_AVX512 ? "avx512" : "scalar";
+    case SITO_ISA_FAMILY_ARM: return "neon";
+    default: return "scalar";
+    }
 }

@@ -15,6 +15,13 @@
 //
 // Blocking: rows of X in groups of MB (x stays in L2), W in panels of ~512 KiB (L2), 6 × 4 register tiles
 // walking the whole K (the 6 activation rows, 6 · K bytes, stay in L1).
+//
+// aarch64 (same blocking, tiles of up to 4 rows × one 16-row block): a 64-byte group is four q registers of
+// 4 rows × G k, which is exactly the operand of sdot / bfdot by lane. int8: neon (smull/smlal + sadalp),
+// neon-dotprod (sdot by lane), neon-i8mm (smmla; two groups zipped at 32-bit lanes are the 2×8 operand of
+// two rows). bf16: neon (widen by shifts, FMA by lane: one accumulator per output, k in order, so equal to
+// the scalar reference), neon-bf16 (bfdot by lane, two accumulators per output). No repacking. The blocked
+// int8 row sums (computed once per weight at load) have a NEON path too.
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
@@ -46,6 +53,19 @@ void sito_unpack_blocked16(const void *src, size_t element_size, size_t N, size_
 }
 
 void sito_i8_row_sums_blocked16(const int8_t *W, size_t N, size_t K, int32_t *sums) {
+#if SITO_ARM
+    // NEON: a group's quarter (4 rows × 4 k) → saddlp (pairs, int16) → sadalp into that quarter's 4 rows.
+    if (sito_isa_family_of(sito_kernels_isa()) == SITO_ISA_FAMILY_ARM) {
+        for (size_t b = 0; b < N / 16; b++) {
+            const int8_t *block = W + b * 16 * K;
+            int32x4_t acc[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
+            for (size_t group = 0; group < K / 4; group++)
+                for (size_t q = 0; q < 4; q++) acc[q] = vpadalq_s16(acc[q], vpaddlq_s8(vld1q_s8(block + group * 64 + 16 * q)));
+            for (size_t q = 0; q < 4; q++) vst1q_s32(sums + b * 16 + 4 * q, acc[q]);
+        }
+        return;
+    }
+#endif
     for (size_t n = 0; n < N; n++) sums[n] = 0;
     // Each 64-byte group adds 4 values of k to the 16 rows of its block.
     for (size_t b = 0; b < N / 16; b++) {
@@ -118,13 +138,16 @@ static void gemm_bf16_blocked_scalar(const uint16_t *xb, size_t ldxb, const uint
         }
 }
 
-#if SITO_X86
+#if SITO_X86 || SITO_ARM
 /// The four bytes at p, as one int (an unaligned load the compiler turns into a broadcast).
 static inline int32_t load4(const void *p) {
     int32_t v;
     memcpy(&v, p, 4);
     return v;
 }
+#endif
+
+#if SITO_X86
 
 // MARK: - int8, AVX-512 VNNI: vpdpbusd((x + 128) broadcast, 16 rows × 4 k), minus 128 · Σ_k W[n, k]
 
@@ -372,6 +395,328 @@ static void gemm_bf16_blocked_avx2(const uint16_t *xb, size_t ldxb, const uint16
 }
 #endif
 
+#if SITO_ARM
+// MARK: - aarch64. One 64-byte group is four q registers of 4 rows × G k each: int8 4 rows × 4 k (exactly
+// sdot's operand), bf16 4 rows × 2 k (bfdot's). Tiles are MR activation rows × one 16-row block; the
+// accumulators acc[i][q] hold the 4 columns 4q…4q+3 of the block for row i.
+
+/// The int8 epilogue of 4 columns, exactly sito_i8_dequant per lane (scvtf rounds to nearest even; two
+/// separately rounded multiplications, then the bias; the empty asm keeps GCC from contracting).
+static inline float32x4_t dequant4(int32x4_t acc, float sx, const float *sw, const float *bias) {
+    float32x4_t y = vmulq_f32(vcvtq_f32_s32(acc), vdupq_n_f32(sx));
+    __asm__("" : "+w"(y));
+    y = vmulq_f32(y, vld1q_f32(sw));
+    __asm__("" : "+w"(y));
+    if (bias) y = vaddq_f32(y, vld1q_f32(bias));
+    return y;
+}
+
+/// int8, NEON (ARMv8.0): smull/smlal of a group's 4-row quarter by x[k…k+3] repeated, two groups per int16
+/// lane (|pair| ≤ 2 · 127² < 32767), sadalp into pairs of int32 partial sums, one pairwise add at the end.
+SITO_INLINE void tile_i8_neon(const size_t MR, const int8_t *x, size_t ldx, const int8_t *w, size_t K,
+                              int32x4_t out[4][4]) {
+    int32x4_t lo[4][4], hi[4][4];   // lo: rows 4q, 4q+1 (two partial sums each); hi: rows 4q+2, 4q+3
+    SITO_UNROLL
+    for (size_t i = 0; i < MR; i++)
+        SITO_UNROLL
+        for (size_t q = 0; q < 4; q++) lo[i][q] = hi[i][q] = vdupq_n_s32(0);
+    size_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+        const int8_t *g0 = w + k * 16, *g1 = g0 + 64;
+        int8x8_t x0[4], x1[4];
+        SITO_UNROLL
+        for (size_t i = 0; i < MR; i++) {
+            x0[i] = vreinterpret_s8_s32(vdup_n_s32(load4(x + i * ldx + k)));
+            x1[i] = vreinterpret_s8_s32(vdup_n_s32(load4(x + i * ldx + k + 4)));
+        }
+        SITO_UNROLL
+        for (size_t q = 0; q < 4; q++) {
+            const int8x16_t w0 = vld1q_s8(g0 + 16 * q), w1 = vld1q_s8(g1 + 16 * q);
+            SITO_UNROLL
+            for (size_t i = 0; i < MR; i++) {
+                const int16x8_t pl = vmlal_s8(vmull_s8(vget_low_s8(w0), x0[i]), vget_low_s8(w1), x1[i]);
+                const int16x8_t ph = vmlal_s8(vmull_s8(vget_high_s8(w0), x0[i]), vget_high_s8(w1), x1[i]);
+                lo[i][q] = vpadalq_s16(lo[i][q], pl);
+                hi[i][q] = vpadalq_s16(hi[i][q], ph);
+            }
+        }
+    }
+    if (k < K) {   // K % 8 == 4: one last group
+        const int8_t *g0 = w + k * 16;
+        SITO_UNROLL
+        for (size_t q = 0; q < 4; q++) {
+            const int8x16_t w0 = vld1q_s8(g0 + 16 * q);
+            SITO_UNROLL
+            for (size_t i = 0; i < MR; i++) {
+                const int8x8_t x0 = vreinterpret_s8_s32(vdup_n_s32(load4(x + i * ldx + k)));
+                lo[i][q] = vpadalq_s16(lo[i][q], vmull_s8(vget_low_s8(w0), x0));
+                hi[i][q] = vpadalq_s16(hi[i][q], vmull_s8(vget_high_s8(w0), x0));
+            }
+        }
+    }
+    SITO_UNROLL
+    for (size_t i = 0; i < MR; i++)
+        SITO_UNROLL
+        for (size_t q = 0; q < 4; q++) out[i][q] = vpaddq_s32(lo[i][q], hi[i][q]);
+}
+
+/// int8, DOTPROD: sdot by lane — x[k…k+15] in one register, lane l (k + 4l…) meets group k/4 + l.
+SITO_TARGET_DOTPROD SITO_INLINE void tile_i8_dotprod(const size_t MR, const int8_t *x, size_t ldx, const int8_t *w,
+                                                     size_t K, int32x4_t acc[4][4]) {
+    SITO_UNROLL
+    for (size_t i = 0; i < 4; i++)
+        SITO_UNROLL
+        for (size_t q = 0; q < 4; q++) acc[i][q] = vdupq_n_s32(0);
+    size_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+        int8x16_t xv[4];
+        SITO_UNROLL
+        for (size_t i = 0; i < MR; i++) xv[i] = vld1q_s8(x + i * ldx + k);
+        const int8_t *g = w + k * 16;
+#define SITO_SDOT_LANE(L)                                                                  \
+        SITO_UNROLL                                                                        \
+        for (size_t q = 0; q < 4; q++) {                                                   \
+            const int8x16_t wq = vld1q_s8(g + 64 * (L) + 16 * q);                          \
+            SITO_UNROLL                                                                    \
+            for (size_t i = 0; i < MR; i++) acc[i][q] = vdotq_laneq_s32(acc[i][q], wq, xv[i], L); \
+        }
+        SITO_SDOT_LANE(0)
+        SITO_SDOT_LANE(1)
+        SITO_SDOT_LANE(2)
+        SITO_SDOT_LANE(3)
+#undef SITO_SDOT_LANE
+    }
+    for (; k < K; k += 4) {   // the last K % 16 / 4 groups: x[k…k+3] broadcast
+        const int8_t *g = w + k * 16;
+        SITO_UNROLL
+        for (size_t i = 0; i < MR; i++) {
+            const int8x16_t xb = vreinterpretq_s8_s32(vdupq_n_s32(load4(x + i * ldx + k)));
+            SITO_UNROLL
+            for (size_t q = 0; q < 4; q++) acc[i][q] = vdotq_s32(acc[i][q], vld1q_s8(g + 16 * q), xb);
+        }
+    }
+}
+
+/// int8, I8MM: two groups zipped at 32-bit lanes are the 2×8 smmla operand of two rows (rows 4q, 4q+1 and
+/// 4q+2, 4q+3 of the block, 8 k each); activations in row pairs (a missing row repeats the last one).
+/// pair[p][o] = [(2p, 2o), (2p, 2o+1), (2p+1, 2o), (2p+1, 2o+1)], unzipped into rows at the end.
+SITO_TARGET_I8MM SITO_INLINE void tile_i8_i8mm(const size_t MR, const int8_t *x, size_t ldx, const int8_t *w,
+                                               size_t K, int32x4_t out[4][4]) {
+    const size_t MP = (MR + 1) / 2;
+    const int8_t *xr[4];
+    SITO_UNROLL
+    for (size_t i = 0; i < 4; i++) xr[i] = x + (i < MR ? i : MR - 1) * ldx;
+    int32x4_t pair[2][8];
+    SITO_UNROLL
+    for (size_t p = 0; p < 2; p++)
+        SITO_UNROLL
+        for (size_t o = 0; o < 8; o++) pair[p][o] = vdupq_n_s32(0);
+    size_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+        int8x16_t a[2];
+        SITO_UNROLL
+        for (size_t p = 0; p < MP; p++) a[p] = vcombine_s8(vld1_s8(xr[2 * p] + k), vld1_s8(xr[2 * p + 1] + k));
+        const int8_t *g0 = w + k * 16, *g1 = g0 + 64;
+        SITO_UNROLL
+        for (size_t q = 0; q < 4; q++) {
+            const int32x4_t w0 = vreinterpretq_s32_s8(vld1q_s8(g0 + 16 * q)), w1 = vreinterpretq_s32_s8(vld1q_s8(g1 + 16 * q));
+            const int8x16_t b0 = vreinterpretq_s8_s32(vzip1q_s32(w0, w1)), b1 = vreinterpretq_s8_s32(vzip2q_s32(w0, w1));
+            SITO_UNROLL
+            for (size_t p = 0; p < MP; p++) {
+                pair[p][2 * q] = vmmlaq_s32(pair[p][2 * q], a[p], b0);
+                pair[p][2 * q + 1] = vmmlaq_s32(pair[p][2 * q + 1], a[p], b1);
+            }
+        }
+    }
+    if (k < K) {   // K % 8 == 4: the last group against zeros (only 4 bytes of each x row are read)
+        int8x16_t a[2];
+        SITO_UNROLL
+        for (size_t p = 0; p < MP; p++)
+            a[p] = vcombine_s8(vcreate_s8((uint32_t)load4(xr[2 * p] + k)), vcreate_s8((uint32_t)load4(xr[2 * p + 1] + k)));
+        const int8_t *g0 = w + k * 16;
+        const int32x4_t zero = vdupq_n_s32(0);
+        SITO_UNROLL
+        for (size_t q = 0; q < 4; q++) {
+            const int32x4_t w0 = vreinterpretq_s32_s8(vld1q_s8(g0 + 16 * q));
+            const int8x16_t b0 = vreinterpretq_s8_s32(vzip1q_s32(w0, zero)), b1 = vreinterpretq_s8_s32(vzip2q_s32(w0, zero));
+            SITO_UNROLL
+            for (size_t p = 0; p < MP; p++) {
+                pair[p][2 * q] = vmmlaq_s32(pair[p][2 * q], a[p], b0);
+                pair[p][2 * q + 1] = vmmlaq_s32(pair[p][2 * q + 1], a[p], b1);
+            }
+        }
+    }
+    SITO_UNROLL
+    for (size_t p = 0; p < MP; p++)
+        SITO_UNROLL
+        for (size_t q = 0; q < 4; q++) {
+            const int64x2_t l = vreinterpretq_s64_s32(pair[p][2 * q]), r = vreinterpretq_s64_s32(pair[p][2 * q + 1]);
+            out[2 * p][q] = vreinterpretq_s32_s64(vzip1q_s64(l, r));
+            out[2 * p + 1][q] = vreinterpretq_s32_s64(vzip2q_s64(l, r));
+        }
+}
+
+/// Calls TILE(mr, args…) with a compile-time row count from 1 to TMR (4 at most).
+#define SITO_ROWS_DISPATCH(TILE, TMR, mr, ...)                  \
+    do {                                                        \
+        if ((TMR) >= 4 && (mr) == 4) TILE(4, __VA_ARGS__);      \
+        else if ((TMR) >= 3 && (mr) == 3) TILE(3, __VA_ARGS__); \
+        else if ((mr) >= 2) TILE(2, __VA_ARGS__);               \
+        else TILE(1, __VA_ARGS__);                              \
+    } while (0)
+
+/// The aarch64 int8 drivers: rows in groups of MB, W in L2 panels, TMR rows × one block per tile.
+#define SITO_I8_BLOCKED_ARM_DRIVER(NAME, TARGET, TILE, TMR)                                                    \
+    TARGET static void NAME(const int8_t *xq, size_t ldxq, const float *x_scale, const int8_t *W,              \
+                            const float *w_scale, const float *bias, float *Y, size_t ldy, size_t M, size_t N, \
+                            size_t K) {                                                                         \
+        const size_t NB = panel_columns(K, 1);                                                                  \
+        for (size_t m0 = 0; m0 < M; m0 += MB) {                                                                 \
+            const size_t m1 = m0 + MB < M ? m0 + MB : M;                                                        \
+            for (size_t n0 = 0; n0 < N; n0 += NB) {                                                             \
+                const size_t n1 = n0 + NB < N ? n0 + NB : N;                                                    \
+                for (size_t m = m0; m < m1; m += TMR) {                                                         \
+                    const size_t mr = m1 - m < TMR ? m1 - m : TMR;                                              \
+                    for (size_t n = n0; n < n1; n += 16) {                                                      \
+                        int32x4_t acc[4][4];                                                                    \
+                        SITO_ROWS_DISPATCH(TILE, TMR, mr, xq + m * ldxq, ldxq, W + n * K, K, acc);              \
+                        for (size_t i = 0; i < mr; i++)                                                         \
+                            for (size_t q = 0; q < 4; q++) {                                                    \
+                                const size_t c = n + 4 * q;                                                     \
+                                vst1q_f32(Y + (m + i) * ldy + c,                                                \
+                                          dequant4(acc[i][q], x_scale[m + i], w_scale + c, bias ? bias + c : NULL)); \
+                            }                                                                                   \
+                    }                                                                                           \
+                }                                                                                               \
+            }                                                                                                   \
+        }                                                                                                       \
+    }
+
+SITO_I8_BLOCKED_ARM_DRIVER(gemm_i8_blocked_neon, , tile_i8_neon, 2)
+SITO_I8_BLOCKED_ARM_DRIVER(gemm_i8_blocked_dotprod, SITO_TARGET_DOTPROD, tile_i8_dotprod, 4)
+SITO_I8_BLOCKED_ARM_DRIVER(gemm_i8_blocked_i8mm, SITO_TARGET_I8MM, tile_i8_i8mm, 4)
+
+/// bf16, NEON: a group's quarter widened to f32 by shifts (even k: << 16; odd k: & 0xFFFF0000), one FMA
+/// per k by lane of the widened activations: each output is ONE accumulator adding k in order, so (the
+/// products being exact) the result equals the scalar reference bit for bit.
+SITO_INLINE void tile_bf16_neon(const size_t MR, const uint16_t *x, size_t ldx, const uint16_t *w, size_t K,
+                                float32x4_t acc[4][4]) {
+    SITO_UNROLL
+    for (size_t i = 0; i < 4; i++)
+        SITO_UNROLL
+        for (size_t q = 0; q < 4; q++) acc[i][q] = vdupq_n_f32(0);
+    const uint32x4_t high = vdupq_n_u32(0xFFFF0000u);
+    size_t k = 0;
+    for (; k + 4 <= K; k += 4) {
+        float32x4_t xv[4];
+        SITO_UNROLL
+        for (size_t i = 0; i < MR; i++) xv[i] = vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(x + i * ldx + k), 16));
+        const uint16_t *g = w + k * 16;
+#define SITO_BF16_FMA_GROUP(L)                                                                         \
+        SITO_UNROLL                                                                                    \
+        for (size_t q = 0; q < 4; q++) {                                                               \
+            const uint32x4_t v = vreinterpretq_u32_u16(vld1q_u16(g + 32 * (L) + 8 * q));               \
+            const float32x4_t even = vreinterpretq_f32_u32(vshlq_n_u32(v, 16));                        \
+            const float32x4_t odd = vreinterpretq_f32_u32(vandq_u32(v, high));                         \
+            SITO_UNROLL                                                                                \
+            for (size_t i = 0; i < MR; i++)                                                            \
+                acc[i][q] = vfmaq_laneq_f32(vfmaq_laneq_f32(acc[i][q], even, xv[i], 2 * (L)), odd, xv[i], 2 * (L) + 1); \
+        }
+        SITO_BF16_FMA_GROUP(0)
+        SITO_BF16_FMA_GROUP(1)
+#undef SITO_BF16_FMA_GROUP
+    }
+    if (k < K) {   // K % 4 == 2: the last group
+        const uint16_t *g = w + k * 16;
+        SITO_UNROLL
+        for (size_t q = 0; q < 4; q++) {
+            const uint32x4_t v = vreinterpretq_u32_u16(vld1q_u16(g + 8 * q));
+            const float32x4_t even = vreinterpretq_f32_u32(vshlq_n_u32(v, 16));
+            const float32x4_t odd = vreinterpretq_f32_u32(vandq_u32(v, high));
+            SITO_UNROLL
+            for (size_t i = 0; i < MR; i++) {
+                const float32x4_t x0 = vdupq_n_f32(bf16_value(x[i * ldx + k])), x1 = vdupq_n_f32(bf16_value(x[i * ldx + k + 1]));
+                acc[i][q] = vfmaq_f32(vfmaq_f32(acc[i][q], even, x0), odd, x1);
+            }
+        }
+    }
+}
+
+/// bf16, NEON_BF16: bfdot by lane — x[k…k+7] in one register, lane l (k + 2l, k + 2l + 1) meets group
+/// k/2 + l. bfdot rounds each pair sum and each accumulation (round-to-odd, FPCR.EBF = 0), so each output
+/// keeps TWO accumulators (lanes 0–1 and 2–3, i.e. alternate 4-k halves) to keep the chains short enough
+/// for bf16GemmTolerance; they are added at the end. Subnormal inputs and products count as zero.
+SITO_TARGET_NEON_BF16 SITO_INLINE void tile_bf16_bfdot(const size_t MR, const uint16_t *x, size_t ldx,
+                                                       const uint16_t *w, size_t K, float32x4_t out[4][4]) {
+    float32x4_t a[4][4], b[4][4];
+    SITO_UNROLL
+    for (size_t i = 0; i < MR; i++)
+        SITO_UNROLL
+        for (size_t q = 0; q < 4; q++) a[i][q] = b[i][q] = vdupq_n_f32(0);
+    size_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+        bfloat16x8_t xv[4];
+        SITO_UNROLL
+        for (size_t i = 0; i < MR; i++) xv[i] = vreinterpretq_bf16_u16(vld1q_u16(x + i * ldx + k));
+        const uint16_t *g = w + k * 16;
+#define SITO_BFDOT_LANE(ACC, L)                                                                           \
+        SITO_UNROLL                                                                                       \
+        for (size_t q = 0; q < 4; q++) {                                                                  \
+            const bfloat16x8_t wq = vreinterpretq_bf16_u16(vld1q_u16(g + 32 * (L) + 8 * q));              \
+            SITO_UNROLL                                                                                   \
+            for (size_t i = 0; i < MR; i++) ACC[i][q] = vbfdotq_laneq_f32(ACC[i][q], wq, xv[i], L);        \
+        }
+        SITO_BFDOT_LANE(a, 0)
+        SITO_BFDOT_LANE(a, 1)
+        SITO_BFDOT_LANE(b, 2)
+        SITO_BFDOT_LANE(b, 3)
+#undef SITO_BFDOT_LANE
+    }
+    for (; k < K; k += 2) {   // the last K % 8 / 2 groups: the pair x[k], x[k+1] broadcast
+        const uint16_t *g = w + k * 16;
+        SITO_UNROLL
+        for (size_t i = 0; i < MR; i++) {
+            const bfloat16x8_t xp = vreinterpretq_bf16_s32(vdupq_n_s32(load4(x + i * ldx + k)));
+            SITO_UNROLL
+            for (size_t q = 0; q < 4; q++) a[i][q] = vbfdotq_f32(a[i][q], vreinterpretq_bf16_u16(vld1q_u16(g + 8 * q)), xp);
+        }
+    }
+    SITO_UNROLL
+    for (size_t i = 0; i < MR; i++)
+        SITO_UNROLL
+        for (size_t q = 0; q < 4; q++) out[i][q] = vaddq_f32(a[i][q], b[i][q]);
+}
+
+/// The aarch64 bf16 drivers: as the int8 ones, epilogue Y = acc + bias.
+#define SITO_BF16_BLOCKED_ARM_DRIVER(NAME, TARGET, TILE, TMR)                                                  \
+    TARGET static void NAME(const uint16_t *xb, size_t ldxb, const uint16_t *W, const float *bias, float *Y,    \
+                            size_t ldy, size_t M, size_t N, size_t K) {                                         \
+        const size_t NB = panel_columns(K, 2);                                                                  \
+        for (size_t m0 = 0; m0 < M; m0 += MB) {                                                                 \
+            const size_t m1 = m0 + MB < M ? m0 + MB : M;                                                        \
+            for (size_t n0 = 0; n0 < N; n0 += NB) {                                                             \
+                const size_t n1 = n0 + NB < N ? n0 + NB : N;                                                    \
+                for (size_t m = m0; m < m1; m += TMR) {                                                         \
+                    const size_t mr = m1 - m < TMR ? m1 - m : TMR;                                              \
+                    for (size_t n = n0; n < n1; n += 16) {                                                      \
+                        float32x4_t acc[4][4];                                                                  \
+                        SITO_ROWS_DISPATCH(TILE, TMR, mr, xb + m * ldxb, ldxb, W + n * K, K, acc);              \
+                        for (size_t i = 0; i < mr; i++)                                                         \
+                            for (size_t q = 0; q < 4; q++) {                                                    \
+                                const size_t c = n + 4 * q;                                                     \
+                                vst1q_f32(Y + (m + i) * ldy + c,                                                \
+                                          bias ? vaddq_f32(acc[i][q], vld1q_f32(bias + c)) : acc[i][q]);        \
+                            }                                                                                   \
+                    }                                                                                           \
+                }                                                                                               \
+            }                                                                                                   \
+        }                                                                                                       \
+    }
+
+SITO_BF16_BLOCKED_ARM_DRIVER(gemm_bf16_blocked_neon, , tile_bf16_neon, 4)
+SITO_BF16_BLOCKED_ARM_DRIVER(gemm_bf16_blocked_bfdot, SITO_TARGET_NEON_BF16, tile_bf16_bfdot, 2)
+#endif
+
 // MARK: - entry points
 
 void sito_gemm_i8_blocked16_isa(sito_isa isa, const int8_t *xq, size_t ldxq, const float *x_scale,
@@ -388,6 +733,10 @@ void sito_gemm_i8_blocked16_isa(sito_isa isa, const int8_t *xq, size_t ldxq, con
         gemm_i8_blocked_avx2(xq, ldxq, x_scale, W, w_scale, bias, Y, ldy, M, N, K);
         return;
     }
+#elif SITO_ARM
+    if (isa >= SITO_ISA_NEON_I8MM) { gemm_i8_blocked_i8mm(xq, ldxq, x_scale, W, w_scale, bias, Y, ldy, M, N, K); return; }
+    if (isa >= SITO_ISA_NEON_DOTPROD) { gemm_i8_blocked_dotprod(xq, ldxq, x_scale, W, w_scale, bias, Y, ldy, M, N, K); return; }
+    if (isa >= SITO_ISA_NEON) { gemm_i8_blocked_neon(xq, ldxq, x_scale, W, w_scale, bias, Y, ldy, M, N, K); return; }
 #endif
     (void)w_sums;
     gemm_i8_blocked_scalar(xq, ldxq, x_scale, W, w_scale, bias, Y, ldy, M, N, K);
@@ -416,6 +765,9 @@ void sito_gemm_bf16_blocked16_isa(sito_isa isa, const uint16_t *xb, size_t ldxb,
         gemm_bf16_blocked_avx2(xb, ldxb, W, bias, Y, ldy, M, N, K);
         return;
     }
+#elif SITO_ARM
+    if (isa >= SITO_ISA_NEON_BF16) { gemm_bf16_blocked_bfdot(xb, ldxb, W, bias, Y, ldy, M, N, K); return; }
+    if (isa >= SITO_ISA_NEON) { gemm_bf16_blocked_neon(xb, ldxb, W, bias, Y, ldy, M, N, K); return; }
 #endif
     gemm_bf16_blocked_scalar(xb, ldxb, W, bias, Y, ldy, M, N, K);
 }

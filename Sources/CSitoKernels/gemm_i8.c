@@ -1,7 +1,8 @@
 // gemm_i8.c: Y[M,N] = dequant(xq[M,K] · W[N,K]ᵀ) (+ bias), int8 weights with per-row f32 scales and
 // per-token int8 activations. Contract (rounding, order, preconditions): sito_kernels.h, sito_gemm_i8;
-// simulated exactly by tools/simulate_quant.py. Paths: scalar (reference), avx2, avx512vnni; all three
-// are bit-identical because the integer sums are exact and the epilogue is the same f32 operations.
+// simulated exactly by tools/simulate_quant.py. Paths: scalar (reference), avx2, avx512vnni, and on aarch64
+// neon (smull/smlal + sadalp), neon-dotprod (sdot), neon-i8mm (smmla); all are bit-identical because the
+// integer sums are exact and the epilogue is the same f32 operations.
 //
 // Blocking (both SIMD paths): W is used in place, row-major as stored in the file (no repacking). The N
 // range is cut into panels of NB rows that fit in L2; for each panel, every 4-row group of activations
@@ -28,12 +29,14 @@ static void gemm_i8_scalar(const int8_t *xq, size_t ldxq, const float *x_scale,
     }
 }
 
+#if SITO_X86 || SITO_ARM
 /// Rows of W per L2-resident panel: about 512 KiB of weights, a multiple of 4, within [16, 256].
 static size_t panel_rows(size_t K) {
     size_t nb = K ? (512u * 1024u) / K : 256;
     nb = nb < 16 ? 16 : (nb > 256 ? 256 : nb);
     return nb & ~(size_t)3;
 }
+#endif
 
 #if SITO_X86
 // MARK: - AVX2: |x| × sign(x)·w with vpmaddubsw, widened to int32 right away with vpmaddwd.
@@ -210,6 +213,178 @@ static void gemm_i8_vnni(const int8_t *xq, size_t ldxq, const float *x_scale,
 }
 #endif
 
+#if SITO_ARM
+// MARK: - aarch64: three tiles of 4 activation rows × 4 weight rows over the whole K, one driver.
+// Exact int32 sums (w ≠ -128 and |x| ≤ 127 as documented), then the scalar epilogue sito_i8_dequant per
+// element, so every path is bit-identical to the reference. A ragged K ends with a scalar loop.
+
+/// NEON (ARMv8.0): smull + smlal2 put two products in each int16 lane (|x·w| ≤ 127·127, so |pair| ≤
+/// 32258 < 32767, as in the avx2 path), sadalp widens the pairs into the int32 accumulators.
+SITO_INLINE void tile_neon(const size_t MR, const size_t NR, const int8_t *x, size_t ldx, const int8_t *w,
+                           size_t ldw, size_t K, int32_t out[4][4]) {
+    int32x4_t acc[4][4];
+    SITO_UNROLL
+    for (size_t i = 0; i < 4; i++)
+        SITO_UNROLL
+        for (size_t j = 0; j < 4; j++) acc[i][j] = vdupq_n_s32(0);
+    size_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+        int8x16_t wv[4];
+        SITO_UNROLL
+        for (size_t j = 0; j < NR; j++) wv[j] = vld1q_s8(w + j * ldw + k);
+        SITO_UNROLL
+        for (size_t i = 0; i < MR; i++) {
+            const int8x16_t xv = vld1q_s8(x + i * ldx + k);
+            SITO_UNROLL
+            for (size_t j = 0; j < NR; j++) {
+                const int16x8_t p = vmlal_high_s8(vmull_s8(vget_low_s8(xv), vget_low_s8(wv[j])), xv, wv[j]);
+                acc[i][j] = vpadalq_s16(acc[i][j], p);
+            }
+        }
+    }
+    SITO_UNROLL
+    for (size_t i = 0; i < MR; i++)
+        SITO_UNROLL
+        for (size_t j = 0; j < NR; j++) {
+            int32_t s = vaddvq_s32(acc[i][j]);
+            for (size_t kk = k; kk < K; kk++) s += (int32_t)x[i * ldx + kk] * (int32_t)w[j * ldw + kk];
+            out[i][j] = s;
+        }
+}
+
+/// DOTPROD: sdot adds four products into each int32 lane; 16 bytes of k per instruction and tile element.
+SITO_TARGET_DOTPROD SITO_INLINE void tile_dotprod(const size_t MR, const size_t NR, const int8_t *x, size_t ldx,
+                                                  const int8_t *w, size_t ldw, size_t K, int32_t out[4][4]) {
+    int32x4_t acc[4][4];
+    SITO_UNROLL
+    for (size_t i = 0; i < 4; i++)
+        SITO_UNROLL
+        for (size_t j = 0; j < 4; j++) acc[i][j] = vdupq_n_s32(0);
+    size_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+        int8x16_t wv[4];
+        SITO_UNROLL
+        for (size_t j = 0; j < NR; j++) wv[j] = vld1q_s8(w + j * ldw + k);
+        SITO_UNROLL
+        for (size_t i = 0; i < MR; i++) {
+            const int8x16_t xv = vld1q_s8(x + i * ldx + k);
+            SITO_UNROLL
+            for (size_t j = 0; j < NR; j++) acc[i][j] = vdotq_s32(acc[i][j], xv, wv[j]);
+        }
+    }
+    SITO_UNROLL
+    for (size_t i = 0; i < MR; i++)
+        SITO_UNROLL
+        for (size_t j = 0; j < NR; j++) {
+            int32_t s = vaddvq_s32(acc[i][j]);
+            for (size_t kk = k; kk < K; kk++) s += (int32_t)x[i * ldx + kk] * (int32_t)w[j * ldw + kk];
+            out[i][j] = s;
+        }
+}
+
+/// The 2×8 operand of smmla from two rows: their 8 bytes at k, [row a | row b].
+SITO_TARGET_I8MM SITO_INLINE int8x16_t pair_lo(int8x16_t a, int8x16_t b) {
+    return vreinterpretq_s8_s64(vzip1q_s64(vreinterpretq_s64_s8(a), vreinterpretq_s64_s8(b)));
+}
+SITO_TARGET_I8MM SITO_INLINE int8x16_t pair_hi(int8x16_t a, int8x16_t b) {
+    return vreinterpretq_s8_s64(vzip2q_s64(vreinterpretq_s64_s8(a), vreinterpretq_s64_s8(b)));
+}
+
+/// I8MM: smmla multiplies a 2×8 block of activations (two rows, 8 k) by a 2×8 block of weights into a 2×2
+/// block of int32 sums: acc[p][q] = [(2p, 2q), (2p, 2q+1), (2p+1, 2q), (2p+1, 2q+1)]. A missing row or
+/// column of a ragged tile repeats the last one (its sums are computed and dropped).
+SITO_TARGET_I8MM SITO_INLINE void tile_i8mm(const size_t MR, const size_t NR, const int8_t *x, size_t ldx,
+                                            const int8_t *w, size_t ldw, size_t K, int32_t out[4][4]) {
+    const size_t MP = (MR + 1) / 2, NP = (NR + 1) / 2;
+    const int8_t *xr[4], *wr[4];
+    SITO_UNROLL
+    for (size_t i = 0; i < 4; i++) xr[i] = x + (i < MR ? i : MR - 1) * ldx;
+    SITO_UNROLL
+    for (size_t j = 0; j < 4; j++) wr[j] = w + (j < NR ? j : NR - 1) * ldw;
+    int32x4_t acc[2][2];
+    SITO_UNROLL
+    for (size_t p = 0; p < 2; p++) acc[p][0] = acc[p][1] = vdupq_n_s32(0);
+    size_t k = 0;
+    for (; k + 16 <= K; k += 16) {
+        const int8x16_t z = vdupq_n_s8(0);
+        int8x16_t xl[2] = {z, z}, xh[2] = {z, z}, wl[2] = {z, z}, wh[2] = {z, z};   // (GCC cannot see p < MP)
+        SITO_UNROLL
+        for (size_t p = 0; p < MP; p++) {
+            const int8x16_t a = vld1q_s8(xr[2 * p] + k), b = vld1q_s8(xr[2 * p + 1] + k);
+            xl[p] = pair_lo(a, b);
+            xh[p] = pair_hi(a, b);
+        }
+        SITO_UNROLL
+        for (size_t q = 0; q < NP; q++) {
+            const int8x16_t a = vld1q_s8(wr[2 * q] + k), b = vld1q_s8(wr[2 * q + 1] + k);
+            wl[q] = pair_lo(a, b);
+            wh[q] = pair_hi(a, b);
+        }
+        SITO_UNROLL
+        for (size_t p = 0; p < MP; p++)
+            SITO_UNROLL
+            for (size_t q = 0; q < NP; q++) acc[p][q] = vmmlaq_s32(vmmlaq_s32(acc[p][q], xl[p], wl[q]), xh[p], wh[q]);
+    }
+    if (k + 8 <= K) {
+        const int8x16_t z = vdupq_n_s8(0);
+        int8x16_t xl[2] = {z, z}, wl[2] = {z, z};
+        SITO_UNROLL
+        for (size_t p = 0; p < MP; p++) xl[p] = vcombine_s8(vld1_s8(xr[2 * p] + k), vld1_s8(xr[2 * p + 1] + k));
+        SITO_UNROLL
+        for (size_t q = 0; q < NP; q++) wl[q] = vcombine_s8(vld1_s8(wr[2 * q] + k), vld1_s8(wr[2 * q + 1] + k));
+        SITO_UNROLL
+        for (size_t p = 0; p < MP; p++)
+            SITO_UNROLL
+            for (size_t q = 0; q < NP; q++) acc[p][q] = vmmlaq_s32(acc[p][q], xl[p], wl[q]);
+        k += 8;
+    }
+    SITO_UNROLL
+    for (size_t p = 0; p < MP; p++)
+        SITO_UNROLL
+        for (size_t q = 0; q < NP; q++) {
+            int32_t lanes[4];
+            vst1q_s32(lanes, acc[p][q]);
+            SITO_UNROLL
+            for (size_t e = 0; e < 4; e++) {
+                const size_t i = 2 * p + e / 2, j = 2 * q + e % 2;
+                if (i >= MR || j >= NR) continue;
+                int32_t s = lanes[e];
+                for (size_t kk = k; kk < K; kk++) s += (int32_t)x[i * ldx + kk] * (int32_t)w[j * ldw + kk];
+                out[i][j] = s;
+            }
+        }
+}
+
+/// The aarch64 drivers: L2 panels of W rows (panel_rows), 4 × 4 tiles, scalar epilogue.
+#define SITO_I8_ARM_DRIVER(NAME, TARGET, TILE)                                                                    \
+    TARGET static void NAME(const int8_t *xq, size_t ldxq, const float *x_scale, const int8_t *W, size_t ldw,    \
+                            const float *w_scale, const float *bias, float *Y, size_t ldy, size_t M, size_t N,   \
+                            size_t K) {                                                                           \
+        const size_t NB = panel_rows(K);                                                                          \
+        for (size_t n0 = 0; n0 < N; n0 += NB) {                                                                   \
+            const size_t n1 = n0 + NB < N ? n0 + NB : N;                                                          \
+            for (size_t m = 0; m < M; m += 4) {                                                                   \
+                const size_t mr = M - m < 4 ? M - m : 4;                                                          \
+                for (size_t n = n0; n < n1; n += 4) {                                                             \
+                    const size_t nr = n1 - n < 4 ? n1 - n : 4;                                                    \
+                    int32_t out[4][4];                                                                            \
+                    if (mr == 4 && nr == 4) TILE(4, 4, xq + m * ldxq, ldxq, W + n * ldw, ldw, K, out);            \
+                    else if (mr == 1 && nr == 4) TILE(1, 4, xq + m * ldxq, ldxq, W + n * ldw, ldw, K, out);       \
+                    else TILE(mr, nr, xq + m * ldxq, ldxq, W + n * ldw, ldw, K, out);                             \
+                    for (size_t i = 0; i < mr; i++)                                                               \
+                        for (size_t j = 0; j < nr; j++)                                                           \
+                            Y[(m + i) * ldy + n + j] =                                                            \
+                                sito_i8_dequant(out[i][j], x_scale[m + i], w_scale[n + j], bias, n + j);          \
+                }                                                                                                 \
+            }                                                                                                     \
+        }                                                                                                         \
+    }
+
+SITO_I8_ARM_DRIVER(gemm_i8_neon, , tile_neon)
+SITO_I8_ARM_DRIVER(gemm_i8_dotprod, SITO_TARGET_DOTPROD, tile_dotprod)
+SITO_I8_ARM_DRIVER(gemm_i8_i8mm, SITO_TARGET_I8MM, tile_i8mm)
+#endif
+
 void sito_gemm_i8_isa(sito_isa isa, const int8_t *xq, size_t ldxq, const float *x_scale,
                       const int8_t *W, size_t ldw, const float *w_scale, const int32_t *w_sums,
                       const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K) {
@@ -224,6 +399,10 @@ void sito_gemm_i8_isa(sito_isa isa, const int8_t *xq, size_t ldxq, const float *
         gemm_i8_avx2(xq, ldxq, x_scale, W, ldw, w_scale, bias, Y, ldy, M, N, K);
         return;
     }
+#elif SITO_ARM
+    if (isa >= SITO_ISA_NEON_I8MM) { gemm_i8_i8mm(xq, ldxq, x_scale, W, ldw, w_scale, bias, Y, ldy, M, N, K); return; }
+    if (isa >= SITO_ISA_NEON_DOTPROD) { gemm_i8_dotprod(xq, ldxq, x_scale, W, ldw, w_scale, bias, Y, ldy, M, N, K); return; }
+    if (isa >= SITO_ISA_NEON) { gemm_i8_neon(xq, ldxq, x_scale, W, ldw, w_scale, bias, Y, ldy, M, N, K); return; }
 #endif
     (void)w_sums;
     gemm_i8_scalar(xq, ldxq, x_scale, W, ldw, w_scale, bias, Y, ldy, M, N, K);

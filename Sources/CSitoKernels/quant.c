@@ -1,6 +1,7 @@
 // quant.c: per-row int8 quantization (weights and per-token activations), int8 row sums, and the
 // f32 ↔ bf16 / f16 → f32 conversions. The exact schemes are documented in sito_kernels.h and simulated
 // by tools/simulate_quant.py; every SIMD path here is bit-identical to its scalar reference.
+// Paths: scalar; x86 avx2 / avx512 (quantize), avx512 (f32 → bf16), avx2 (row sums); aarch64 neon (all).
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
@@ -134,12 +135,56 @@ static size_t quantize_avx512(const float *X, size_t ldx, size_t M, size_t K, in
 }
 #endif
 
+#if SITO_ARM
+// NEON (baseline, no attribute): 4 lanes; fdiv is IEEE-exact per lane, fcvtns rounds to nearest even
+// regardless of FPCR, so each element is exactly quant1's value. Max is exact in any order.
+static size_t quantize_neon(const float *X, size_t ldx, size_t M, size_t K, int8_t *q, size_t ldq, float *scale) {
+    const float32x4_t fmax = vdupq_n_f32(FLT_MAX);
+    const float32x4_t hi = vdupq_n_f32(127.0f), lo = vdupq_n_f32(-127.0f);
+    size_t bad = 0;
+    for (size_t m = 0; m < M; m++) {
+        const float *x = X + m * ldx;
+        int8_t *qm = q + m * ldq;
+        float32x4_t vmax = vdupq_n_f32(0);
+        uint32x4_t vok = vdupq_n_u32(~0u);                              // lanes stay all-ones while |x| ≤ FLT_MAX
+        size_t k = 0;
+        for (; k + 4 <= K; k += 4) {
+            const float32x4_t a = vabsq_f32(vld1q_f32(x + k));
+            vok = vandq_u32(vok, vcleq_f32(a, fmax));                   // false for NaN and Inf
+            vmax = vmaxq_f32(vmax, a);
+        }
+        int nonfinite = vminvq_u32(vok) == 0;
+        float amax = nonfinite ? 0 : vmaxvq_f32(vmax);
+        for (; k < K; k++) {
+            const float a = fabsf(x[k]);
+            if (!(a <= FLT_MAX)) nonfinite = 1;
+            else if (a > amax) amax = a;
+        }
+        float s;
+        bad += (size_t)row_scale(amax, nonfinite, qm, K, &scale[m], &s);
+        if (nonfinite || s == 0) continue;
+        const float32x4_t vs = vdupq_n_f32(s);
+        k = 0;
+        for (; k + 8 <= K; k += 8) {
+            const float32x4_t v0 = vminq_f32(vmaxq_f32(vdivq_f32(vld1q_f32(x + k), vs), lo), hi);
+            const float32x4_t v1 = vminq_f32(vmaxq_f32(vdivq_f32(vld1q_f32(x + k + 4), vs), lo), hi);
+            const int16x8_t i16 = vcombine_s16(vmovn_s32(vcvtnq_s32_f32(v0)), vmovn_s32(vcvtnq_s32_f32(v1)));
+            vst1_s8(qm + k, vmovn_s16(i16));                            // |values| ≤ 127: plain narrowing
+        }
+        for (; k < K; k++) qm[k] = quant1(x[k], s);
+    }
+    return bad;
+}
+#endif
+
 size_t sito_quantize_rows_i8_isa(sito_isa isa, const float *X, size_t ldx, size_t M, size_t K,
                                  int8_t *q, size_t ldq, float *scale) {
     isa = sito_clamp_isa(isa);
 #if SITO_X86
     if (isa >= SITO_ISA_AVX512) return quantize_avx512(X, ldx, M, K, q, ldq, scale);
     if (isa >= SITO_ISA_AVX2) return quantize_avx2(X, ldx, M, K, q, ldq, scale);
+#elif SITO_ARM
+    if (isa >= SITO_ISA_NEON) return quantize_neon(X, ldx, M, K, q, ldq, scale);
 #endif
     return quantize_scalar(X, ldx, M, K, q, ldq, scale);
 }
@@ -168,10 +213,27 @@ static int32_t row_sum_avx2(const int8_t *w, size_t K) {
 }
 #endif
 
+#if SITO_ARM
+// NEON: pairwise widening adds (saddlp 8 → 16 bits, sadalp 16 → 32 bits); exact, |partial| ≤ 254 · K/8.
+static int32_t row_sum_neon(const int8_t *w, size_t K) {
+    int32x4_t acc = vdupq_n_s32(0);
+    size_t k = 0;
+    for (; k + 16 <= K; k += 16) acc = vpadalq_s16(acc, vpaddlq_s8(vld1q_s8(w + k)));
+    int64_t s = vaddlvq_s32(acc);
+    for (; k < K; k++) s += w[k];
+    return (int32_t)s;
+}
+#endif
+
 void sito_i8_row_sums(const int8_t *W, size_t ldw, size_t N, size_t K, int32_t *sums) {
 #if SITO_X86
-    if (sito_kernels_isa() >= SITO_ISA_AVX2) {
+    if (sito_isa_family_of(sito_kernels_isa()) == SITO_ISA_FAMILY_X86) {
         for (size_t n = 0; n < N; n++) sums[n] = row_sum_avx2(W + n * ldw, K);
+        return;
+    }
+#elif SITO_ARM
+    if (sito_isa_family_of(sito_kernels_isa()) == SITO_ISA_FAMILY_ARM) {
+        for (size_t n = 0; n < N; n++) sums[n] = row_sum_neon(W + n * ldw, K);
         return;
     }
 #endif
@@ -209,10 +271,33 @@ static void f32_to_bf16_avx512(const float *src, uint16_t *dst, size_t n) {
 }
 #endif
 
+#if SITO_ARM
+// NEON: the same integer rounding as f32_to_bf16_1 (not BFCVT: it is a NEON_BF16 instruction, and its NaN
+// and subnormal behaviour depend on FPCR), 8 values per step.
+static void f32_to_bf16_neon(const float *src, uint16_t *dst, size_t n) {
+    const uint32x4_t bias = vdupq_n_u32(0x7FFF), one = vdupq_n_u32(1), quiet = vdupq_n_u32(0x40);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint16x4_t half[2];
+        for (int h = 0; h < 2; h++) {
+            const float32x4_t v = vld1q_f32(src + i + 4 * h);
+            const uint32x4_t u = vreinterpretq_u32_f32(v);
+            const uint32x4_t r = vaddq_u32(vaddq_u32(u, bias), vandq_u32(vshrq_n_u32(u, 16), one));
+            const uint32x4_t number = vceqq_f32(v, v);                  // false for NaN
+            half[h] = vshrn_n_u32(vbslq_u32(number, r, vorrq_u32(u, vshlq_n_u32(quiet, 16))), 16);
+        }
+        vst1q_u16(dst + i, vcombine_u16(half[0], half[1]));
+    }
+    for (; i < n; i++) dst[i] = f32_to_bf16_1(src[i]);
+}
+#endif
+
 void sito_f32_to_bf16_isa(sito_isa isa, const float *src, uint16_t *dst, size_t n) {
     isa = sito_clamp_isa(isa);
 #if SITO_X86
     if (isa >= SITO_ISA_AVX512) { f32_to_bf16_avx512(src, dst, n); return; }
+#elif SITO_ARM
+    if (isa >= SITO_ISA_NEON) { f32_to_bf16_neon(src, dst, n); return; }
 #endif
     for (size_t i = 0; i < n; i++) dst[i] = f32_to_bf16_1(src[i]);
 }

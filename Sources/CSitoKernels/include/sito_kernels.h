@@ -36,14 +36,14 @@ extern "C" {
 ///   AVX512         AVX-512 F, BW, VL (DQ not required).
 ///   AVX512_VNNI    AVX512 + AVX512_VNNI (vpdpbusd).
 ///   AVX512_BF16    AVX512_VNNI + AVX512_BF16 (vdpbf16ps).
-/// Which kernel path a level selects:
+/// Which kernel path a level selects (x86 rows; the aarch64 rows follow the aarch64 levels below):
 ///   int8 GEMM       : ≥ AVX512_VNNI → "avx512vnni"; ≥ AVX2 → "avx2"; else "scalar".
 ///   bf16 GEMM       : ≥ AVX512_BF16 → "avx512bf16"; ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; else "scalar".
 ///   quantize / convert: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2" (quantize only); else "scalar".
 ///   attention       : f32 ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; bf16 also ≥ AVX512_BF16 → "avx512bf16"
 ///                     (sito_attention_path_name); else "scalar".
 /// All paths of the quantize and convert kernels, and all paths of the int8 GEMM, give BIT-IDENTICAL
-/// results; bf16 GEMM paths differ only as documented at sito_gemm_bf16.
+/// results; bf16 GEMM paths differ only as documented at sito_gemm_bf16 (both architectures).
 ///
 /// aarch64 has its own chain of levels, after the x86 ones; a binary is built for one architecture, so
 /// a process only ever sees SCALAR and the levels of its own chain (sito_kernels_detect_isa never returns
@@ -55,6 +55,13 @@ extern "C" {
 ///   NEON_I8MM      NEON_DOTPROD + SMMLA/USMMLA (HWCAP2_I8MM).
 ///   NEON_BF16      NEON_I8MM + BFDOT/BFMMLA (HWCAP2_BF16): Neoverse V1/N2, Graviton3/4, Apple M2+.
 /// Selection on Linux: getauxval(AT_HWCAP / AT_HWCAP2). A CPU with bf16 but no i8mm gets NEON_DOTPROD.
+/// Which kernel path an aarch64 level selects (row-major and blocked16 weights alike):
+///   int8 GEMM       : ≥ NEON_I8MM → "neon-i8mm" (SMMLA); ≥ NEON_DOTPROD → "neon-dotprod" (SDOT);
+///                     NEON → "neon" (SMULL/SMLAL + SADALP).
+///   bf16 GEMM       : NEON_BF16 → "neon-bf16" (BFMMLA row-major, BFDOT blocked16); else "neon" (widen
+///                     by a 16-bit shift, FMA in f32).
+///   quantize / convert: every level → "neon".
+/// Tests and tools/edge/test-aarch64.sh (qemu: Cortex-A53, Cortex-A76, max) run every one of them.
 typedef enum {
     SITO_ISA_SCALAR = 0,
     SITO_ISA_AVX2 = 1,
@@ -91,9 +98,13 @@ sito_isa sito_kernels_set_isa(sito_isa level);
 /// (the names SITO_ISA accepts); "?" otherwise.
 const char *sito_kernels_isa_name(sito_isa level);
 
-/// The name of the path the int8 / bf16 GEMM takes at `level` (see the table above), e.g. "avx2".
+/// The name of the path the int8 / bf16 GEMM takes at `level` (see the tables above), e.g. "avx2",
+/// "neon-dotprod"; `level` is clamped to this CPU first (a level of another chain gives "scalar").
 const char *sito_gemm_i8_path_name(sito_isa level);
 const char *sito_gemm_bf16_path_name(sito_isa level);
+/// The same for sito_quantize_rows_i8 and for sito_f32_to_bf16 ("convert").
+const char *sito_quantize_path_name(sito_isa level);
+const char *sito_convert_path_name(sito_isa level);
 
 // MARK: - int8: per-row symmetric quantization --------------------------------------------------------
 
@@ -140,14 +151,15 @@ void sito_i8_row_sums(const int8_t *W, size_t ldw, size_t N, size_t K, int32_t *
 ///                                                          f32 multiplications, in this order)
 ///             + bias[n]                                   (one f32 addition, if bias is non-NULL)
 /// No fused multiply-add anywhere: every operation is rounded to f32 separately. All paths (scalar,
-/// avx2, avx512vnni) produce bit-identical Y. Python: ((acc.astype(np.float32) * sx[:, None]) *
-/// sw[None, :]) + b, all float32.
+/// avx2, avx512vnni; neon, neon-dotprod, neon-i8mm) produce bit-identical Y.
+/// Python: ((acc.astype(np.float32) * sx[:, None]) * sw[None, :]) + b, all float32.
 /// Preconditions: W contains no -128 (formats/sito.md forbids it; the avx2 path relies on it),
 /// xq ∈ [-127, 127] (what sito_quantize_rows_i8 produces).
 /// Why w_sums: vpdpbusd multiplies UNSIGNED by signed bytes, so the VNNI path feeds xq + 128 (a sign-bit
 /// flip) and subtracts 128 · Σ_k W[n,k] from each sum. This keeps W untouched (mmapped, zero-copy) and
 /// costs nothing per product, unlike the |x| × sign(x)·w trick, which needs two extra operations per
-/// 64-byte product step in AVX-512 (there is no 512-bit vpsignb). The other paths ignore w_sums.
+/// 64-byte product step in AVX-512 (there is no 512-bit vpsignb). The other paths ignore w_sums (the
+/// aarch64 ones multiply signed by signed: smull, sdot, smmla).
 void sito_gemm_i8(const int8_t *xq, size_t ldxq, const float *x_scale,
                   const int8_t *W, size_t ldw, const float *w_scale, const int32_t *w_sums,
                   const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K);
@@ -191,6 +203,13 @@ size_t sito_count_nonfinite_f32(const float *x, size_t n, size_t *first_index);
 ///               (irrelevant for |values| ≥ 2^-126).
 ///   avx512      widen bf16 → f32 and FMA into 16 lane partial sums, otherwise as avx512bf16.
 ///   avx2        widen bf16 → f32 and FMA into 8 lane partial sums, combined by a fixed tree.
+///   neon        widen bf16 → f32 (shll) and FMA into 4 lane partial sums, combined by a fixed tree, then
+///               the K % 4 tail in order.
+///   neon-bf16   bfmmla (2 rows × 4 k by 2 rows × 4 k). With FPCR.EBF = 0 (the default) bfmmla/bfdot round
+///               every pair sum and every accumulation to odd, not to nearest (relative error < 2^-23 instead
+///               of 2^-24), and treat subnormal inputs/products as zero; so each output keeps two partial
+///               sums (the alternate 4-k halves of every 8 k), added at the end, which keeps the path's error
+///               within its half of the tolerance below. Then the K % 4 tail in order.
 /// Each path is deterministic (same inputs → same bits). Tolerance between any two paths, used by the
 /// tests as `bf16GemmTolerance`: |Y_a - Y_b| ≤ 2 · (K + 2) · 2^-24 · Σ_k |x_k · w_k| + |bias| · 2^-23
 /// (the classical bound on recursive f32 summation error, applied to both orders).
@@ -217,7 +236,8 @@ void sito_unpack_blocked16(const void *src, size_t element_size, size_t N, size_
 void sito_i8_row_sums_blocked16(const int8_t *W, size_t N, size_t K, int32_t *sums);
 
 /// sito_gemm_i8 with a blocked16 W (no row stride): the same contract, and BIT-IDENTICAL results to
-/// sito_gemm_i8 on the row-major W, on every path (scalar, avx2, avx512vnni; table above).
+/// sito_gemm_i8 on the row-major W, on every path (scalar, avx2, avx512vnni, neon, neon-dotprod,
+/// neon-i8mm; tables above).
 /// Preconditions as sito_gemm_i8, plus N % 16 == 0 and K % 4 == 0.
 void sito_gemm_i8_blocked16(const int8_t *xq, size_t ldxq, const float *x_scale,
                             const int8_t *W, const float *w_scale, const int32_t *w_sums,
@@ -228,8 +248,10 @@ void sito_gemm_i8_blocked16_isa(sito_isa isa, const int8_t *xq, size_t ldxq, con
 
 /// sito_gemm_bf16 with a blocked16 W: the same scheme and the same tolerance between any two paths
 /// (`bf16GemmTolerance`), here including the row-major kernels. Each output is ONE f32 accumulator
-/// summing k in order (vdpbf16ps adds two products per step; the avx512/avx2 paths do the two FMAs of a
-/// pair in order), then + bias. N % 16 == 0 and K % 2 == 0.
+/// summing k in order (vdpbf16ps adds two products per step; the avx512/avx2/neon paths do the two FMAs of
+/// a pair in order, so neon equals the scalar reference bit for bit), then + bias. Except neon-bf16: bfdot
+/// rounds to odd (see sito_gemm_bf16), so it keeps two accumulators per output (the alternate 4-k halves
+/// of every 8 k), added before the bias. N % 16 == 0 and K % 2 == 0.
 void sito_gemm_bf16_blocked16(const uint16_t *xb, size_t ldxb, const uint16_t *W, const float *bias,
                               float *Y, size_t ldy, size_t M, size_t N, size_t K);
 void sito_gemm_bf16_blocked16_isa(sito_isa isa, const uint16_t *xb, size_t ldxb, const uint16_t *W,

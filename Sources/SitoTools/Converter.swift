@@ -19,6 +19,11 @@ public struct ConversionSummary: Codable, Sendable {
     public let maxLength: Int
     public let tokenizer: String
     public let seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case output, architecture, tensors, bytes, dtype, tokenizer, seconds
+        case maxLength = "max_length"
+    }
 }
 
 public struct Converter {

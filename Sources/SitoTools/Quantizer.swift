@@ -13,6 +13,7 @@ public enum QuantizeError: Error, LocalizedError, Equatable {
     case alreadyQuantized(path: String, type: String)
     case nonFinite(path: String, tensor: String, index: Int)
     case badPattern(String)
+    case unmatchedPattern(String)
     case badPasses(Int)
 
     public var errorDescription: String? {
@@ -20,11 +21,13 @@ public enum QuantizeError: Error, LocalizedError, Equatable {
         case let .alreadyQuantized(path, type): return "\(path): already quantized (\(type)); quantize the f32 file instead"
         case let .nonFinite(path, tensor, index): return "\(path): tensor \(tensor) contains NaN or infinity (first at element \(index)); refusing to write a file that would score NaN"
         case let .badPattern(p): return "--keep-float pattern \"\(p)\" is empty"
+        case let .unmatchedPattern(p): return "--keep-float pattern \"\(p)\" matches no quantizable tensor (sito-inspect --tensors lists the names)"
         case let .badPasses(n): return "\(n) activation passes: int8 files take 1 or 2, bf16 files 1"
         }
     }
 }
 
+/// What sito-quantize did; its JSON form is the `--json` output (formats/cli-json.md, "sito-quantize").
 public struct QuantizationSummary: Codable, Sendable {
     public let input: String
     public let output: String
@@ -37,6 +40,15 @@ public struct QuantizationSummary: Codable, Sendable {
     /// Tensors with all-zero rows (stored with scale 0), and how many rows.
     public let zeroRows: [String: Int]
     public let seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case input, output, type, ratio, seconds
+        case inputBytes = "input_bytes"
+        case outputBytes = "output_bytes"
+        case quantizedTensors = "quantized_tensors"
+        case keptFloat = "kept_float"
+        case zeroRows = "zero_rows"
+    }
 }
 
 public struct Quantizer {
@@ -100,6 +112,9 @@ public struct Quantizer {
             throw QuantizeError.alreadyQuantized(path: input, type: "tensor \(t.name) has layout \(t.effectiveLayout.rawValue)")
         }
         let expected = ArchitectureSchema.expectedTensors(for: file.header.model)
+        for p in keepFloat where !expected.contains(where: { $0.quantizable && Quantizer.matches($0.name, p) }) {
+            throw QuantizeError.unmatchedPattern(p)
+        }
         var header = file.header
         var entries: [TensorEntry] = []
         var plan: [(source: String, target: DType, isScale: Bool, layout: TensorLayout)] = []

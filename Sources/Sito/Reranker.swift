@@ -80,8 +80,12 @@ final class LoadedModel: Sendable {
     let maxLength: Int
     let encoder: Encoder
 
-    init(contentsOf url: URL, options: RerankerOptions) throws {
-        let file = try SitoFile(contentsOf: url, options: SitoOpenOptions(verifyChecksums: options.verifyChecksums))
+    convenience init(contentsOf url: URL, options: RerankerOptions) throws {
+        try self.init(file: try SitoFile(contentsOf: url, options: SitoOpenOptions(verifyChecksums: options.verifyChecksums)), options: options)
+    }
+
+    /// A file already opened (its checksums verified then, or not: `options.verifyChecksums` is not consulted).
+    init(file: SitoFile, options: RerankerOptions) throws {
         let h = file.header
         let limit = h.input.maxLength
         if let requested = options.maxLength {
@@ -148,6 +152,12 @@ public final class Reranker: Sendable {
         guard header.task == "sequence-classification" else { throw RerankerError.notAReranker(path: file.path, task: header.task) }
     }
 
+    /// A reranker over a file already opened (`options.verifyChecksums` is not consulted: the file was opened with or without it).
+    public init(file: SitoFile, options: RerankerOptions = RerankerOptions()) throws {
+        model = try LoadedModel(file: file, options: options)
+        guard header.task == "sequence-classification" else { throw RerankerError.notAReranker(path: file.path, task: header.task) }
+    }
+
     /// Token ids of the pair as the model sees them.
     public func encode(query: String, document: String) throws -> Encoding {
         try tokenizer.encodePair(query: query, document: document, maxLength: maxLength, onOverflow: options.overflow)
@@ -206,6 +216,12 @@ public final class Embedder: Sendable {
 
     public init(contentsOf url: URL, options: RerankerOptions = RerankerOptions()) throws {
         model = try LoadedModel(contentsOf: url, options: options)
+        guard header.task == "embedding" else { throw RerankerError.notAnEmbedder(path: file.path, task: header.task) }
+    }
+
+    /// An embedder over a file already opened (`options.verifyChecksums` is not consulted).
+    public init(file: SitoFile, options: RerankerOptions = RerankerOptions()) throws {
+        model = try LoadedModel(file: file, options: options)
         guard header.task == "embedding" else { throw RerankerError.notAnEmbedder(path: file.path, task: header.task) }
     }
 

@@ -90,8 +90,12 @@ final class LoadedModel: Sendable {
     let maxLength: Int
     let encoder: Encoder
 
-    init(contentsOf url: URL, options: ModelOptions) throws {
-        let file = try SitoFile(contentsOf: url, options: SitoOpenOptions(verifyChecksums: options.verifyChecksums))
+    convenience init(contentsOf url: URL, options: ModelOptions) throws {
+        try self.init(file: try SitoFile(contentsOf: url, options: SitoOpenOptions(verifyChecksums: options.verifyChecksums)), options: options)
+    }
+
+    /// A file already opened (its checksums verified then, or not: `options.verifyChecksums` is not consulted).
+    init(file: SitoFile, options: ModelOptions) throws {
         let h = file.header
         let limit = h.input.maxLength
         if let requested = options.maxLength {
@@ -154,7 +158,15 @@ public enum Model: Sendable {
     case embedder(Embedder)
 
     public init(contentsOf url: URL, options: ModelOptions = ModelOptions()) throws {
-        let loaded = try LoadedModel(contentsOf: url, options: options)
+        try self.init(loaded: try LoadedModel(contentsOf: url, options: options))
+    }
+
+    /// A file already opened (`options.verifyChecksums` is not consulted).
+    public init(file: SitoFile, options: ModelOptions = ModelOptions()) throws {
+        try self.init(loaded: try LoadedModel(file: file, options: options))
+    }
+
+    private init(loaded: LoadedModel) throws {
         switch loaded.file.header.task {
         case "embedding": self = .embedder(try Embedder(loaded: loaded))
         default: self = .reranker(try Reranker(loaded: loaded))

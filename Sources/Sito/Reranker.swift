@@ -44,6 +44,12 @@ public final class Reranker: Sendable {
         try self.init(loaded: try LoadedModel(contentsOf: url, options: options))
     }
 
+    /// A reranker over a file already opened (`options.verifyChecksums` is not consulted: the file was opened
+    /// with or without it).
+    public convenience init(file: SitoFile, options: ModelOptions = ModelOptions()) throws {
+        try self.init(loaded: try LoadedModel(file: file, options: options))
+    }
+
     init(loaded: LoadedModel) throws {
         model = loaded
         guard header.task == "sequence-classification" else { throw ModelError.notAReranker(path: file.path, task: header.task) }

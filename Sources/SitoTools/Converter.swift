@@ -46,6 +46,8 @@ public struct Converter {
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDir), isDir.boolValue else {
             throw ConversionError.missingFile(path: folder.path, what: "model folder (not a directory)")
         }
+        // Before any work: the output must not be a file this conversion reads, nor anything but a .sito file.
+        try OutputSafety.check(output: output, inputs: Converter.inputs(of: folder))
         let config = try HFModelConfig(folder: folder)
         let m = config.hyperparameters
         let weights = try SafetensorsCollection(folder: folder)
@@ -127,6 +129,38 @@ public struct Converter {
             writer.abort()
             throw error
         }
+    }
+
+    /// Every file the converter reads or may read in `folder` (whether or not it exists): config.json, the
+    /// tokenizer files it looks for, the sentence-transformers configuration (modules.json, its module
+    /// folders' config.json, sentence_bert_config.json), every safetensors file, the shard index and the
+    /// shards it names. The output may be none of them (OutputSafety).
+    public static func inputs(of folder: URL) -> [ProtectedInput] {
+        var out = [ProtectedInput(path: folder.path, role: "the model folder")]
+        func add(_ name: String, _ what: String) {
+            out.append(ProtectedInput(path: folder.appendingPathComponent(name).path, role: "\(what), which sito-convert reads"))
+        }
+        add("config.json", "the model's config.json")
+        for name in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "sentencepiece.bpe.model", "vocab.txt"] {
+            add(name, "a tokenizer file")
+        }
+        add("model.safetensors", "the weights")
+        add("model.safetensors.index.json", "the shard index")
+        add("modules.json", "the sentence-transformers module list")
+        add("sentence_bert_config.json", "the sentence-transformers configuration")
+        func json(_ name: String) -> Any? {
+            FileManager.default.contents(atPath: folder.appendingPathComponent(name).path).flatMap { try? JSONSerialization.jsonObject(with: $0) }
+        }
+        var moduleFolders: Set<String> = ["1_Pooling", "2_Normalize"]
+        for module in json("modules.json") as? [[String: Any]] ?? [] {
+            if let path = module["path"] as? String, !path.isEmpty { moduleFolders.insert(path) }
+        }
+        for path in moduleFolders.sorted() { add(path + "/config.json", "a sentence-transformers module's configuration") }
+        let listed = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        for name in listed.sorted() where name.hasSuffix(".safetensors") && name != "model.safetensors" { add(name, "a weights file") }
+        let shards = ((json("model.safetensors.index.json") as? [String: Any])?["weight_map"] as? [String: Any])?.values.compactMap { $0 as? String } ?? []
+        for name in Set(shards).sorted() where !listed.contains(name) { add(name, "a shard named by model.safetensors.index.json") }
+        return out
     }
 
     /// Writes f32 values as `dtype` (f32 as is, f16 and bf16 rounded to nearest even).

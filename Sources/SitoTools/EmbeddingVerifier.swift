@@ -66,29 +66,37 @@ public struct EmbeddingVerifyReport: Codable, Sendable {
     }
 }
 
+extension EmbeddingVerifyReport: VerificationReport {
+    public var lines: [String] {
+        func f(_ x: Double?) -> String { x.map { String(format: "%.4f", $0) } ?? "–" }
+        var out = ["file            \(file) (\(dtype), embedding)",
+                   "golden          \(golden): \(cases) cases",
+                   "tokens          \(tokenMismatches) mismatches in \(tokenChecked) checked"]
+        for m in firstMismatches {
+            out.append("  case \(m.caseIndex) from token \(m.firstDifference): reference \(Array(m.expected.prefix(16))) sito \(Array(m.actual.prefix(16)))")
+        }
+        out.append("embeddings      \(embeddingsChecked) checked, cosine min \(String(format: "%.6f", minCosine)), mean \(String(format: "%.6f", meanCosine))")
+        out.append("retrieval       top-1 agreement \(f(retrievalTop1)), NDCG@10 \(f(retrievalNdcg10))")
+        out.append(passed ? "PASSED" : "FAILED: " + failures.joined(separator: "; "))
+        return out
+    }
+}
+
 public enum EmbeddingVerifier {
     public static func verify(_ embedder: Embedder, golden: GoldenFile, goldenPath: String,
                               tolerance: EmbeddingTolerance? = nil) throws -> EmbeddingVerifyReport {
         let start = Date()
         let type = Verifier.storageType(embedder.header)
         let tol = tolerance ?? EmbeddingTolerance.defaults(for: type)
-        var mismatches: [TokenMismatch] = []
-        var mismatchCount = 0, tokenChecked = 0
+        try golden.check(against: embedder.header, file: embedder.file.path, goldenPath: goldenPath)
+        var tokens = TokenCheck()
         var sequences: [[Int32]] = []
         var caseOf: [Int] = []
         for (i, c) in golden.cases.enumerated() {
             var ids: [Int32]
             if let text = c.text {
                 ids = try embedder.encode(text).ids
-                if let expected = c.inputIds {
-                    tokenChecked += 1
-                    if expected != ids {
-                        mismatchCount += 1
-                        if mismatches.count < 5 {
-                            mismatches.append(TokenMismatch(caseIndex: i, expected: expected, actual: ids))
-                        }
-                    }
-                }
+                if let expected = c.inputIds { tokens.compare(case: i, expected: expected, actual: ids) }
             } else if let expected = c.inputIds {
                 ids = expected
             } else {
@@ -119,8 +127,8 @@ public enum EmbeddingVerifier {
             sumCos += c
         }
         var report = EmbeddingVerifyReport(
-            file: embedder.file.path, golden: goldenPath, dtype: type, cases: golden.cases.count, tokenChecked: tokenChecked,
-            tokenMismatches: mismatchCount, firstMismatches: mismatches, embeddingsChecked: caseOf.count,
+            file: embedder.file.path, golden: goldenPath, dtype: type, cases: golden.cases.count, tokenChecked: tokens.checked,
+            tokenMismatches: tokens.mismatches, firstMismatches: tokens.first, embeddingsChecked: caseOf.count,
             minCosine: caseOf.isEmpty ? 0 : minCos, meanCosine: caseOf.isEmpty ? 0 : sumCos / Double(caseOf.count), worstCase: worst,
             retrievalTop1: nil, retrievalNdcg10: nil, tolerance: tol, passed: true, failures: [], seconds: 0)
         if reference.count >= 3 && got.allSatisfy({ $0.allSatisfy(\.isFinite) }) {
@@ -128,8 +136,8 @@ public enum EmbeddingVerifier {
             report.retrievalTop1 = agreement.top1
             report.retrievalNdcg10 = agreement.ndcg10
         }
-        if mismatchCount > tol.maxTokenMismatches {
-            report.failures.append("\(mismatchCount) token mismatches (allowed \(tol.maxTokenMismatches))")
+        if tokens.mismatches > tol.maxTokenMismatches {
+            report.failures.append("\(tokens.mismatches) token mismatches (allowed \(tol.maxTokenMismatches))")
         }
         if report.minCosine < tol.minCosine {
             report.failures.append(String(format: "min cosine %.6f below %.6f (case %d)", report.minCosine, tol.minCosine, worst ?? -1))

@@ -105,6 +105,8 @@ public struct Quantizer {
         let start = Date()
         for p in keepFloat where p.isEmpty { throw QuantizeError.badPattern(p) }
         guard activationPasses == 1 || (activationPasses == 2 && type == .int8) else { throw QuantizeError.badPasses(activationPasses) }
+        // Before any work: not over the input under any name, nor over anything but a .sito file.
+        try OutputSafety.check(output: output, inputs: [ProtectedInput(path: input, role: "the .sito file being quantized")])
         let file = try SitoFile(contentsOf: URL(fileURLWithPath: input))
         if let q = file.header.quantization { throw QuantizeError.alreadyQuantized(path: input, type: q.type) }
         if file.header.tensors.contains(where: { $0.dtype == .i8 }) { throw QuantizeError.alreadyQuantized(path: input, type: "int8") }

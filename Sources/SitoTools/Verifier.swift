@@ -105,6 +105,25 @@ public struct VerifyReport: Codable, Sendable {
     }
 }
 
+extension VerifyReport: VerificationReport {
+    public var lines: [String] {
+        func f(_ x: Double?) -> String { x.map { String(format: "%.4f", $0) } ?? "–" }
+        var out = ["file            \(file) (\(dtype))",
+                   "golden          \(golden): \(cases) cases",
+                   "tokens          \(tokenMismatches) mismatches in \(tokenChecked) checked"]
+        for m in firstMismatches {
+            let a = max(0, m.firstDifference - 3)
+            out.append("  case \(m.caseIndex), from token \(m.firstDifference):")
+            out.append("    reference \(Array(m.expected.dropFirst(a).prefix(12)))")
+            out.append("    sito      \(Array(m.actual.dropFirst(a).prefix(12)))")
+        }
+        out.append("logits          \(logitsChecked) checked, max |Δ| \(String(format: "%.3g", maxAbsError)), mean |Δ| \(String(format: "%.3g", meanAbsError))")
+        out.append("ranking         \(queries) queries: Spearman \(f(spearman)), top-1 \(f(top1Agreement)), NDCG@10 \(f(ndcg10))")
+        out.append(passed ? "PASSED" : "FAILED: " + failures.joined(separator: "; "))
+        return out
+    }
+}
+
 public enum Verifier {
     /// The storage type of a file, for choosing default tolerances: f32, f16, bf16, int8, or int8-2pass
     /// (int8 with two activation passes).
@@ -118,8 +137,8 @@ public enum Verifier {
         let start = Date()
         let type = storageType(reranker.header)
         let tol = tolerance ?? Tolerance.defaults(for: type)
-        var mismatches: [TokenMismatch] = []
-        var mismatchCount = 0, tokenChecked = 0
+        try golden.check(against: reranker.header, file: reranker.file.path, goldenPath: goldenPath)
+        var tokens = TokenCheck()
         // Sequences to run: Sito's own ids and token types for text cases, the reference's otherwise.
         var sequences: [[Int32]] = []
         var sequenceTypes: [[Int32]] = []
@@ -132,15 +151,7 @@ public enum Verifier {
                 ids = encoding.ids
                 types = encoding.typeIds
                 if let expected = c.inputIds {
-                    tokenChecked += 1
-                    if expected != ids || (c.tokenTypeIds.map { $0 != types } ?? false) {
-                        mismatchCount += 1
-                        if mismatches.count < 5 {
-                            // Same ids, other token types: report the type ids.
-                            let (e, a) = expected != ids ? (expected, ids) : (c.tokenTypeIds!, types)
-                            mismatches.append(TokenMismatch(caseIndex: i, expected: e, actual: a))
-                        }
-                    }
+                    tokens.compare(case: i, expected: expected, actual: ids, expectedTypes: c.tokenTypeIds, actualTypes: types)
                 }
             } else if let expected = c.inputIds {
                 ids = expected
@@ -193,15 +204,15 @@ public enum Verifier {
         func mean(_ xs: [Double]) -> Double? { xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count) }
         var report = VerifyReport(
             file: reranker.file.path, golden: goldenPath, dtype: type, cases: golden.cases.count,
-            tokenChecked: tokenChecked, tokenMismatches: mismatchCount, firstMismatches: mismatches,
+            tokenChecked: tokens.checked, tokenMismatches: tokens.mismatches, firstMismatches: tokens.first,
             logitsChecked: count, maxAbsError: maxErr, meanAbsError: count > 0 ? sumErr / Double(count) : 0,
             worstCase: worst, queries: rhos.count, spearman: mean(rhos), top1Agreement: mean(tops), ndcg10: mean(ndcgs),
             tolerance: tol, passed: true, failures: [], seconds: 0)
         if !nonFinite.isEmpty {
             report.failures.append("\(nonFinite.count) cases with NaN or infinite logits (first: case \(nonFinite[0]))")
         }
-        if mismatchCount > tol.maxTokenMismatches {
-            report.failures.append("\(mismatchCount) token mismatches (allowed \(tol.maxTokenMismatches))")
+        if tokens.mismatches > tol.maxTokenMismatches {
+            report.failures.append("\(tokens.mismatches) token mismatches (allowed \(tol.maxTokenMismatches))")
         }
         if let limit = tol.maxAbsError, maxErr > Double(limit) {
             report.failures.append(String(format: "max |Δlogit| %.3g exceeds %.3g (case %d)", maxErr, Double(limit), worst ?? -1))

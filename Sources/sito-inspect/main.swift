@@ -5,15 +5,13 @@
 // Exit codes: 0 readable (and checksums fine when asked), 1 corrupt tensors or a tokenizer that fails
 // its check, 2 unreadable file.
 import ArgumentParser
-import SitoCLI
 import Foundation
+import SitoCLI
 import SitoFormat
 import SitoTools
 
 @main
-struct SitoInspect: ParsableCommand {
-    static func main() { mainExitingTwoOnBadUsage() }
-
+struct SitoInspect: SitoTool {
     static let configuration = CommandConfiguration(
         commandName: "sito-inspect",
         abstract: "Show the metadata, tokenizer and tensors of a .sito file.",
@@ -27,8 +25,8 @@ struct SitoInspect: ParsableCommand {
     @Argument(help: "The .sito file.")
     var file: String
 
-    @Flag(help: "Print one JSON object on stdout.")
-    var json = false
+    @OptionGroup(title: "Output")
+    var output: OutputArguments
 
     @Flag(help: "Recompute every tensor's XXH64 and name each one that does not match (exit 1 if any).")
     var verifyChecksums = false
@@ -36,11 +34,9 @@ struct SitoInspect: ParsableCommand {
     @Flag(help: "List every tensor (name, dtype, shape, layout, bytes, offset) instead of a summary by dtype.")
     var tensors = false
 
-    func run() throws {
-        let tool = "sito-inspect"
-        let sito = ToolExit.run(tool) {
-            try SitoFile(contentsOf: URL(fileURLWithPath: file), options: SitoOpenOptions(checkSchema: false))
-        }
+    func execute() throws {
+        let tool = Self.toolName
+        let sito = try SitoFile(contentsOf: URL(fileURLWithPath: file), options: SitoOpenOptions(checkSchema: false))
         let schemaError = sito.schemaError()
         if let schemaError {
             ToolExit.warn(tool, "the Sito runtime would refuse this file: \(schemaError.errorDescription ?? "\(schemaError)")")
@@ -54,18 +50,18 @@ struct SitoInspect: ParsableCommand {
         }
         let report = InspectReport(file: sito, schemaError: schemaError, mismatches: mismatches, tokenizerCheck: tokenizerCheck,
                                    listTensors: tensors)
-        if json {
+        if output.json {
             ToolExit.printJSON(report)
         } else {
             print(report.text(), terminator: "")
         }
         var failed = false
         if let mismatches, !mismatches.isEmpty {
-            for m in mismatches { FileHandle.standardError.write(Data("\(tool): error: \(m.errorDescription ?? "\(m)")\n".utf8)) }
+            for m in mismatches { StandardStream.error.write("\(tool): error: \(m.errorDescription ?? "\(m)")\n") }
             failed = true
         }
         if let check = tokenizerCheck, !check.ok {
-            FileHandle.standardError.write(Data("\(tool): error: \(check.error ?? "")\n".utf8))
+            StandardStream.error.write("\(tool): error: \(check.error ?? "")\n")
             failed = true
         }
         if failed { throw ExitCode(ToolExit.checkFailed) }

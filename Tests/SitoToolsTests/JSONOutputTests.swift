@@ -65,5 +65,10 @@ final class JSONOutputTests: XCTestCase {
         XCTAssertEqual(try printedKeys("sito-quantize", [converted, "--output", quantized, "--type", "int8"]), documented["sito-quantize"]?[0])
         let inspect = try printedKeys("sito-inspect", [quantized])
         XCTAssertEqual(inspect, documented["sito-inspect"]?[0])
+        let golden = work.appendingPathComponent("micro.golden.json")
+        try JSONSerialization.data(withJSONObject: micro.golden).write(to: golden)
+        XCTAssertEqual(try printedKeys("sito-verify", [micro.sito.path, "--golden", golden.path]), documented["sito-verify"]?[0])
+        XCTAssertEqual(try printedKeys("sito-verify", [minilm, "--golden", Fixtures.golden("all-minilm-l6-v2.golden.json")]),
+                       documented["sito-verify"]?[1])
     }
 }

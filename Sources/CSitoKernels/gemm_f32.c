@@ -1,6 +1,18 @@
 // gemm_f32.c: Y = X · Wᵀ + bias for f32 weights, the runtime's own f32 GEMM (used when Sito is built
 // without OpenBLAS). The scalar reference is a plain k-ordered sum per element; SIMD paths are chosen at
 // run time (sito_kernels.h, "f32 GEMM").
+//
+// Paths
+//   scalar   the reference.
+//   avx2     gemm_f32_simd.h with 8-lane vectors: register tile 6 rows × 16 columns (12 accumulators),
+//            W packed per call into 16-column panels of 256 k (4 panels per 64 KiB chunk, on the stack).
+//   avx512   the same template with 16-lane vectors: tile 12 rows × 32 columns (24 accumulators).
+//   neon     the same template with 4-lane vectors: tile 8 rows × 12 columns (24 of the 32 registers).
+//            NEON is baseline on aarch64: every ARM level (dotprod, i8mm, bf16) takes this path.
+// Small M (fewer than half a tile's rows) takes the template's dot-product kernel instead (no packing).
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
 #include "kernels_internal.h"
 
 static void gemm_f32_scalar(const float *X, size_t ldx, const float *W, size_t ldw, const float *bias,
@@ -16,14 +28,88 @@ static void gemm_f32_scalar(const float *X, size_t ldx, const float *W, size_t l
     }
 }
 
+#if SITO_X86
+// MARK: - avx2
+#define GF_FN(name) name##_avx2
+#define GF_TARGET SITO_TARGET_AVX2
+#define VEC __m256
+#define W 8
+#define NV 2
+#define MR 6
+#define KC 256
+#define NC 64
+#define V_LOAD(p) _mm256_loadu_ps(p)
+#define V_STORE(p, v) _mm256_storeu_ps(p, v)
+#define V_BCAST(p) _mm256_broadcast_ss(p)
+#define V_ZERO _mm256_setzero_ps()
+#define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define V_ADD(a, b) _mm256_add_ps(a, b)
+#include "gemm_f32_simd.h"
+
+// MARK: - avx512
+#define GF_FN(name) name##_avx512
+#define GF_TARGET SITO_TARGET_AVX512
+#define VEC __m512
+#define W 16
+#define NV 2
+#define MR 12
+#define KC 256
+#define NC 64
+#define V_LOAD(p) _mm512_loadu_ps(p)
+#define V_STORE(p, v) _mm512_storeu_ps(p, v)
+#define V_BCAST(p) _mm512_set1_ps(*(p))
+#define V_ZERO _mm512_setzero_ps()
+#define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define V_ADD(a, b) _mm512_add_ps(a, b)
+#include "gemm_f32_simd.h"
+#endif
+
+#if SITO_ARM
+// MARK: - neon
+#define GF_FN(name) name##_neon
+#define GF_TARGET
+#define VEC float32x4_t
+#define W 4
+#define NV 3
+#define MR 8
+#define KC 256
+#define NC 48
+#define V_LOAD(p) vld1q_f32(p)
+#define V_STORE(p, v) vst1q_f32(p, v)
+#define V_BCAST(p) vld1q_dup_f32(p)
+#define V_ZERO vdupq_n_f32(0.0f)
+#define V_FMA(a, b, c) vfmaq_f32(c, a, b)
+#define V_ADD(a, b) vaddq_f32(a, b)
+#include "gemm_f32_simd.h"
+#endif
+
+// MARK: - dispatch
+
 const char *sito_gemm_f32_path_name(sito_isa level) {
-    (void)level;
-    return "scalar";
+    level = sito_clamp_isa(level);
+    switch (sito_isa_family_of(level)) {
+    case SITO_ISA_FAMILY_X86: return level >= SITO_ISA_AVX512 ? "avx512" : "avx2";
+    case SITO_ISA_FAMILY_ARM: return "neon";
+    default: return "scalar";
+    }
 }
 
 void sito_gemm_f32_isa(sito_isa isa, const float *X, size_t ldx, const float *W, size_t ldw,
                        const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K) {
-    (void)isa;
+    if (M == 0 || N == 0) return;
+    isa = sito_clamp_isa(isa);
+    if (K == 0) {   // the empty sum: Y = 0 + bias
+        for (size_t m = 0; m < M; m++)
+            for (size_t n = 0; n < N; n++) Y[m * ldy + n] = bias ? 0.0f + bias[n] : 0.0f;
+        return;
+    }
+#if SITO_X86
+    if (isa >= SITO_ISA_AVX512) { gemm_avx512(X, ldx, W, ldw, bias, Y, ldy, M, N, K); return; }
+    if (isa >= SITO_ISA_AVX2) { gemm_avx2(X, ldx, W, ldw, bias, Y, ldy, M, N, K); return; }
+#endif
+#if SITO_ARM
+    if (sito_isa_family_of(isa) == SITO_ISA_FAMILY_ARM) { gemm_neon(X, ldx, W, ldw, bias, Y, ldy, M, N, K); return; }
+#endif
     gemm_f32_scalar(X, ldx, W, ldw, bias, Y, ldy, M, N, K);
 }
 

@@ -14,6 +14,32 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 #include "kernels_internal.h"
+#include <pthread.h>
+#include <stdlib.h>
+
+/// Floats of the per-thread packed-W buffer: KC · NC of every instantiation (256 · 128 = 128 KiB).
+enum { GEMM_F32_PACK_FLOATS = 256 * 128 };
+
+static pthread_key_t pack_key;
+static pthread_once_t pack_once = PTHREAD_ONCE_INIT;
+static int pack_key_ok;
+static void pack_key_init(void) { pack_key_ok = pthread_key_create(&pack_key, free) == 0; }
+
+/// This thread's 64-byte-aligned buffer of GEMM_F32_PACK_FLOATS floats, allocated at its first use and
+/// freed when the thread exits; NULL if it cannot be allocated.
+static float *gemm_f32_pack_buffer(void) {
+    pthread_once(&pack_once, pack_key_init);
+    if (!pack_key_ok) return NULL;
+    float *p = pthread_getspecific(pack_key);
+    if (!p) {
+        p = aligned_alloc(64, GEMM_F32_PACK_FLOATS * sizeof(float));
+        if (p && pthread_setspecific(pack_key, p) != 0) {
+            free(p);
+            p = NULL;
+        }
+    }
+    return p;
+}
 
 static void gemm_f32_scalar(const float *X, size_t ldx, const float *W, size_t ldw, const float *bias,
                             float *Y, size_t ldy, size_t M, size_t N, size_t K) {
@@ -29,6 +55,50 @@ static void gemm_f32_scalar(const float *X, size_t ldx, const float *W, size_t l
 }
 
 #if SITO_X86
+/// The packing of gemm_f32_simd.h (GF_FN(pack_ref): panels of nrp columns, k-major, zero columns past nr)
+/// by 8 × 8 transposes in registers; nrp a multiple of 8. Shared by the avx2 and avx512 instantiations.
+SITO_TARGET_AVX2 static void pack_t8(const float *Wt, size_t ldw, size_t nr, size_t kc, float *dst, size_t nrp) {
+    for (size_t c0 = 0; c0 < nr; c0 += 8) {
+        float *d = dst + (c0 / nrp) * kc * nrp + c0 % nrp;
+        const float *w = Wt + c0 * ldw;
+        const size_t rows = nr - c0 < 8 ? nr - c0 : 8;
+        size_t k = 0;
+        if (rows == 8)
+            for (; k + 8 <= kc; k += 8) {
+                __m256 r[8], t[8];
+                SITO_UNROLL
+                for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(w + (size_t)i * ldw + k);
+                SITO_UNROLL
+                for (int i = 0; i < 8; i += 2) {
+                    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+                    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+                }
+                SITO_UNROLL
+                for (int i = 0; i < 8; i += 4) {
+                    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+                    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+                    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+                    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+                }
+                // r[0..3]: k+0, k+1, k+2, k+3 of rows 0-3 (low 128) and k+4..k+7 (high); r[4..7]: rows 4-7.
+                SITO_UNROLL
+                for (int j = 0; j < 4; j++) {
+                    _mm256_storeu_ps(d + (k + (size_t)j) * nrp, _mm256_permute2f128_ps(r[j], r[j + 4], 0x20));
+                    _mm256_storeu_ps(d + (k + 4 + (size_t)j) * nrp, _mm256_permute2f128_ps(r[j], r[j + 4], 0x31));
+                }
+            }
+        for (; k < kc; k++)
+            for (size_t i = 0; i < 8; i++) d[k * nrp + i] = i < rows ? w[i * ldw + k] : 0.0f;
+    }
+    // The rest of the last panel: zero columns.
+    const size_t used = (nr + 7) / 8 * 8;
+    if (used % nrp) {
+        float *d = dst + (used / nrp) * kc * nrp;
+        for (size_t k = 0; k < kc; k++)
+            for (size_t j = used % nrp; j < nrp; j++) d[k * nrp + j] = 0.0f;
+    }
+}
+
 // MARK: - avx2
 #define GF_FN(name) name##_avx2
 #define GF_TARGET SITO_TARGET_AVX2
@@ -37,13 +107,14 @@ static void gemm_f32_scalar(const float *X, size_t ldx, const float *W, size_t l
 #define NV 2
 #define MR 6
 #define KC 256
-#define NC 64
+#define NC 128
 #define V_LOAD(p) _mm256_loadu_ps(p)
 #define V_STORE(p, v) _mm256_storeu_ps(p, v)
 #define V_BCAST(p) _mm256_broadcast_ss(p)
 #define V_ZERO _mm256_setzero_ps()
 #define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define V_ADD(a, b) _mm256_add_ps(a, b)
+#define GF_PACK(Wt, ldw, nr, kc, dst) pack_t8(Wt, ldw, nr, kc, dst, 16)
 #include "gemm_f32_simd.h"
 
 // MARK: - avx512
@@ -54,13 +125,14 @@ static void gemm_f32_scalar(const float *X, size_t ldx, const float *W, size_t l
 #define NV 2
 #define MR 12
 #define KC 256
-#define NC 64
+#define NC 128
 #define V_LOAD(p) _mm512_loadu_ps(p)
 #define V_STORE(p, v) _mm512_storeu_ps(p, v)
 #define V_BCAST(p) _mm512_set1_ps(*(p))
 #define V_ZERO _mm512_setzero_ps()
 #define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define V_ADD(a, b) _mm512_add_ps(a, b)
+#define GF_PACK(Wt, ldw, nr, kc, dst) pack_t8(Wt, ldw, nr, kc, dst, 32)
 #include "gemm_f32_simd.h"
 #endif
 
@@ -73,7 +145,7 @@ static void gemm_f32_scalar(const float *X, size_t ldx, const float *W, size_t l
 #define NV 3
 #define MR 8
 #define KC 256
-#define NC 48
+#define NC 96
 #define V_LOAD(p) vld1q_f32(p)
 #define V_STORE(p, v) vst1q_f32(p, v)
 #define V_BCAST(p) vld1q_dup_f32(p)

@@ -7,11 +7,13 @@
 //                                                                   packed chunk (NC a multiple of NR)
 //   V_LOAD(p), V_STORE(p, v), V_BCAST(p) (*p on every lane), V_ZERO, V_FMA(a, b, c) = a·b + c, V_ADD
 //   GF_PACK(W, ldw, nr, kc, dst)  optional: a faster pack with the result of GF_FN(pack_ref)
+// KC · NC ≤ GEMM_F32_PACK_FLOATS (gemm_f32.c).
 // The end of this file undefines every one of them, ready for the next instantiation.
 //
 // Scheme (Y [M, N] = X [M, K] · Wᵀ + bias, W [N, K] row-major as stored):
-//   for each block of KC k, for each chunk of NC columns: the chunk of W (NC rows × KC k) is packed on the
-//   stack into panels of NR columns, k-major (panel[k][j] = W[n0 + j][k0 + k]; columns past N are 0);
+//   for each block of KC k, for each chunk of NC columns: the chunk of W (NC rows × KC k) is packed into
+//   the thread's buffer (gemm_f32_pack_buffer) as panels of NR columns, k-major (panel[k][j] =
+//   W[n0 + j][k0 + k]; columns past N are 0);
 //   then for each MR rows of X, for each panel: a register tile of MR × NV vectors accumulates
 //   Σ_k X[m][k] · panel[k][:] by FMA (X's elements broadcast straight from its rows; no packing of X).
 //   The first k block starts from 0, later ones from Y (the partial sums), and the last one adds the bias
@@ -24,6 +26,7 @@
 
 #define NR (NV * W)
 
+#ifndef GF_PACK
 /// Packs W rows [0, nr) (nr ≤ NC), k [0, kc) into ⌈nr / NR⌉ panels of kc × NR floats (panel p at
 /// dst + p·kc·NR): dst[p·kc·NR + k·NR + j] = W[(p·NR + j)·ldw + k], 0 for p·NR + j ≥ nr.
 GF_TARGET static void GF_FN(pack_ref)(const float *Wt, size_t ldw, size_t nr, size_t kc, float *dst) {
@@ -38,6 +41,8 @@ GF_TARGET static void GF_FN(pack_ref)(const float *Wt, size_t ldw, size_t nr, si
             for (size_t k = 0; k < kc; k++) d[k * NR + j] = 0.0f;
     }
 }
+#define GF_PACK(Wt, ldw, nr, kc, dst) GF_FN(pack_ref)(Wt, ldw, nr, kc, dst)
+#endif
 
 /// One register tile: rows [0, MT) of X (row stride ldx, already offset to the block's k0), one packed
 /// panel P (kc × NR), columns [0, nr) of Y (FULL: nr == NR). Y = (first ? 0 : Y) + Σ_k X·P, then + bias
@@ -63,6 +68,7 @@ GF_TARGET SITO_INLINE void GF_FN(tile)(const int MT, const int FULL, const float
             }
         }
     }
+    _Pragma("GCC unroll 4")
     for (size_t k = 0; k < kc; k++) {
         VEC w[NV];
         SITO_UNROLL
@@ -170,20 +176,24 @@ GF_TARGET static void GF_FN(gemm)(const float *X, size_t ldx, const float *Wt, s
         GF_FN(gemm_dot)(X, ldx, Wt, ldw, bias, Y, ldy, M, N, K);
         return;
     }
-    _Alignas(64) float pack[KC * NC];
+    float *pack = gemm_f32_pack_buffer();
+    if (!pack) {   // no memory for the packed chunk: the kernel that needs none
+        GF_FN(gemm_dot)(X, ldx, Wt, ldw, bias, Y, ldy, M, N, K);
+        return;
+    }
     for (size_t k0 = 0; k0 < K; k0 += KC) {
         const size_t kc = K - k0 < KC ? K - k0 : KC;
         const int first = k0 == 0, last = k0 + kc == K;
         for (size_t n0 = 0; n0 < N; n0 += NC) {
             const size_t nc = N - n0 < NC ? N - n0 : NC;
-#ifdef GF_PACK
             GF_PACK(Wt + n0 * ldw + k0, ldw, nc, kc, pack);
-#else
-            GF_FN(pack_ref)(Wt + n0 * ldw + k0, ldw, nc, kc, pack);
-#endif
             for (size_t m0 = 0; m0 < M; m0 += MR) {
                 const size_t mt = M - m0 < MR ? M - m0 : MR;
                 const float *x = X + m0 * ldx + k0;
+                // The next tile's rows of X, while this one runs over the chunk's panels (rows K apart:
+                // several streams no hardware prefetcher follows well).
+                for (size_t r = m0 + MR; r < m0 + 2 * MR && r < M; r++)
+                    for (size_t k = 0; k < kc; k += 16) __builtin_prefetch(X + r * ldx + k0 + k, 0, 3);
                 for (size_t p = 0; p * NR < nc; p++) {
                     const size_t nr = nc - p * NR < NR ? nc - p * NR : NR;
                     const float *panel = pack + p * kc * NR, *b = last && bias ? bias + n0 + p * NR : NULL;

@@ -381,8 +381,17 @@ void sito_attention_bf16_isa(sito_isa isa, const float *Q, size_t ldq, const uin
 /// M) over threads as for the other GEMMs. This is what the runtime calls for f32 projections when it is
 /// built without OpenBLAS (the `OpenBLAS` package trait off).
 /// Summation order is the path's own: paths differ from the scalar reference (a plain k-ordered f32 sum
-/// per element) by at most `gemmF32Tolerance` (Tests/CSitoKernelsTests): |Δ| ≤ 1e-5 · Σ_k |x_k·w_k| +
-/// 1e-30 per element, the bound of any f32 summation order for K ≤ 8192.
+/// per element, then + bias) by at most `gemmF32Tolerance` (Tests/CSitoKernelsTests): |Δ| ≤ 1e-5 ·
+/// Σ_k |x_k·w_k| + |bias[n]| · 2^-23 + 1e-30 per element (the first term: what f32 summation in another
+/// order, with or without FMA, moves a sum of K ≤ 8192 terms of mixed signs by in practice — it is not the
+/// worst-case bound, K · 2^-24, which only same-signed terms approach; the second: the final bias addition
+/// rounding a slightly different sum).
+/// Paths: "avx512" (≥ AVX512), "avx2" (≥ AVX2), "neon" (every aarch64 level), "scalar". In every path each
+/// output element is computed the same way whichever N (or split of N over threads) it is part of, so
+/// splitting N gives bit-identical results; splitting M may not (fewer than ~4 rows take another kernel).
+/// SIMD paths: for M ≥ 3-6 rows (path-dependent) W is packed per call into a per-thread buffer of 128 KiB
+/// (allocated at a thread's first call, freed at its exit) and each element sums k in order, one FMA per
+/// product; fewer rows take dot products (lane partial sums along k, combined by a fixed tree).
 void sito_gemm_f32(const float *X, size_t ldx, const float *W, size_t ldw, const float *bias,
                    float *Y, size_t ldy, size_t M, size_t N, size_t K);
 void sito_gemm_f32_isa(sito_isa isa, const float *X, size_t ldx, const float *W, size_t ldw,

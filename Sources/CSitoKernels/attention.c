@@ -70,6 +70,7 @@ size_t sito_attention_scratch_bytes(size_t d) {
 
 const char *sito_attention_path_name(sito_isa level, int bf16) {
     level = sito_clamp_isa(level);
+    if (sito_isa_family_of(level) == SITO_ISA_FAMILY_ARM) return "neon";
     if (bf16 && level >= SITO_ISA_AVX512_BF16) return "avx512bf16";   // (odd d: "avx512")
     if (level >= SITO_ISA_AVX512) return "avx512";
     if (level >= SITO_ISA_AVX2) return "avx2";
@@ -177,10 +178,52 @@ SITO_TARGET_AVX512 static void pack_kv_avx512(const float *K, size_t ldk, const 
 }
 #endif
 
+#if SITO_ARM
+/// sito_f32_to_bf16 of 4 lanes (NaN included), as 16-bit values.
+SITO_INLINE uint16x4_t bf16_bits4(float32x4_t x) {
+    const uint32x4_t u = vreinterpretq_u32_f32(x);
+    const uint32x4_t lsb = vandq_u32(vshrq_n_u32(u, 16), vdupq_n_u32(1));
+    const uint32x4_t r = vaddq_u32(u, vaddq_u32(lsb, vdupq_n_u32(0x7FFF)));
+    const uint32x4_t nan = vorrq_u32(u, vdupq_n_u32(0x00400000));
+    return vshrn_n_u32(vbslq_u32(vceqq_f32(x, x), r, nan), 16);
+}
+
+/// The pack with the rounding in registers: K rows 4 values at a time, V two rows at a time interleaved
+/// by one st2 (row j's bf16 at even positions, row j+1's at odd ones); tails through the scalar rounding.
+static void pack_kv_neon(const float *K, size_t ldk, const float *V, size_t ldv, size_t L, size_t d, uint16_t *kv) {
+    const size_t whole = d / 4 * 4;
+    for (size_t j = 0; j < L; j++) {
+        const float *k = K + j * ldk;
+        uint16_t *out = kv + j * d;
+        for (size_t c = 0; c < whole; c += 4) vst1_u16(out + c, bf16_bits4(vld1q_f32(k + c)));
+        for (size_t c = whole; c < d; c++) out[c] = round_bf16_bits(k[c]);
+    }
+    uint16_t *vp = kv + L * d;
+    for (size_t j = 0; j < L; j += 2) {
+        const float *a = V + j * ldv, *b = j + 1 < L ? V + (j + 1) * ldv : NULL;
+        uint16_t *out = vp + (j / 2) * 2 * d;
+        for (size_t c = 0; c < whole; c += 4) {
+            uint16x4x2_t pair;
+            pair.val[0] = bf16_bits4(vld1q_f32(a + c));
+            pair.val[1] = b ? bf16_bits4(vld1q_f32(b + c)) : vdup_n_u16(0);
+            vst2_u16(out + 2 * c, pair);
+        }
+        for (size_t c = whole; c < d; c++) {
+            out[2 * c] = round_bf16_bits(a[c]);
+            out[2 * c + 1] = b ? round_bf16_bits(b[c]) : 0;
+        }
+    }
+}
+#endif
+
 void sito_attention_pack_kv_bf16_isa(sito_isa isa, const float *K, size_t ldk, const float *V, size_t ldv, size_t L,
                                      size_t d, uint16_t *kv) {
 #if SITO_X86
     if (sito_clamp_isa(isa) >= SITO_ISA_AVX512) { pack_kv_avx512(K, ldk, V, ldv, L, d, kv); return; }
+#elif SITO_ARM
+    if (sito_isa_family_of(sito_clamp_isa(isa)) == SITO_ISA_FAMILY_ARM) { pack_kv_neon(K, ldk, V, ldv, L, d, kv); return; }
+#else
+    (void)isa;
 #endif
     pack_kv_scalar(K, ldk, V, ldv, L, d, kv);
 }
@@ -613,6 +656,67 @@ SITO_TARGET_BF16 static void dp_query_block(const float *Q, size_t ldq, const ui
 }
 #endif
 
+#if SITO_ARM
+// MARK: - neon: attention_simd.h on 4 lanes (every ARM level; NEON is baseline)
+
+#define ATT_CAT2(a, b) a##_##b
+#define ATT_CAT(a, b) ATT_CAT2(a, b)
+
+/// Each lane to the nearest bf16 (nearest even), kept as f32; finite lanes only (as round_bf16_8).
+SITO_INLINE float32x4_t round_bf16_4(float32x4_t x) {
+    uint32x4_t u = vreinterpretq_u32_f32(x);
+    const uint32x4_t lsb = vandq_u32(vshrq_n_u32(u, 16), vdupq_n_u32(1));
+    u = vaddq_u32(u, vaddq_u32(lsb, vdupq_n_u32(0x7FFF)));
+    return vreinterpretq_f32_u32(vandq_u32(u, vdupq_n_u32(0xFFFF0000u)));
+}
+
+/// The first n ≤ 4 floats at p (zeros after them, nothing read past them), and the store of the first n.
+SITO_INLINE float32x4_t load_first4(const float *p, size_t n) {
+    if (n >= 4) return vld1q_f32(p);
+    float tmp[4] = {0};
+    memcpy(tmp, p, n * sizeof(float));
+    return vld1q_f32(tmp);
+}
+
+SITO_INLINE void store_first4(float *p, size_t n, float32x4_t v) {
+    if (n >= 4) {
+        vst1q_f32(p, v);
+        return;
+    }
+    float tmp[4];
+    vst1q_f32(tmp, v);
+    memcpy(p, tmp, n * sizeof(float));
+}
+
+// 32 registers: score tile 6 keys × 4 query vectors, value tile 6 rows × 4 column vectors (24
+// accumulators each); a "mask" is the number of live lanes.
+#define ATT_FN(name) ATT_CAT(name, neon)
+#define ATT_TARGET
+#define VEC float32x4_t
+#define W 4
+#define QG 4
+#define JR 6
+#define IR 6
+#define CG 4
+#define MASK size_t
+#define V_MASK(n) ((size_t)(n))
+#define V_LOADM(p, m) load_first4(p, m)
+#define V_STOREM(p, m, v) store_first4(p, m, v)
+#define V_LOAD(p) vld1q_f32(p)
+#define V_STORE(p, v) vst1q_f32(p, v)
+#define V_SET1(x) vdupq_n_f32(x)
+#define V_ZERO vdupq_n_f32(0.0f)
+#define V_FMA(a, b, c) vfmaq_f32(c, a, b)
+#define V_MUL(a, b) vmulq_f32(a, b)
+#define V_ADD(a, b) vaddq_f32(a, b)
+#define V_SUB(a, b) vsubq_f32(a, b)
+#define V_MAX(a, b) vmaxq_f32(a, b)
+#define V_EXP(x) exp4(x)
+#define V_ROUND_BF16(x) round_bf16_4(x)
+#define ATT_PACK_QUERY pack_query_transposed
+#include "attention_simd.h"
+#endif
+
 // MARK: - dispatch
 
 /// The query blocks of a call, one after another; while one is computed, the next one's Q rows are
@@ -636,6 +740,12 @@ void sito_attention_f32_isa(sito_isa isa, const float *Q, size_t ldq, const floa
     }
     if (isa >= SITO_ISA_AVX2) {
         FOR_EACH_QUERY_BLOCK(nq, Q, ldq, d, query_block_avx2(Q + q0 * ldq, ldq, K, ldk, V, ldv, NULL, O + q0 * ldo, ldo, bq, L, d, scale, scratch))
+        return;
+    }
+#endif
+#if SITO_ARM
+    if (sito_isa_family_of(isa) == SITO_ISA_FAMILY_ARM) {
+        FOR_EACH_QUERY_BLOCK(nq, Q, ldq, d, query_block_neon(Q + q0 * ldq, ldq, K, ldk, V, ldv, NULL, O + q0 * ldo, ldo, bq, L, d, scale, scratch))
         return;
     }
 #endif
@@ -663,6 +773,12 @@ void sito_attention_bf16_isa(sito_isa isa, const float *Q, size_t ldq, const uin
     }
     if (isa >= SITO_ISA_AVX2) {
         FOR_EACH_QUERY_BLOCK(nq, Q, ldq, d, query_block_avx2(Q + q0 * ldq, ldq, NULL, 0, NULL, 0, kv, O + q0 * ldo, ldo, bq, L, d, scale, scratch))
+        return;
+    }
+#endif
+#if SITO_ARM
+    if (sito_isa_family_of(isa) == SITO_ISA_FAMILY_ARM) {
+        FOR_EACH_QUERY_BLOCK(nq, Q, ldq, d, query_block_neon(Q + q0 * ldq, ldq, NULL, 0, NULL, 0, kv, O + q0 * ldo, ldo, bq, L, d, scale, scratch))
         return;
     }
 #endif

@@ -41,7 +41,8 @@ extern "C" {
 ///   bf16 GEMM       : ≥ AVX512_BF16 → "avx512bf16"; ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; else "scalar".
 ///   quantize / convert: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2" (quantize only); else "scalar".
 ///   attention       : f32 ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; bf16 also ≥ AVX512_BF16 → "avx512bf16"
-///                     (sito_attention_path_name); else "scalar".
+///                     (sito_attention_path_name); any ARM level → "neon"; else "scalar".
+///   f32 helpers, f32 GEMM: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; any ARM level → "neon"; else "scalar".
 /// All paths of the quantize and convert kernels, and all paths of the int8 GEMM, give BIT-IDENTICAL
 /// results; bf16 GEMM paths differ only as documented at sito_gemm_bf16.
 ///
@@ -237,8 +238,9 @@ void sito_gemm_bf16_blocked16_isa(sito_isa isa, const uint16_t *xb, size_t ldxb,
 
 // MARK: - f32 helpers of the forward pass (issue 5) ------------------------------------------------------
 
-/// Path the f32 helpers below take at `level`: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; else "scalar"
-/// (sito_add_layernorm_f32 has no avx2 path: at AVX2 it runs the scalar reference).
+/// Path the f32 helpers below take at `level`: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; any level of the ARM
+/// chain → "neon" (NEON is baseline on aarch64); else "scalar" (sito_add_layernorm_f32 has no avx2 path:
+/// at AVX2 it runs the scalar reference; its neon path sums in 2 × 2 double lanes like the avx512 one).
 /// Unlike the int8 kernels these paths are NOT bit-identical: each SIMD path is within the named
 /// tolerance stated at each function of its scalar reference (tests: Tests/CSitoKernelsTests,
 /// F32OpsTests). The scalar references are exactly the Swift code the encoder used before (libm expf and
@@ -309,10 +311,11 @@ enum {
     SITO_ATTENTION_KEY_BLOCK = 64,
 };
 
-/// Path the attention kernels take at `level`, f32 scheme: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; else
-/// "scalar". bf16 scheme (bf16 != 0): ≥ AVX512_BF16 → "avx512bf16" (vdpbf16ps; "avx512" when d is odd);
-/// ≥ AVX512 → "avx512" and ≥ AVX2 → "avx2" (the f32 code on bf16-rounded operands: same scheme, no bf16
-/// instructions); else "scalar". Every level computes the same scheme; paths differ only as stated at
+/// Path the attention kernels take at `level`, f32 scheme: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; any ARM
+/// level → "neon" (the avx2/avx512 code on 4 lanes); else "scalar". bf16 scheme (bf16 != 0):
+/// ≥ AVX512_BF16 → "avx512bf16" (vdpbf16ps; "avx512" when d is odd); ≥ AVX512 → "avx512", ≥ AVX2 → "avx2"
+/// and any ARM level → "neon" (the f32 code on bf16-rounded operands: same scheme, no bf16 instructions);
+/// else "scalar". Every level computes the same scheme; paths differ only as stated at
 /// each function.
 const char *sito_attention_path_name(sito_isa level, int bf16);
 
@@ -349,7 +352,7 @@ void sito_attention_f32_isa(sito_isa isa, const float *Q, size_t ldq, const floa
 ///   K part: [L, d] bf16, row-major (K[j,k] at kv[j·d + k])
 ///   V part: [⌈L/2⌉, d, 2] bf16 at kv + L·d: keys in pairs, V[j,c] at kv[L·d + (j/2)·2d + 2c + j%2]
 ///           (with L odd, the last pair's second key is +0)
-/// Each value is sito_f32_to_bf16 of the f32 one (every path: scalar, avx512; bit-identical).
+/// Each value is sito_f32_to_bf16 of the f32 one (every path: scalar, avx512, neon; bit-identical).
 /// Elements: sito_attention_kv_bf16_elements(L, d).
 size_t sito_attention_kv_bf16_elements(size_t L, size_t d);
 void sito_attention_pack_kv_bf16(const float *K, size_t ldk, const float *V, size_t ldv, size_t L, size_t d,

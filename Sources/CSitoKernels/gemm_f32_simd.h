@@ -190,10 +190,13 @@ GF_TARGET static void GF_FN(gemm)(const float *X, size_t ldx, const float *Wt, s
             for (size_t m0 = 0; m0 < M; m0 += MR) {
                 const size_t mt = M - m0 < MR ? M - m0 : MR;
                 const float *x = X + m0 * ldx + k0;
-                // The next tile's rows of X, while this one runs over the chunk's panels (rows K apart:
-                // several streams no hardware prefetcher follows well).
-                for (size_t r = m0 + MR; r < m0 + 2 * MR && r < M; r++)
+                // The next tile's rows of X and of Y, while this one runs over the chunk's panels (rows
+                // K and N apart: several streams no hardware prefetcher follows; with many rows, Y's
+                // partial sums come back from memory at every k block).
+                for (size_t r = m0 + MR; r < m0 + 2 * MR && r < M; r++) {
                     for (size_t k = 0; k < kc; k += 16) __builtin_prefetch(X + r * ldx + k0 + k, 0, 3);
+                    for (size_t c = 0; c < nc; c += 16) __builtin_prefetch(Y + r * ldy + n0 + c, 1, 3);
+                }
                 for (size_t p = 0; p * NR < nc; p++) {
                     const size_t nr = nc - p * NR < NR ? nc - p * NR : NR;
                     const float *panel = pack + p * kc * NR, *b = last && bias ? bias + n0 + p * NR : NULL;

@@ -40,8 +40,9 @@ extern "C" {
 ///   int8 GEMM       : ≥ AVX512_VNNI → "avx512vnni"; ≥ AVX2 → "avx2"; else "scalar".
 ///   bf16 GEMM       : ≥ AVX512_BF16 → "avx512bf16"; ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; else "scalar".
 ///   quantize / convert: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2" (quantize only); else "scalar".
-///   attention       : f32 ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; bf16 also ≥ AVX512_BF16 → "avx512bf16"
-///                     (sito_attention_path_name); any ARM level → "neon"; else "scalar".
+///   attention       : f32 ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; any ARM level → "neon"; bf16 also
+///                     ≥ AVX512_BF16 → "avx512bf16", ≥ NEON_BF16 → "neon-bf16" (sito_attention_path_name);
+///                     else "scalar".
 ///   f32 helpers, f32 GEMM: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; any ARM level → "neon"; else "scalar".
 /// All paths of the quantize and convert kernels, and all paths of the int8 GEMM, give BIT-IDENTICAL
 /// results; bf16 GEMM paths differ only as documented at sito_gemm_bf16.
@@ -313,9 +314,9 @@ enum {
 
 /// Path the attention kernels take at `level`, f32 scheme: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; any ARM
 /// level → "neon" (the avx2/avx512 code on 4 lanes); else "scalar". bf16 scheme (bf16 != 0):
-/// ≥ AVX512_BF16 → "avx512bf16" (vdpbf16ps; "avx512" when d is odd); ≥ AVX512 → "avx512", ≥ AVX2 → "avx2"
-/// and any ARM level → "neon" (the f32 code on bf16-rounded operands: same scheme, no bf16 instructions);
-/// else "scalar". Every level computes the same scheme; paths differ only as stated at
+/// ≥ AVX512_BF16 → "avx512bf16" (vdpbf16ps; "avx512" when d is odd); ≥ NEON_BF16 → "neon-bf16" (BFDOT;
+/// "neon" when d % 8 != 0); ≥ AVX512 → "avx512", ≥ AVX2 → "avx2" and the other ARM levels → "neon" (the f32
+/// code on bf16-rounded operands: same scheme, no bf16 instructions); else "scalar". Every level computes the same scheme; paths differ only as stated at
 /// each function.
 const char *sito_attention_path_name(sito_isa level, int bf16);
 
@@ -368,9 +369,10 @@ void sito_attention_pack_kv_bf16_isa(sito_isa isa, const float *K, size_t ldk, c
 ///   o   = o·c + Σ_j p_j·bf16(V[j,:])                        products exact in f32, f32 sums
 /// (m', c and O as in sito_attention_f32.) kv from sito_attention_pack_kv_bf16 (L, d).
 /// Paths: avx512bf16 (vdpbf16ps: each step adds two exact products, odd element first; subnormal bf16
-/// inputs count as 0, which only matters for |values| < 2^-126), avx512/avx2 (the f32 code on the rounded
-/// values, bit-identical sums in the reference's order; only e^x differs). Because e^x differs by ≤ 2 ulp,
-/// a probability near a bf16 rounding boundary may round the other way (one bf16 ulp, ≤ 2^-7 relative):
+/// inputs count as 0, which only matters for |values| < 2^-126), neon-bf16 (BFDOT, the same structure on
+/// 4 lanes; each step adds a pair of products with the Arm BFDOT rounding, within the same tolerance),
+/// avx512/avx2/neon (the f32 code on the rounded values, bit-identical sums in the reference's order; only
+/// e^x differs). Because e^x differs by ≤ 2 ulp, a probability near a bf16 rounding boundary may round the other way (one bf16 ulp, ≤ 2^-7 relative):
 /// tolerance (tests: attentionBF16Tolerance) as sito_attention_f32's with ε + 2^-7.
 void sito_attention_bf16(const float *Q, size_t ldq, const uint16_t *kv, float *O, size_t ldo, size_t nq,
                          size_t L, size_t d, float scale, void *scratch);

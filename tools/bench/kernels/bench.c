@@ -89,13 +89,19 @@ __attribute__((target("avx512f,fma"), noinline)) static double peak_fma(long n) 
     const __m512 x = _mm512_set1_ps(1), y = _mm512_set1_ps(1e-9f);
     PEAK_BODY(__m512, _mm512_setzero_ps(), _mm512_fmadd_ps(x, y, a[i]), 32.0)
 }
+__attribute__((target("avx2,fma"), noinline)) static double peak_fma_ymm(long n) {
+    const __m256 x = _mm256_set1_ps(1), y = _mm256_set1_ps(1e-9f);
+    PEAK_BODY(__m256, _mm256_setzero_ps(), _mm256_fmadd_ps(x, y, a[i]), 16.0)
+}
 #endif
 
 static void print_peaks(void) {
 #if defined(__x86_64__)
     const sito_isa have = sito_kernels_detect_isa();
     printf("register-only peaks (1 thread, now):");
-    if (have >= SITO_ISA_AVX512) printf("  fma-zmm %.1f GFLOP/s", peak_fma(20000000));
+    if (sito_isa_family_of(have) == SITO_ISA_FAMILY_X86) printf("  fma-ymm %.1f GFLOP/s", peak_fma_ymm(20000000));
+    if (have >= SITO_ISA_AVX512 && sito_isa_family_of(have) == SITO_ISA_FAMILY_X86)
+        printf("  fma-zmm %.1f GFLOP/s", peak_fma(20000000));
     if (have >= SITO_ISA_AVX512_VNNI) printf("  vpdpbusd-zmm %.1f GOPS", peak_vnni(20000000));
     if (have >= SITO_ISA_AVX512_BF16) printf("  vdpbf16ps-zmm %.1f GFLOP/s", peak_bf16(20000000));
     printf("\n");
@@ -125,6 +131,12 @@ static double bf16_worst_ratio(const uint16_t *xb, const uint16_t *wb, const flo
 
 static int f32_only = 0;
 
+/// Whether `level` is of this CPU's chain (x86 or ARM) and not above the detected level.
+static int runs_here(sito_isa level) {
+    const sito_isa have = sito_kernels_detect_isa();
+    return sito_isa_family_of(level) == sito_isa_family_of(have) && level <= have;
+}
+
 /// sito_gemm_f32 at every f32 path this CPU has (with bias, as Linear.swift will call it), after OpenBLAS's
 /// cblas_sgemm on the same shape took t_sgemm: GFLOP/s and the fraction of sgemm's. The output is checked
 /// against the scalar reference (gemmF32Tolerance) on the shapes small enough for it.
@@ -133,10 +145,9 @@ static void bench_gemm_f32(const float *X, const float *Wf, const float *bias, f
     const double ops = 2.0 * (double)M * (double)N * (double)K;
     const int check = (double)M * N * K <= 2.0e9;
     if (check) sito_gemm_f32_isa(SITO_ISA_SCALAR, X, K, Wf, K, bias, Yref, N, M, N, K);
-    const sito_isa have = sito_kernels_detect_isa();
     const sito_isa levels[] = {SITO_ISA_AVX2, SITO_ISA_AVX512, SITO_ISA_NEON};
     for (int l = 0; l < 3; l++) {
-        if (sito_isa_family_of(levels[l]) != sito_isa_family_of(have) || levels[l] > have) continue;
+        if (!runs_here(levels[l])) continue;
         double t;
         TIME_MEDIAN(t, sito_gemm_f32_isa(levels[l], X, K, Wf, K, bias, Y, N, M, N, K));
         double worst = 0;
@@ -270,11 +281,10 @@ static void bench_attention(size_t L) {
         }
     });
     printf("  sgemm+softmax %6.1f", flops / t * 1e-9);
-    const sito_isa have = sito_kernels_detect_isa();
     sito_attention_f32_isa(SITO_ISA_SCALAR, Q, ld, K, ld, V, ld, ref, d, L, L, d, scale, scratch);
-    const sito_isa levels[] = {SITO_ISA_AVX2, SITO_ISA_AVX512};
-    for (int l = 0; l < 2; l++) {
-        if (levels[l] > have) continue;
+    const sito_isa levels[] = {SITO_ISA_AVX2, SITO_ISA_AVX512, SITO_ISA_NEON};
+    for (int l = 0; l < 3; l++) {
+        if (!runs_here(levels[l])) continue;
         TIME_MEDIAN(t, sito_attention_f32_isa(levels[l], Q, ld, K, ld, V, ld, O, ld, L, L, d, scale, scratch));
         double worst = 0;
         for (size_t i = 0; i < L; i++)
@@ -285,9 +295,9 @@ static void bench_attention(size_t L) {
     TIME_MEDIAN(tp, sito_attention_pack_kv_bf16(K, ld, V, ld, L, d, kv));
     printf("  pack %.1fus", tp * 1e6);
     sito_attention_bf16_isa(SITO_ISA_SCALAR, Q, ld, kv, ref, d, L, L, d, scale, scratch);
-    const sito_isa bf_levels[] = {SITO_ISA_AVX2, SITO_ISA_AVX512, SITO_ISA_AVX512_BF16};
-    for (int l = 0; l < 3; l++) {
-        if (bf_levels[l] > have) continue;
+    const sito_isa bf_levels[] = {SITO_ISA_AVX2, SITO_ISA_AVX512, SITO_ISA_AVX512_BF16, SITO_ISA_NEON, SITO_ISA_NEON_BF16};
+    for (int l = 0; l < 5; l++) {
+        if (!runs_here(bf_levels[l])) continue;
         TIME_MEDIAN(t, sito_attention_bf16_isa(bf_levels[l], Q, ld, kv, O, ld, L, L, d, scale, scratch));
         double worst = 0;
         for (size_t i = 0; i < L; i++)

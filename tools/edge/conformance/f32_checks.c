@@ -47,7 +47,7 @@ static int chain_levels(sito_isa out[8]) {
 }
 
 static float *fc_alloc(size_t n) {
-    float *p = malloc((n ? n : 1) * sizeof(float));
+    float *p = n <= ((size_t)1 << 40) ? malloc((n ? n : 1) * sizeof(float)) : NULL;
     if (!p) {
         fprintf(stderr, "f32_checks: out of memory\n");
         exit(2);

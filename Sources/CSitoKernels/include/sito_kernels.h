@@ -316,8 +316,8 @@ enum {
 /// level → "neon" (the avx2/avx512 code on 4 lanes); else "scalar". bf16 scheme (bf16 != 0):
 /// ≥ AVX512_BF16 → "avx512bf16" (vdpbf16ps; "avx512" when d is odd); ≥ NEON_BF16 → "neon-bf16" (BFDOT;
 /// "neon" when d % 8 != 0); ≥ AVX512 → "avx512", ≥ AVX2 → "avx2" and the other ARM levels → "neon" (the f32
-/// code on bf16-rounded operands: same scheme, no bf16 instructions); else "scalar". Every level computes the same scheme; paths differ only as stated at
-/// each function.
+/// code on bf16-rounded operands: same scheme, no bf16 instructions); else "scalar". Every level computes
+/// the same scheme; paths differ only as stated at each function.
 const char *sito_attention_path_name(sito_isa level, int bf16);
 
 /// Bytes of per-thread scratch one call needs for head dimension d, for either scheme (91 KB at d = 64;
@@ -372,8 +372,9 @@ void sito_attention_pack_kv_bf16_isa(sito_isa isa, const float *K, size_t ldk, c
 /// inputs count as 0, which only matters for |values| < 2^-126), neon-bf16 (BFDOT, the same structure on
 /// 4 lanes; each step adds a pair of products with the Arm BFDOT rounding, within the same tolerance),
 /// avx512/avx2/neon (the f32 code on the rounded values, bit-identical sums in the reference's order; only
-/// e^x differs). Because e^x differs by ≤ 2 ulp, a probability near a bf16 rounding boundary may round the other way (one bf16 ulp, ≤ 2^-7 relative):
-/// tolerance (tests: attentionBF16Tolerance) as sito_attention_f32's with ε + 2^-7.
+/// e^x differs). Because e^x differs by ≤ 2 ulp, a probability near a bf16 rounding boundary may round the
+/// other way (one bf16 ulp, ≤ 2^-7 relative): tolerance (tests: attentionBF16Tolerance) as
+/// sito_attention_f32's with ε + 2^-7.
 void sito_attention_bf16(const float *Q, size_t ldq, const uint16_t *kv, float *O, size_t ldo, size_t nq,
                          size_t L, size_t d, float scale, void *scratch);
 void sito_attention_bf16_isa(sito_isa isa, const float *Q, size_t ldq, const uint16_t *kv, float *O,

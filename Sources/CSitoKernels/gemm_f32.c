@@ -7,7 +7,8 @@
 //   avx2     gemm_f32_simd.h with 8-lane vectors: register tile 6 rows × 16 columns (12 accumulators),
 //            W packed per call into 16-column panels of 256 k (4 panels per 64 KiB chunk, on the stack).
 //   avx512   the same template with 16-lane vectors: tile 12 rows × 32 columns (24 accumulators).
-//   neon     the same template with 4-lane vectors: tile 8 rows × 12 columns (24 of the 32 registers).
+//   neon     the same template with 4-lane vectors: tile 6 rows × 12 columns (18 accumulators), X's rows
+//            loaded 4 k at a time and each k taken by lane (fmla by element; 27 of the 32 registers).
 //            NEON is baseline on aarch64: every ARM level (dotprod, i8mm, bf16) takes this path.
 // Small M (fewer than half a tile's rows) takes the template's dot-product kernel instead (no packing).
 #ifdef __clang__
@@ -143,7 +144,7 @@ SITO_TARGET_AVX2 static void pack_t8(const float *Wt, size_t ldw, size_t nr, siz
 #define VEC float32x4_t
 #define W 4
 #define NV 3
-#define MR 8
+#define MR 6
 #define KC 256
 #define NC 96
 #define V_LOAD(p) vld1q_f32(p)
@@ -152,6 +153,7 @@ SITO_TARGET_AVX2 static void pack_t8(const float *Wt, size_t ldw, size_t nr, siz
 #define V_ZERO vdupq_n_f32(0.0f)
 #define V_FMA(a, b, c) vfmaq_f32(c, a, b)
 #define V_ADD(a, b) vaddq_f32(a, b)
+#define GF_FMA_LANE(acc, w, xv, L) vfmaq_laneq_f32(acc, w, xv, L)
 #include "gemm_f32_simd.h"
 #endif
 

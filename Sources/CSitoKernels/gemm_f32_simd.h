@@ -7,6 +7,7 @@
 //                                                                   packed chunk (NC a multiple of NR)
 //   V_LOAD(p), V_STORE(p, v), V_BCAST(p) (*p on every lane), V_ZERO, V_FMA(a, b, c) = a·b + c, V_ADD
 //   GF_PACK(W, ldw, nr, kc, dst)  optional: a faster pack with the result of GF_FN(pack_ref)
+//   GF_FMA_LANE(acc, w, xv, L)    optional: acc + w · xv[L] (lane L of a vector of 4 k of one X row), W == 4
 // KC · NC ≤ GEMM_F32_PACK_FLOATS (gemm_f32.c).
 // The end of this file undefines every one of them, ready for the next instantiation.
 //
@@ -68,8 +69,34 @@ GF_TARGET SITO_INLINE void GF_FN(tile)(const int MT, const int FULL, const float
             }
         }
     }
+    size_t k0 = 0;
+#ifdef GF_FMA_LANE
+    // X's rows loaded 4 k at a time, each k taken by lane (NEON's fmla by element): 1 load per row and 4 k
+    // instead of 4 broadcasts.
+    for (; k0 + 4 <= kc; k0 += 4) {
+        VEC xv[MR];
+        SITO_UNROLL
+        for (int r = 0; r < MT; r++) xv[r] = V_LOAD(x[r] + k0);
+#define GF_K_STEP(L)                                                                                        \
+    {                                                                                                      \
+        VEC w[NV];                                                                                         \
+        SITO_UNROLL                                                                                        \
+        for (int v = 0; v < NV; v++) w[v] = V_LOAD(P + (k0 + L) * NR + (size_t)v * W);                     \
+        SITO_UNROLL                                                                                        \
+        for (int r = 0; r < MT; r++) {                                                                     \
+            SITO_UNROLL                                                                                    \
+            for (int v = 0; v < NV; v++) acc[r][v] = GF_FMA_LANE(acc[r][v], w[v], xv[r], L);               \
+        }                                                                                                  \
+    }
+        GF_K_STEP(0)
+        GF_K_STEP(1)
+        GF_K_STEP(2)
+        GF_K_STEP(3)
+#undef GF_K_STEP
+    }
+#endif
     _Pragma("GCC unroll 4")
-    for (size_t k = 0; k < kc; k++) {
+    for (size_t k = k0; k < kc; k++) {
         VEC w[NV];
         SITO_UNROLL
         for (int v = 0; v < NV; v++) w[v] = V_LOAD(P + k * NR + (size_t)v * W);
@@ -240,3 +267,4 @@ GF_TARGET static void GF_FN(gemm)(const float *X, size_t ldx, const float *Wt, s
 #undef V_FMA
 #undef V_ADD
 #undef GF_PACK
+#undef GF_FMA_LANE

@@ -35,7 +35,7 @@ public final class Embedder: Sendable {
 
     init(loaded: LoadedModel) throws {
         model = loaded
-        guard header.task == "embedding" else { throw ModelError.notAnEmbedder(path: file.path, task: header.task) }
+        guard header.task == .embedding else { throw ModelError.notAnEmbedder(path: file.path, task: header.task) }
     }
 
     /// Token ids of one text as the model sees them.

@@ -50,8 +50,8 @@ public enum InputPart: String, Sendable, Equatable, Codable {
 }
 
 public enum ModelError: Error, LocalizedError, Equatable {
-    case notAReranker(path: String, task: String)
-    case notAnEmbedder(path: String, task: String)
+    case notAReranker(path: String, task: ModelTask)
+    case notAnEmbedder(path: String, task: ModelTask)
     case maxLengthTooLarge(requested: Int, limit: Int)
     case maxLengthTooSmall(requested: Int)
     /// Input `index` of the call (a document of score(), a text of embed()) is longer than the maximum
@@ -168,8 +168,8 @@ public enum Model: Sendable {
 
     private init(loaded: LoadedModel) throws {
         switch loaded.file.header.task {
-        case "embedding": self = .embedder(try Embedder(loaded: loaded))
-        default: self = .reranker(try Reranker(loaded: loaded))
+        case .embedding: self = .embedder(try Embedder(loaded: loaded))
+        case .sequenceClassification: self = .reranker(try Reranker(loaded: loaded))
         }
     }
 

@@ -5,10 +5,6 @@ import CSitoKernels
 import Foundation
 import SitoFormat
 
-public enum QuantizeType: String, CaseIterable, Sendable {
-    case int8, bf16
-}
-
 public enum QuantizeError: Error, LocalizedError, Equatable {
     case alreadyQuantized(path: String, type: String)
     case nonFinite(path: String, tensor: String, index: Int)
@@ -31,7 +27,7 @@ public enum QuantizeError: Error, LocalizedError, Equatable {
 public struct QuantizationSummary: Codable, Sendable {
     public let input: String
     public let output: String
-    public let type: String
+    public let type: QuantizationType
     public let inputBytes: Int
     public let outputBytes: Int
     public let ratio: Double
@@ -57,7 +53,7 @@ public struct Quantizer {
     public static let int8TwoPassScheme = "int8 weights, one f32 step scale per output row (scale = amax/127, q = rint(w/scale)); int8 activations per token in two passes (the row, then its residual), dynamic"
     public static let bf16Scheme = "bf16 weights (round to nearest even); activations rounded to bf16; f32 accumulation"
 
-    public let type: QuantizeType
+    public let type: QuantizationType
     /// Glob patterns (`*` wildcard) of canonical tensor names to keep in float.
     public let keepFloat: [String]
     /// int8: 1 or 2 activation passes (formats/quantization.md, "Two-pass activations").
@@ -66,7 +62,7 @@ public struct Quantizer {
     /// the kernels' register tiles) or `rowMajor` (a format 1 file, for older readers).
     public let layout: TensorLayout
 
-    public init(type: QuantizeType, keepFloat: [String] = [], activationPasses: Int = 1, layout: TensorLayout = .blocked16) {
+    public init(type: QuantizationType, keepFloat: [String] = [], activationPasses: Int = 1, layout: TensorLayout = .blocked16) {
         self.type = type
         self.keepFloat = keepFloat
         self.activationPasses = activationPasses
@@ -108,7 +104,7 @@ public struct Quantizer {
         // Before any work: not over the input under any name, nor over anything but a .sito file.
         try OutputSafety.check(output: output, inputs: [ProtectedInput(path: input, role: "the .sito file being quantized")])
         let file = try SitoFile(contentsOf: URL(fileURLWithPath: input))
-        if let q = file.header.quantization { throw QuantizeError.alreadyQuantized(path: input, type: q.type) }
+        if let q = file.header.quantization { throw QuantizeError.alreadyQuantized(path: input, type: q.type.rawValue) }
         if file.header.tensors.contains(where: { $0.dtype == .i8 }) { throw QuantizeError.alreadyQuantized(path: input, type: "int8") }
         if let t = file.header.tensors.first(where: { $0.effectiveLayout != .rowMajor }) {
             throw QuantizeError.alreadyQuantized(path: input, type: "tensor \(t.name) has layout \(t.effectiveLayout.rawValue)")
@@ -138,7 +134,7 @@ public struct Quantizer {
         header.tensors = entries
         header.created = Converter.timestamp()
         let twoPass = type == .int8 && activationPasses == 2
-        header.quantization = QuantizationInfo(type: type.rawValue,
+        header.quantization = QuantizationInfo(type: type,
                                                scheme: type == .bf16 ? Quantizer.bf16Scheme : (twoPass ? Quantizer.int8TwoPassScheme : Quantizer.int8Scheme),
                                                keepFloat: keepFloat, tool: ConverterInfo(name: "sito-quantize", version: Quantizer.version),
                                                activationPasses: type == .int8 ? activationPasses : nil)
@@ -202,7 +198,7 @@ public struct Quantizer {
         }
         let inSize = file.fileSize
         let outSize = ((try? FileManager.default.attributesOfItem(atPath: output)[.size]) as? Int) ?? 0
-        return QuantizationSummary(input: input, output: output, type: type.rawValue, inputBytes: inSize, outputBytes: outSize,
+        return QuantizationSummary(input: input, output: output, type: type, inputBytes: inSize, outputBytes: outSize,
                                    ratio: inSize > 0 ? Double(outSize) / Double(inSize) : 0, quantizedTensors: quantized,
                                    keptFloat: kept, zeroRows: zeroRows, seconds: Date().timeIntervalSince(start))
     }

@@ -94,7 +94,7 @@ public final class SentencePieceProcessor {
 @discardableResult
 public func checkSentencePieceTokenizer(info: TokenizerInfo, bytes: UnsafeRawBufferPointer, file: String) throws -> Int {
     // The vocabulary does not depend on the input recipe; any one the tokenizer accepts will do.
-    let recipe = InputRecipe(recipe: "single", separator: nil, maxLength: 512, truncation: "right")
+    let recipe = InputRecipe(recipe: .single, separator: nil, maxLength: 512, truncation: .right)
     let tokenizer: Tokenizer
     do {
         tokenizer = try Tokenizer(info: info, input: recipe, bytes: bytes)
@@ -198,6 +198,6 @@ func derivedModel(_ model: [UInt8], info: TokenizerInfo, file: String) throws ->
 @discardableResult
 public func checkSentencePieceTokenizer(of file: SitoFile) throws -> Int? {
     let info = file.header.tokenizer
-    guard info.kind == "sentencepiece", let blob = file.tensor(info.tensor) else { return nil }
+    guard info.kind == .sentencepiece, let blob = file.tensor(info.tensor) else { return nil }
     return try checkSentencePieceTokenizer(info: info, bytes: blob.bytes, file: file.path)
 }

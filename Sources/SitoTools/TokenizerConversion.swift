@@ -228,14 +228,14 @@ private func convertTokenizerJSON(_ url: URL, modelVocab: Int, whitespace: Token
     sp.removeExtraWhitespaces = collapse
     sp.escapeWhitespaces = true
 
-    let mode: String
+    let mode: WhitespaceRule
     switch whitespace {
-    case .transformersClass: mode = "whitespace-split"
-    case .tokenizerJSON: mode = collapse ? "metaspace-collapse" : "metaspace"
-    case .auto: mode = classRule ? "whitespace-split" : (collapse ? "metaspace-collapse" : "metaspace")
+    case .transformersClass: mode = .whitespaceSplit
+    case .tokenizerJSON: mode = collapse ? .metaspaceCollapse : .metaspace
+    case .auto: mode = classRule ? .whitespaceSplit : (collapse ? .metaspaceCollapse : .metaspace)
     }
     let info = TokenizerInfo(
-        kind: "sentencepiece", tensor: tokenizerTensorName, modelVocab: modelVocab, idOffset: 0, idOverrides: [],
+        kind: .sentencepiece, tensor: tokenizerTensorName, modelVocab: modelVocab, idOffset: 0, idOverrides: [],
         specials: SpecialIds(bos: bos, pad: pad, eos: eos, unk: unk, mask: addedId("<mask>")),
         addedTokens: added, whitespace: mode)
     return (info, sp.serialized())
@@ -338,11 +338,11 @@ private func convertFairseqModel(_ url: URL, folder: URL, modelVocab: Int) throw
         }
     }
     let info = TokenizerInfo(
-        kind: "sentencepiece", tensor: tokenizerTensorName, modelVocab: modelVocab, idOffset: 1,
+        kind: .sentencepiece, tensor: tokenizerTensorName, modelVocab: modelVocab, idOffset: 1,
         idOverrides: [[0, 3], [1, 0], [2, 2]],
         specials: SpecialIds(bos: 0, pad: 1, eos: 2, unk: 3, mask: mask),
         addedTokens: added,
         // Without tokenizer.json, transformers ≥ 5 builds XLMRobertaTokenizer from the model file.
-        whitespace: "whitespace-split")
+        whitespace: .whitespaceSplit)
     return (info, bytes)
 }

@@ -128,7 +128,7 @@ public enum Verifier {
     /// The storage type of a file, for choosing default tolerances: f32, f16, bf16, int8, or int8-2pass
     /// (int8 with two activation passes).
     public static func storageType(_ header: SitoHeader) -> String {
-        if let q = header.quantization { return q.type == "int8" && q.activationPasses == 2 ? "int8-2pass" : q.type }
+        if let q = header.quantization { return q.type == .int8 && q.activationPasses == 2 ? "int8-2pass" : q.type.rawValue }
         return header.tensors.first { $0.name == "layers.0.attn.q.weight" }?.dtype.rawValue ?? "f32"
     }
 

@@ -5,7 +5,7 @@ import SitoCLI
 import SitoFormat
 import SitoTools
 
-extension QuantizeType: ExpressibleByArgument {}
+extension QuantizationType: ExpressibleByArgument {}
 extension TensorLayout: ExpressibleByArgument {}
 
 @main
@@ -27,7 +27,7 @@ struct SitoQuantize: SitoTool {
     var outputPath: String
 
     @Option(help: "int8 or bf16.")
-    var type: QuantizeType
+    var type: QuantizationType
 
     @Option(help: "Keep tensors matching this name pattern (`*` wildcard) in f32; repeatable.")
     var keepFloat: [String] = []

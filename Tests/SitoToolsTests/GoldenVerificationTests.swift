@@ -52,7 +52,7 @@ final class EmbeddingGoldenTests: XCTestCase {
         let goldenPath = Fixtures.golden("all-minilm-l6-v2.golden.json")
         let golden = try GoldenFile.load(path: goldenPath)
         let embedder = try Embedder(contentsOf: out)
-        XCTAssertEqual(embedder.header.model.pooling, "mean")
+        XCTAssertEqual(embedder.header.model.pooling, .mean)
         XCTAssertTrue(embedder.header.model.normalize)
         XCTAssertEqual(embedder.maxLength, 256)
         let r = try EmbeddingVerifier.verify(embedder, golden: golden, goldenPath: goldenPath)

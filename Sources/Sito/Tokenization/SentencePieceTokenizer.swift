@@ -60,13 +60,13 @@ final class SentencePieceTokenizer: Sendable {
     /// CONTROL/UNKNOWN ones (libsentencepiece's rule), no or two UNKNOWN pieces, a BYTE piece, a bad
     /// charsmap; `badIdMapping` for ids outside `[0, model_vocab)`.
     public init(info: TokenizerInfo, input recipe: InputRecipe, bytes: UnsafeRawBufferPointer) throws {
-        guard info.kind == "sentencepiece" else { throw TokenizerError.unsupportedKind(info.kind) }
-        guard let mode = WhitespaceMode(rawValue: info.whitespace) else {
+        guard let mode = WhitespaceMode(info.whitespace) else {
             throw TokenizerError.unsupportedWhitespace(info.whitespace)
         }
         whitespace = mode
-        guard recipe.recipe == "joined-pair" || recipe.recipe == "single" else {
-            throw TokenizerError.unsupportedRecipe(recipe.recipe)
+        switch recipe.recipe {
+        case .joinedPair, .single: break
+        case .pair: throw TokenizerError.unsupportedRecipe(recipe.recipe)
         }
         guard let bos = info.specials.bos else { throw TokenizerError.missingSpecial("bos") }
         guard let eos = info.specials.eos else { throw TokenizerError.missingSpecial("eos") }
@@ -151,7 +151,7 @@ final class SentencePieceTokenizer: Sendable {
     /// truncation=True, max_length=N)`. `maxLength` defaults to the recipe's and may not exceed it.
     public func encodePair(query: String, document: String, maxLength: Int? = nil,
                            onOverflow: OverflowPolicy = .truncate) throws -> Encoding {
-        guard recipe.recipe == "joined-pair" else { throw TokenizerError.unsupportedRecipe(recipe.recipe) }
+        guard recipe.recipe == .joinedPair else { throw TokenizerError.unsupportedRecipe(recipe.recipe) }
         let text = query + (recipe.separator ?? "") + document
         return try finish(encode(text), maxLength: maxLength, onOverflow: onOverflow)
     }
@@ -280,14 +280,25 @@ final class SentencePieceTokenizer: Sendable {
 // MARK: - Helpers
 
 /// How whitespace of the normalized text becomes "▁" (formats/tokenization.md, "Whitespace").
-enum WhitespaceMode: String, CaseIterable {
+/// The SentencePiece subset of `WhitespaceRule`.
+enum WhitespaceMode {
     /// tokenizer.json as written for XLM-R: collapse runs of U+0020, then Metaspace (prepend "▁"
     /// unless the text starts with a space; every space becomes "▁", so trailing spaces give a lone "▁").
-    case metaspaceCollapse = "metaspace-collapse"
+    case metaspaceCollapse
     /// The same without the collapse (older tokenizer.json files: `Precompiled` alone).
-    case metaspace = "metaspace"
+    case metaspace
     /// transformers ≥ 5 `XLMRobertaTokenizer`: split on Unicode White_Space (dropped), "▁" before each word.
-    case whitespaceSplit = "whitespace-split"
+    case whitespaceSplit
+
+    /// The mode of a header's rule; nil for WordPiece's `bert`.
+    init?(_ rule: WhitespaceRule) {
+        switch rule {
+        case .metaspaceCollapse: self = .metaspaceCollapse
+        case .metaspace: self = .metaspace
+        case .whitespaceSplit: self = .whitespaceSplit
+        case .bert: return nil
+        }
+    }
 }
 
 /// Accumulates the normalized segment as the "▁"-joined string the lattice segments.

@@ -38,9 +38,9 @@ public struct Encoding: Sendable, Equatable {
 
 /// Why a tokenizer could not be built or a text could not be encoded.
 public enum TokenizerError: Error, Equatable, Sendable {
-    case unsupportedKind(String)
-    case unsupportedWhitespace(String)
-    case unsupportedRecipe(String)
+    /// A whitespace rule of another tokenizer kind (`bert` for SentencePiece, or the other way round).
+    case unsupportedWhitespace(WhitespaceRule)
+    case unsupportedRecipe(RecipeKind)
     /// The embedded SentencePiece model (or WordPiece vocabulary) is malformed: formats/tokenization.md,
     /// "Load", lists what the runtime refuses.
     case invalidModel(String)
@@ -58,10 +58,8 @@ extension TokenizerError: CustomStringConvertible {
     /// A message a user can act on.
     public var description: String {
         switch self {
-        case .unsupportedKind(let kind):
-            return "tokenizer kind '\(kind)' is not supported (expected 'sentencepiece' or 'wordpiece')"
         case .unsupportedWhitespace(let mode):
-            return "tokenizer whitespace mode '\(mode)' is not supported (expected one of \(WhitespaceMode.allCases.map(\.rawValue)))"
+            return "tokenizer whitespace mode '\(mode)' is not supported by this tokenizer kind (sentencepiece: 'whitespace-split', 'metaspace-collapse' or 'metaspace'; wordpiece: 'bert')"
         case .unsupportedRecipe(let recipe):
             return "input recipe '\(recipe)' is not supported by this tokenizer kind (sentencepiece: 'joined-pair' or 'single'; wordpiece: 'pair' or 'single')"
         case .invalidModel(let reason):
@@ -99,9 +97,8 @@ public final class Tokenizer: Sendable {
         self.info = info
         self.recipe = recipe
         switch info.kind {
-        case "sentencepiece": backend = .sentencePiece(try SentencePieceTokenizer(info: info, input: recipe, bytes: bytes))
-        case "wordpiece": backend = .wordPiece(try WordPieceTokenizer(info: info, input: recipe, bytes: bytes))
-        default: throw TokenizerError.unsupportedKind(info.kind)
+        case .sentencepiece: backend = .sentencePiece(try SentencePieceTokenizer(info: info, input: recipe, bytes: bytes))
+        case .wordpiece: backend = .wordPiece(try WordPieceTokenizer(info: info, input: recipe, bytes: bytes))
         }
     }
 

@@ -31,7 +31,10 @@ final class WordPieceTokenizer: Sendable {
 
     init(info: TokenizerInfo, input recipe: InputRecipe, bytes: UnsafeRawBufferPointer) throws {
         guard let options = info.wordpiece else { throw TokenizerError.invalidModel("a wordpiece tokenizer without its options") }
-        guard recipe.recipe == "pair" || recipe.recipe == "single" else { throw TokenizerError.unsupportedRecipe(recipe.recipe) }
+        switch recipe.recipe {
+        case .pair, .single: break
+        case .joinedPair: throw TokenizerError.unsupportedRecipe(recipe.recipe)
+        }
         guard let cls = info.specials.cls else { throw TokenizerError.missingSpecial("cls") }
         guard let sep = info.specials.sep else { throw TokenizerError.missingSpecial("sep") }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw TokenizerError.invalidModel("the vocabulary is not UTF-8") }
@@ -72,7 +75,7 @@ final class WordPieceTokenizer: Sendable {
     }
 
     func encodePair(query: String, document: String, maxLength: Int?, onOverflow: OverflowPolicy) throws -> Encoding {
-        guard recipe.recipe == "pair" else { throw TokenizerError.unsupportedRecipe(recipe.recipe) }
+        guard recipe.recipe == .pair else { throw TokenizerError.unsupportedRecipe(recipe.recipe) }
         let limit = try checkedLimit(maxLength)
         let a = encode(query), b = encode(document)
         let full = a.count + b.count + 3
@@ -88,7 +91,7 @@ final class WordPieceTokenizer: Sendable {
 
     private func checkedLimit(_ maxLength: Int?) throws -> Int {
         let limit = maxLength ?? recipe.maxLength
-        let least = recipe.recipe == "pair" ? 3 : 2
+        let least = recipe.recipe == .pair ? 3 : 2
         guard limit >= least && limit <= recipe.maxLength else { throw TokenizerError.badMaxLength(requested: limit, limit: recipe.maxLength) }
         return limit
     }

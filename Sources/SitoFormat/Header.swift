@@ -251,21 +251,20 @@ public struct QuantizationInfo: Codable, Sendable, Equatable {
     /// Tensor-name patterns the user asked to keep in float.
     public var keepFloat: [String]
     public var tool: ConverterInfo
-    /// int8 only: how many int8 passes quantize each activation row — 1 (per-token int8), or 2 (the
-    /// per-token int8 quantization plus the int8 quantization of its residual; formats/quantization.md).
-    /// Absent means 1.
-    public var activationPasses: Int?
+    /// int8 only: how each activation row is quantized (`activation_passes`: 1 or 2). Absent means one pass.
+    public var activations: ActivationScheme?
 
     enum CodingKeys: String, CodingKey {
-        case type, scheme, keepFloat = "keep_float", tool, activationPasses = "activation_passes"
+        case type, scheme, keepFloat = "keep_float", tool, activations = "activation_passes"
     }
 
-    public init(type: QuantizationType, scheme: String, keepFloat: [String], tool: ConverterInfo, activationPasses: Int? = nil) {
+    public init(type: QuantizationType, scheme: String, keepFloat: [String], tool: ConverterInfo,
+                activations: ActivationScheme? = nil) {
         self.type = type
         self.scheme = scheme
         self.keepFloat = keepFloat
         self.tool = tool
-        self.activationPasses = activationPasses
+        self.activations = activations
     }
 }
 

@@ -216,7 +216,13 @@ public final class SitoFile: @unchecked Sendable {
     /// layout, `badMetadata` naming the field and the values it knows for a word of the header's vocabulary.
     private static func unknownValueError(in json: Data, at codingPath: [CodingKey], path: String) -> SitoFormatError? {
         guard let probe = try? JSONDecoder().decode(JSONProbe.self, from: json),
-              case let .string(value)? = probe.value(at: codingPath) else { return nil }
+              let found = probe.value(at: codingPath) else { return nil }
+        let value: String
+        switch found {
+        case let .string(s): value = s
+        case let .integer(n): value = String(n)
+        case .array, .object, .other: return nil
+        }
         let keys = codingPath.map(\.stringValue)
         if keys.count == 3, keys[0] == "tensors", let i = codingPath[1].intValue {
             let name: String
@@ -229,12 +235,14 @@ public final class SitoFile: @unchecked Sendable {
         }
         let field = keys.joined(separator: ".")
         guard let known = headerVocabularies[field] else { return nil }
-        return .badMetadata(path: path, field: field, reason: "\"\(value)\" is not \(known)")
+        let shown = if case .string = found { "\"\(value)\"" } else { value }
+        return .badMetadata(path: path, field: field, reason: "\(shown) is not \(known)")
     }
 
-    /// The header as untyped JSON, strings kept: enough to find the value that failed to decode.
+    /// The header as untyped JSON, strings and integers kept: enough to find the value that failed to decode.
     private enum JSONProbe: Decodable {
         case string(String)
+        case integer(Int)
         case array([JSONProbe])
         case object([String: JSONProbe])
         case other
@@ -242,6 +250,7 @@ public final class SitoFile: @unchecked Sendable {
         init(from decoder: Decoder) throws {
             let c = try decoder.singleValueContainer()
             if let s = try? c.decode(String.self) { self = .string(s) }
+            else if let n = try? c.decode(Int.self) { self = .integer(n) }
             else if let a = try? c.decode([JSONProbe].self) { self = .array(a) }
             else if let o = try? c.decode([String: JSONProbe].self) { self = .object(o) }
             else { self = .other }
@@ -374,9 +383,6 @@ public final class SitoFile: @unchecked Sendable {
         }
         if m.hidden % m.heads != 0 { throw bad("model.heads", "hidden \(m.hidden) is not divisible by heads \(m.heads)") }
         if !(m.layerNormEps > 0 && m.layerNormEps < 1) { throw bad("model.layer_norm_eps", "\(m.layerNormEps) is not in (0, 1)") }
-        if let passes = h.quantization?.activationPasses, passes != 1 && passes != 2 {
-            throw bad("quantization.activation_passes", "\(passes) is not 1 or 2")
-        }
         guard ArchitectureSchema.isSupported(architecture: h.architecture, task: h.task, head: m.head) else {
             throw SitoFormatError.unsupportedArchitecture(path: path, architecture: h.architecture, task: h.task, head: m.head)
         }

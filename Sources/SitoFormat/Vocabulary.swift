@@ -93,6 +93,16 @@ public enum QuantizationType: String, HeaderVocabulary {
     case int8, bf16
 }
 
+/// How int8 GEMMs quantize each activation row (formats/quantization.md, "Two-pass activations"). In the
+/// header: `quantization.activation_passes`, 1 or 2 (absent means 1).
+public enum ActivationScheme: Int, Codable, Sendable, Hashable, CaseIterable {
+    /// Per-token int8: one int8 GEMM per projection.
+    case onePass = 1
+    /// Per-token int8 plus the int8 quantization of its residual: two int8 GEMMs per projection, for
+    /// trained models whose activations have outlier channels.
+    case twoPass = 2
+}
+
 /// The header fields that hold a word of a vocabulary, by their JSON path (`model.pooling`), with the
 /// values each field knows.
 let headerVocabularies: [String: String] = [
@@ -107,4 +117,5 @@ let headerVocabularies: [String: String] = [
     "tokenizer.kind": TokenizerKind.knownValues,
     "tokenizer.whitespace": WhitespaceRule.knownValues,
     "quantization.type": QuantizationType.knownValues,
+    "quantization.activation_passes": "1 or 2",
 ]

@@ -1,4 +1,4 @@
-// Converter.swift: Hugging Face model folder → one `.sito` file (issue 2). Reads config.json, the
+// Converter.swift: Hugging Face model folder → one `.sito` file. Reads config.json, the
 // safetensors weights (single or sharded), the tokenizer; checks the inventory against the
 // architecture's schema; streams every tensor through a bounded buffer into an atomic SitoWriter.
 import CSitoKernels
@@ -77,7 +77,7 @@ public struct Converter {
         case .xlmRoberta: tokenizer = try convertTokenizer(folder: folder, modelVocab: m.vocab)
         }
         var maxLength = Converter.maxLength(folder: folder, model: m)
-        if let seq = config.sentenceTransformers?.maxSeqLength, seq >= 4, seq < maxLength { maxLength = seq }
+        if let seq = config.sentenceTransformers?.maxSeqLength, SitoLimits.maxLength.contains(seq), seq < maxLength { maxLength = seq }
         let input: InputRecipe
         switch config.architecture {
         case .xlmRobertaSequenceClassification:
@@ -187,7 +187,7 @@ public struct Converter {
         var length = m.maxPositions - m.positionOffset
         if let data = FileManager.default.contents(atPath: folder.appendingPathComponent("tokenizer_config.json").path),
            let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-           let declared = (json["model_max_length"] as? NSNumber)?.doubleValue, declared >= 4, declared < Double(length) {
+           let declared = (json["model_max_length"] as? NSNumber)?.doubleValue, declared >= Double(SitoLimits.maxLength.lowerBound), declared < Double(length) {
             length = Int(declared)
         }
         return length

@@ -193,7 +193,7 @@ public struct HFModelConfig: Sendable {
                          ("max_position_embeddings", m.maxPositions), ("type_vocab_size", m.typeVocab)] where v <= 0 {
             throw ConversionError.badConfig(path: path, reason: "\"\(key)\" must be positive, got \(v)")
         }
-        guard m.maxPositions >= positionOffset + 4 else {
+        guard m.maxPositions >= positionOffset + SitoLimits.maxLength.lowerBound else {
             throw ConversionError.badConfig(path: path, reason: "max_position_embeddings \(m.maxPositions) leaves no room for tokens after the position offset \(positionOffset)")
         }
     }

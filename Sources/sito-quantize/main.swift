@@ -46,7 +46,7 @@ struct SitoQuantize: SitoTool {
     }
 
     func execute() throws {
-        let q = Quantizer(type: type, keepFloat: keepFloat, activationPasses: twoPassActivations ? 2 : 1, layout: layout)
+        let q = Quantizer(type: type, keepFloat: keepFloat, activations: twoPassActivations ? .twoPass : .onePass, layout: layout)
         let progress = Progress(tool: Self.toolName, quiet: output.quiet || output.json)
         progress.step("quantizing \(input) to \(type.rawValue)")
         let summary = try q.quantize(input: input, output: outputPath, progress: { progress.update($0, of: $1, unit: "tensors") })

@@ -99,10 +99,10 @@ final class TokenizerTests: XCTestCase {
     func testArgumentAndModelErrors() throws {
         let t = try tokenizer(maxLength: 16)
         XCTAssertThrowsError(try t.encodePair(query: "q", document: "d", maxLength: 17)) {
-            XCTAssertEqual($0 as? TokenizerError, .badMaxLength(requested: 17, limit: 16))
+            XCTAssertEqual($0 as? TokenizerError, .maxLengthTooLarge(requested: 17, limit: 16))
         }
         XCTAssertThrowsError(try t.encodePair(query: "q", document: "d", maxLength: 1)) {
-            XCTAssertEqual($0 as? TokenizerError, .badMaxLength(requested: 1, limit: 16))
+            XCTAssertEqual($0 as? TokenizerError, .maxLengthTooSmall(requested: 1, minimum: 2))
         }
         let (info, bytes) = Self.cached!
         var wrong = info

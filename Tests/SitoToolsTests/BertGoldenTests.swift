@@ -130,7 +130,7 @@ final class BertGoldenTests: XCTestCase {
             XCTAssertEqual(reranker.header.architecture, .bert)
             XCTAssertEqual(reranker.header.model.head, .bertPooler)
             XCTAssertEqual(reranker.header.input.recipe, .pair)
-            XCTAssertEqual(Verifier.storageType(reranker.header), type.rawValue)
+            XCTAssertEqual(Verifier.storageType(reranker.header).description, type.rawValue)
             let scores = try reranker.score(query: "What is the capital of France?",
                                             documents: ["Paris is the capital and most populous city of France.",
                                                         "The Eiffel Tower was built for the 1889 World's Fair.", ""])

@@ -76,10 +76,10 @@ final class RealWeightQuantizationTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let f32 = dir.appendingPathComponent("minilm.sito"), int8 = dir.appendingPathComponent("minilm-int8x2.sito")
         _ = try Converter(folder: folder).convert(to: f32.path)
-        _ = try Quantizer(type: .int8, activationPasses: 2).quantize(input: f32.path, output: int8.path)
+        _ = try Quantizer(type: .int8, activations: .twoPass).quantize(input: f32.path, output: int8.path)
         let goldenPath = Fixtures.golden("all-minilm-l6-v2.golden.json")
         let embedder = try Embedder(contentsOf: int8)
-        XCTAssertEqual(embedder.header.quantization?.activationPasses, 2)
+        XCTAssertEqual(embedder.header.quantization?.activations, .twoPass)
         let r = try EmbeddingVerifier.verify(embedder, golden: try GoldenFile.load(path: goldenPath), goldenPath: goldenPath)
         print("all-MiniLM-L6-v2 int8 two-pass: cosine min \(r.minCosine) mean \(r.meanCosine), retrieval top-1 \(r.retrievalTop1 ?? -1), NDCG@10 \(r.retrievalNdcg10 ?? -1)")
         XCTAssertEqual(r.tokenMismatches, 0)

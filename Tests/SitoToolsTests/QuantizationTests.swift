@@ -108,7 +108,7 @@ final class QuantizationTests: XCTestCase {
         print(String(format: "%@ %@ vs f32: max |Δ| %.3g, mean %.3g, spearman %.5f, top1 %.3f, ndcg10 %.5f", fixture, type,
                      r.maxAbsError, r.meanAbsError, r.spearman ?? .nan, r.top1Agreement ?? .nan, r.ndcg10 ?? .nan))
         XCTAssertEqual(r.dtype, type)
-        XCTAssertEqual(r.tolerance, Tolerance.defaults(for: type))
+        XCTAssertEqual(r.tolerance, Tolerance.defaults(for: Verifier.storageType(reranker.header)))
         XCTAssertEqual(r.tokenMismatches, 0)
         XCTAssertTrue(r.passed, "\(fixture) \(type): " + r.failures.joined(separator: "; "))
         return r

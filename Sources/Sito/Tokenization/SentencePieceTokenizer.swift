@@ -170,10 +170,7 @@ final class SentencePieceTokenizer: Sendable {
     // MARK: Steps
 
     private func finish(_ content: [Int32], maxLength: Int?, onOverflow: OverflowPolicy) throws -> Encoding {
-        let limit = maxLength ?? recipe.maxLength
-        guard limit >= 2 && limit <= recipe.maxLength else {
-            throw TokenizerError.badMaxLength(requested: limit, limit: recipe.maxLength)
-        }
+        let limit = try recipe.checkedMaxLength(maxLength)
         let full = content.count + 2
         var kept = content[...]
         if full > limit {

@@ -50,8 +50,10 @@ public enum TokenizerError: Error, Equatable, Sendable {
     case missingSpecial(String)
     /// `onOverflow: .reject` and the text needs more than `maxLength` tokens.
     case tooLong(tokens: Int, maxLength: Int)
-    /// A requested maximum length outside `2 ... limit`.
-    case badMaxLength(requested: Int, limit: Int)
+    /// A requested maximum length below the recipe's special tokens (`InputRecipe.fewestTokens`).
+    case maxLengthTooSmall(requested: Int, minimum: Int)
+    /// A requested maximum length above the file's `input.max_length`.
+    case maxLengthTooLarge(requested: Int, limit: Int)
 }
 
 extension TokenizerError: CustomStringConvertible {
@@ -70,8 +72,10 @@ extension TokenizerError: CustomStringConvertible {
             return "the tokenizer defines no '\(name)' token, which the input recipe needs"
         case .tooLong(let tokens, let maxLength):
             return "input is \(tokens) tokens long, more than the maximum of \(maxLength) (special tokens included); shorten it or allow truncation"
-        case .badMaxLength(let requested, let limit):
-            return "maximum length \(requested) is outside 2 ... \(limit) (the model's limit)"
+        case .maxLengthTooSmall(let requested, let minimum):
+            return "max length \(requested) is too small: at least \(minimum) tokens (the special tokens)"
+        case .maxLengthTooLarge(let requested, let limit):
+            return "max length \(requested) exceeds the model's limit of \(limit) tokens"
         }
     }
 }
@@ -80,6 +84,26 @@ extension TokenizerError: LocalizedError {
     public var errorDescription: String? { description }
 }
 
+
+extension InputRecipe {
+    /// The fewest tokens a sequence of this recipe has: its special tokens (`<s>`/`[CLS]` and
+    /// `</s>`/`[SEP]`; a BERT pair has a second `[SEP]`).
+    public var fewestTokens: Int {
+        switch recipe {
+        case .joinedPair, .single: return 2
+        case .pair: return 3
+        }
+    }
+
+    /// The one check of a requested maximum length (nil: the file's `max_length`), for the tokenizers and
+    /// the models alike: at least `fewestTokens`, at most `maxLength`.
+    public func checkedMaxLength(_ requested: Int?) throws(TokenizerError) -> Int {
+        guard let requested else { return maxLength }
+        if requested < fewestTokens { throw .maxLengthTooSmall(requested: requested, minimum: fewestTokens) }
+        if requested > maxLength { throw .maxLengthTooLarge(requested: requested, limit: maxLength) }
+        return requested
+    }
+}
 
 /// A loaded tokenizer of any kind. Immutable after init; safe to use from any number of threads at once.
 public final class Tokenizer: Sendable {

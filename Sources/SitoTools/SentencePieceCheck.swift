@@ -1,5 +1,5 @@
 // SentencePieceCheck.swift: the tools' second opinion on an embedded SentencePiece model. The runtime
-// reads the model in Swift alone (Sources/Sito/SentencePieceTokenizer.swift); before sito-convert writes
+// reads the model in Swift alone (Sources/Sito/Tokenization/SentencePieceTokenizer.swift); before sito-convert writes
 // a file, and when sito-inspect or sito-verify opens one, the model is also loaded in libsentencepiece
 // (Debian libsentencepiece-dev, through CSentencePiece) and the two must agree on every piece's id.
 //

@@ -1,4 +1,5 @@
-// sito-bench: measures a .sito reranker on pre-tokenized full-length pairs (issue 5, "Deliver" 1).
+// sito-bench: measures a .sito reranker or embedding model on pre-tokenized full-length sequences:
+// throughput, latency percentiles, open-to-first-score time and peak memory.
 //
 // One invocation measures ONE workload, so the process's peak RSS (getrusage, printed at the end) is that
 // workload's peak; tools/bench/run.py runs one process per (file, workload) and collects the JSON lines.

@@ -27,7 +27,7 @@ public final class Embedder: Sendable {
         try self.init(loaded: try LoadedModel(contentsOf: url, options: options))
     }
 
-    /// A embedder over a file already opened (`options.verifyChecksums` is not consulted: the file was opened
+    /// An embedder over a file already opened (`options.verifyChecksums` is not consulted: the file was opened
     /// with or without it).
     public convenience init(file: SitoFile, options: ModelOptions = ModelOptions()) throws {
         try self.init(loaded: try LoadedModel(file: file, options: options))

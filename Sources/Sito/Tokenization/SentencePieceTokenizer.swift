@@ -29,11 +29,11 @@ import SitoFormat
 /// A loaded SentencePiece tokenizer (behind `Tokenizer`). Immutable after init; safe to use from any
 /// number of threads at once.
 final class SentencePieceTokenizer: Sendable {
-    public let info: TokenizerInfo
-    public let recipe: InputRecipe
+    let info: TokenizerInfo
+    let recipe: InputRecipe
     /// Pieces in use: the embedded model's, plus a NORMAL twin of each added token the model holds only as
     /// a CONTROL/UNKNOWN piece or not at all (below).
-    public let pieceCount: Int
+    let pieceCount: Int
 
     private let charsmap: PrecompiledCharsmap
     private let lattice: UnigramLattice
@@ -59,7 +59,7 @@ final class SentencePieceTokenizer: Sendable {
     /// empty piece, a piece text twice among the NORMAL/USER_DEFINED/UNUSED pieces or twice among the
     /// CONTROL/UNKNOWN ones (libsentencepiece's rule), no or two UNKNOWN pieces, a BYTE piece, a bad
     /// charsmap; `badIdMapping` for ids outside `[0, model_vocab)`.
-    public init(info: TokenizerInfo, input recipe: InputRecipe, bytes: UnsafeRawBufferPointer) throws {
+    init(info: TokenizerInfo, input recipe: InputRecipe, bytes: UnsafeRawBufferPointer) throws {
         guard let mode = WhitespaceMode(info.whitespace) else {
             throw TokenizerError.unsupportedWhitespace(info.whitespace)
         }
@@ -134,7 +134,7 @@ final class SentencePieceTokenizer: Sendable {
 
     /// Model ids of one text, without `<s>`/`</s>` and without truncation (special tokens written in the
     /// text are split out and mapped to their ids).
-    public func encode(_ text: String) -> [Int32] {
+    func encode(_ text: String) -> [Int32] {
         var ids: [Int32] = []
         var text = text
         text.withUTF8 { encodeContent($0, into: &ids) }
@@ -142,14 +142,14 @@ final class SentencePieceTokenizer: Sendable {
     }
 
     /// One text as a whole sequence: `<s>` + encode(text) + `</s>` (embedding models).
-    public func encodeSingle(text: String, maxLength: Int? = nil, onOverflow: OverflowPolicy = .truncate) throws -> Encoding {
+    func encodeSingle(text: String, maxLength: Int? = nil, onOverflow: OverflowPolicy = .truncate) throws -> Encoding {
         try finish(encode(text), maxLength: maxLength, onOverflow: onOverflow)
     }
 
     /// A query/document pair, by the recipe of the file. `joined-pair` (XLM-R rerankers): the single
     /// text `query + separator + document`, exactly as the model card's `tokenizer(f"{q}</s></s>{d}",
     /// truncation=True, max_length=N)`. `maxLength` defaults to the recipe's and may not exceed it.
-    public func encodePair(query: String, document: String, maxLength: Int? = nil,
+    func encodePair(query: String, document: String, maxLength: Int? = nil,
                            onOverflow: OverflowPolicy = .truncate) throws -> Encoding {
         guard recipe.recipe == .joinedPair else { throw TokenizerError.unsupportedRecipe(recipe.recipe) }
         let text = query + (recipe.separator ?? "") + document
@@ -159,7 +159,7 @@ final class SentencePieceTokenizer: Sendable {
     /// The model id of a piece of the embedded model (e.g. "▁Hello"), or of an added token's twin; nil
     /// when there is none. A text held by a CONTROL/UNKNOWN piece and a NORMAL one answers the former's
     /// id, as libsentencepiece's `PieceToId` does.
-    public func modelId(ofPiece piece: String) -> Int32? {
+    func modelId(ofPiece piece: String) -> Int32? {
         var piece = piece
         return piece.withUTF8 { buffer -> Int32? in
             guard let entry = lattice.table.find(buffer), entry.modelId >= 0 else { return nil }

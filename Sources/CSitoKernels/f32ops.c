@@ -1,4 +1,4 @@
-// f32ops.c: the f32 helpers of the encoder's forward pass (issue 5): e^x, exact-erf GELU, residual add +
+// f32ops.c: the f32 helpers of the encoder's forward pass: e^x, exact-erf GELU, residual add +
 // LayerNorm over rows, and the online-softmax row update and finish of the tiled attention as it was
 // before the fused kernel (attention.c; kept as the kernel benchmark's baseline). Contracts and
 // tolerances: sito_kernels.h, "f32 helpers".

@@ -1,4 +1,4 @@
-// Converter.swift: Hugging Face model folder → one `.sito` file (issue 2). Reads config.json, the
+// Converter.swift: Hugging Face model folder → one `.sito` file. Reads config.json, the
 // safetensors weights (single or sharded), the tokenizer; checks the inventory against the
 // architecture's schema; streams every tensor through a bounded buffer into an atomic SitoWriter.
 import CSitoKernels
@@ -17,7 +17,7 @@ public struct ConversionSummary: Codable, Sendable {
     public let bytes: Int
     public let dtype: String
     public let maxLength: Int
-    public let tokenizer: String
+    public let tokenizer: TokenizerKind
     public let seconds: Double
 
     enum CodingKeys: String, CodingKey {
@@ -71,20 +71,22 @@ public struct Converter {
             throw ConversionError.unexpectedTensor(folder: folder.path, tensor: name)
         }
 
-        let tokenizer = config.architecture.sitoArchitecture == "bert"
-            ? try convertWordPieceTokenizer(folder: folder, modelVocab: m.vocab)
-            : try convertTokenizer(folder: folder, modelVocab: m.vocab)
+        let tokenizer: (info: TokenizerInfo, bytes: [UInt8])
+        switch config.architecture.sitoArchitecture {
+        case .bert: tokenizer = try convertWordPieceTokenizer(folder: folder, modelVocab: m.vocab)
+        case .xlmRoberta: tokenizer = try convertTokenizer(folder: folder, modelVocab: m.vocab)
+        }
         var maxLength = Converter.maxLength(folder: folder, model: m)
-        if let seq = config.sentenceTransformers?.maxSeqLength, seq >= 4, seq < maxLength { maxLength = seq }
+        if let seq = config.sentenceTransformers?.maxSeqLength, SitoLimits.maxLength.contains(seq), seq < maxLength { maxLength = seq }
         let input: InputRecipe
         switch config.architecture {
         case .xlmRobertaSequenceClassification:
             // The model card's recipe: one string "query</s></s>document", cut from the right.
-            input = InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: maxLength, truncation: "right")
+            input = InputRecipe(recipe: .joinedPair, separator: "</s></s>", maxLength: maxLength, truncation: .right)
         case .bertSequenceClassification:
-            input = InputRecipe(recipe: "pair", separator: nil, maxLength: maxLength, truncation: "longest-first")
+            input = InputRecipe(recipe: .pair, separator: nil, maxLength: maxLength, truncation: .longestFirst)
         case .bertModel:
-            input = InputRecipe(recipe: "single", separator: nil, maxLength: maxLength, truncation: "right")
+            input = InputRecipe(recipe: .single, separator: nil, maxLength: maxLength, truncation: .right)
         }
 
         // Header: schema order, then the tokenizer blob.
@@ -185,7 +187,7 @@ public struct Converter {
         var length = m.maxPositions - m.positionOffset
         if let data = FileManager.default.contents(atPath: folder.appendingPathComponent("tokenizer_config.json").path),
            let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-           let declared = (json["model_max_length"] as? NSNumber)?.doubleValue, declared >= 4, declared < Double(length) {
+           let declared = (json["model_max_length"] as? NSNumber)?.doubleValue, declared >= Double(SitoLimits.maxLength.lowerBound), declared < Double(length) {
             length = Int(declared)
         }
         return length

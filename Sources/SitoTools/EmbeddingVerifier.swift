@@ -1,4 +1,4 @@
-// EmbeddingVerifier.swift: sito-verify for embedding models (issue 7): single-text golden cases
+// EmbeddingVerifier.swift: sito-verify for embedding models: single-text golden cases
 // {"text", "input_ids", "embedding"} (formats/golden.md).
 //
 // Metrics:
@@ -28,12 +28,12 @@ public struct EmbeddingTolerance: Codable, Sendable, Equatable {
     /// Defaults per storage type, set from all-MiniLM-L6-v2 on its 530-sentence golden (README, "Real
     /// trained weights"; measured min cosine / top-1: bf16 0.99997 / 0.996, int8-2pass 0.9964 / 0.981,
     /// int8 0.9838 / 0.919), each a little below the measurement.
-    public static func defaults(for type: String) -> EmbeddingTolerance {
+    public static func defaults(for type: StorageType) -> EmbeddingTolerance {
         switch type {
-        case "f32": return EmbeddingTolerance(minCosine: 0.99999)
-        case "f16", "bf16": return EmbeddingTolerance(minCosine: 0.9999, minRetrievalTop1: 0.98)
-        case "int8-2pass": return EmbeddingTolerance(minCosine: 0.995, minRetrievalTop1: 0.97)
-        default: return EmbeddingTolerance(minCosine: 0.98, minRetrievalTop1: 0.9)
+        case .f32: return EmbeddingTolerance(minCosine: 0.99999)
+        case .f16, .bf16: return EmbeddingTolerance(minCosine: 0.9999, minRetrievalTop1: 0.98)
+        case .int8(.twoPass): return EmbeddingTolerance(minCosine: 0.995, minRetrievalTop1: 0.97)
+        case .int8(.onePass): return EmbeddingTolerance(minCosine: 0.98, minRetrievalTop1: 0.9)
         }
     }
 }
@@ -127,7 +127,7 @@ public enum EmbeddingVerifier {
             sumCos += c
         }
         var report = EmbeddingVerifyReport(
-            file: embedder.file.path, golden: goldenPath, dtype: type, cases: golden.cases.count, tokenChecked: tokens.checked,
+            file: embedder.file.path, golden: goldenPath, dtype: type.description, cases: golden.cases.count, tokenChecked: tokens.checked,
             tokenMismatches: tokens.mismatches, firstMismatches: tokens.first, embeddingsChecked: caseOf.count,
             minCosine: caseOf.isEmpty ? 0 : minCos, meanCosine: caseOf.isEmpty ? 0 : sumCos / Double(caseOf.count), worstCase: worst,
             retrievalTop1: nil, retrievalNdcg10: nil, tolerance: tol, passed: true, failures: [], seconds: 0)

@@ -1,5 +1,6 @@
 // Golden.swift: the golden/1 reference files written by tools/make_goldens.py (schema: formats/golden.md).
 import Foundation
+import SitoFormat
 
 /// One reference case: a pair (query + document), an ids-only sequence, or a single text (embeddings).
 public struct GoldenCase: Codable, Sendable {
@@ -20,10 +21,7 @@ public struct GoldenCase: Codable, Sendable {
 }
 
 /// The kind of model a golden is for (`task`, default sequence-classification) and a `.sito` file is (its header's task).
-public enum ModelTask: String, CaseIterable, Codable, Sendable {
-    case sequenceClassification = "sequence-classification"
-    case embedding
-
+extension ModelTask {
     /// For messages: "a reranker (sequence-classification)", "an embedding model".
     public var described: String {
         switch self {

@@ -17,7 +17,6 @@ public enum VerifyError: Error, LocalizedError, Equatable, Sendable {
     case thresholdNotApplicable(option: String, file: String, task: ModelTask)
     /// A threshold no result can meet.
     case impossibleThreshold(option: String, value: Double, valid: String)
-    case unknownTask(file: String, task: String)
 
     public var errorDescription: String? {
         switch self {
@@ -30,8 +29,6 @@ public enum VerifyError: Error, LocalizedError, Equatable, Sendable {
             return "\(option) applies to \(other == .embedding ? "embedding models" : "rerankers"); \(file) is \(task.described)"
         case let .impossibleThreshold(option, value, valid):
             return "\(option) must be \(valid), not \(value)"
-        case let .unknownTask(file, task):
-            return "\(file): task \"\(task)\" is neither \(ModelTask.allCases.map(\.rawValue).joined(separator: " nor "))"
         }
     }
 }
@@ -137,14 +134,6 @@ public protocol VerificationReport: Encodable, Sendable {
     var lines: [String] { get }
 }
 
-extension ModelTask {
-    /// The task of a `.sito` file.
-    public init(header: SitoHeader, file: String) throws {
-        guard let task = ModelTask(rawValue: header.task) else { throw VerifyError.unknownTask(file: file, task: header.task) }
-        self = task
-    }
-}
-
 /// Token-id comparison of golden cases, shared by both verifiers: how many were compared, how many
 /// differ, and the first five differences.
 struct TokenCheck {
@@ -173,7 +162,7 @@ extension GoldenFile {
     /// case against the file's first special token, the number of logits and the embedding dimension.
     public func check(against header: SitoHeader, file: String, goldenPath: String) throws {
         func mismatch(_ reason: String) -> VerifyError { .goldenMismatch(golden: goldenPath, file: file, reason: reason) }
-        let fileTask = try ModelTask(header: header, file: file)
+        let fileTask = header.task
         let goldenTask = modelTask
         guard goldenTask == fileTask else {
             throw mismatch("golden is for \(goldenTask.described); \(file) is \(fileTask.described)")
@@ -184,17 +173,17 @@ extension GoldenFile {
         if let template = recipe?.template {
             let own: String
             switch header.input.recipe {
-            case "joined-pair": own = "{query}\(header.input.separator ?? "")" + "{document}"
-            case "pair": own = "pair"
-            default: own = "{text}"
+            case .joinedPair: own = "{query}\(header.input.separator ?? "")" + "{document}"
+            case .pair: own = "pair"
+            case .single: own = "{text}"
             }
             if template != own {
                 throw mismatch("golden joins query and document as \"\(template)\"; \(file) uses the recipe \(header.input.recipe)"
-                               + (header.input.recipe == "joined-pair" ? " \"\(own)\"" : ""))
+                               + (header.input.recipe == .joinedPair ? " \"\(own)\"" : ""))
             }
         }
         if goldenTask == .embedding {
-            if let pooling = recipe?.pooling, pooling != header.model.pooling {
+            if let pooling = recipe?.pooling, pooling != header.model.pooling.rawValue {
                 throw mismatch("golden's pooling is \(pooling); \(file) pools \(header.model.pooling)")
             }
             if let normalize = recipe?.normalize, normalize != header.model.normalize {
@@ -243,11 +232,11 @@ extension GoldenFile {
 
     /// The tokenizer kind (`sentencepiece`, `wordpiece`) of a transformers tokenizer class; nil for a class
     /// Sito does not know.
-    static func tokenizerKind(ofClass name: String) -> String? {
+    static func tokenizerKind(ofClass name: String) -> TokenizerKind? {
         let base = name.hasSuffix("Fast") ? String(name.dropLast(4)) : name
         switch base {
-        case "XLMRobertaTokenizer": return "sentencepiece"
-        case "BertTokenizer", "DistilBertTokenizer", "MPNetTokenizer": return "wordpiece"
+        case "XLMRobertaTokenizer": return .sentencepiece
+        case "BertTokenizer", "DistilBertTokenizer", "MPNetTokenizer": return .wordpiece
         default: return nil
         }
     }
@@ -263,7 +252,7 @@ public enum GoldenVerification {
         let sito = try SitoFile(contentsOf: URL(fileURLWithPath: file), options: SitoOpenOptions(verifyChecksums: verifyChecksums))
         // The runtime reads the tokenizer alone; libsentencepiece must agree with it (SentencePieceCheck.swift).
         try checkSentencePieceTokenizer(of: sito)
-        let task = try ModelTask(header: sito.header, file: file)
+        let task = sito.header.task
         try overrides.check(applicableTo: task, file: file)
         let golden = try GoldenFile.load(path: goldenPath)
         try golden.check(against: sito.header, file: file, goldenPath: goldenPath)

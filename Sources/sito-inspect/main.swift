@@ -82,7 +82,7 @@ struct InspectReport: Encodable {
         var error: String?
     }
     struct Tokenizer: Encodable {
-        var kind: String
+        var kind: TokenizerKind
         var tensor: String
         var bytes: Int?
         /// Pieces in the embedded SentencePiece model; nil when the blob is not one.
@@ -92,7 +92,7 @@ struct InspectReport: Encodable {
         var idOverrides: [[Int]]
         var specials: SpecialIds
         var addedTokens: [AddedToken]
-        var whitespace: String
+        var whitespace: WhitespaceRule
         /// Nil when there is nothing to check (a wordpiece vocabulary, a missing tensor).
         var check: Check?
 
@@ -130,8 +130,8 @@ struct InspectReport: Encodable {
     var headerBytes: Int
     var dataOffset: Int
     var schema: Schema
-    var architecture: String
-    var task: String
+    var architecture: Architecture
+    var task: ModelTask
     var model: ModelHyperparameters
     var input: InputRecipe
     var tokenizer: Tokenizer
@@ -162,7 +162,7 @@ struct InspectReport: Encodable {
         let blob = sito.tensor(h.tokenizer.tensor)
         tokenizer = Tokenizer(
             kind: h.tokenizer.kind, tensor: h.tokenizer.tensor, bytes: blob?.entry.bytes,
-            vocabularySize: h.tokenizer.kind == "sentencepiece" ? blob.flatMap { sentencePieceCount($0.bytes) }
+            vocabularySize: h.tokenizer.kind == .sentencepiece ? blob.flatMap { sentencePieceCount($0.bytes) }
                 : blob.map { $0.bytes.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 } },  // wordpiece: one entry per line
             modelVocab: h.tokenizer.modelVocab, idOffset: h.tokenizer.idOffset, idOverrides: h.tokenizer.idOverrides,
             specials: h.tokenizer.specials, addedTokens: h.tokenizer.addedTokens, whitespace: h.tokenizer.whitespace,
@@ -203,7 +203,7 @@ struct InspectReport: Encodable {
         line("model", "layers \(m.layers), hidden \(m.hidden), heads \(m.heads), ffn \(m.ffn), vocab \(m.vocab), type_vocab \(m.typeVocab)")
         line("", "max_positions \(m.maxPositions), position_offset \(m.positionOffset), layer_norm_eps \(m.layerNormEps), activation \(m.activation)")
         line("", "num_labels \(m.numLabels), output_activation \(m.outputActivation), pooling \(m.pooling), normalize \(m.normalize)")
-        var recipe = input.recipe
+        var recipe = input.recipe.rawValue
         if let separator = input.separator { recipe += ", separator \(quoted(separator))" }
         line("input", "\(recipe), max_length \(input.maxLength), truncation \(input.truncation)")
         var src = source.name
@@ -221,7 +221,7 @@ struct InspectReport: Encodable {
         }
 
         let t = tokenizer
-        let vocab = t.vocabularySize.map { "\(formatCount($0)) \(t.kind == "wordpiece" ? "entries" : "pieces")" } ?? "vocabulary size unknown"
+        let vocab = t.vocabularySize.map { "\(formatCount($0)) \(t.kind == .wordpiece ? "entries" : "pieces")" } ?? "vocabulary size unknown"
         let size = t.bytes.map { " (\(formatBytes($0)))" } ?? " (missing)"
         line("tokenizer", "\(t.kind) in \(t.tensor)\(size), \(vocab), model vocab \(formatCount(t.modelVocab))")
         var ids = "model id = overrides[id] ?? id + \(t.idOffset)"

@@ -5,7 +5,7 @@ import SitoCLI
 import SitoFormat
 import SitoTools
 
-extension QuantizeType: ExpressibleByArgument {}
+extension QuantizationType: ExpressibleByArgument {}
 extension TensorLayout: ExpressibleByArgument {}
 
 @main
@@ -27,7 +27,7 @@ struct SitoQuantize: SitoTool {
     var outputPath: String
 
     @Option(help: "int8 or bf16.")
-    var type: QuantizeType
+    var type: QuantizationType
 
     @Option(help: "Keep tensors matching this name pattern (`*` wildcard) in f32; repeatable.")
     var keepFloat: [String] = []
@@ -46,7 +46,7 @@ struct SitoQuantize: SitoTool {
     }
 
     func execute() throws {
-        let q = Quantizer(type: type, keepFloat: keepFloat, activationPasses: twoPassActivations ? 2 : 1, layout: layout)
+        let q = Quantizer(type: type, keepFloat: keepFloat, activations: twoPassActivations ? .twoPass : .onePass, layout: layout)
         let progress = Progress(tool: Self.toolName, quiet: output.quiet || output.json)
         progress.step("quantizing \(input) to \(type.rawValue)")
         let summary = try q.quantize(input: input, output: outputPath, progress: { progress.update($0, of: $1, unit: "tensors") })

@@ -143,7 +143,7 @@ final class ConvertOutputSafetyTests: XCTestCase {
         try Data(SitoLayout.magic + Array(repeating: 0, count: 60)).write(to: output)   // a (broken) .sito: magic only
         let r = try ToolRunner.run("sito-convert", [folder.path, "--output", output.path])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(try SitoFile(contentsOf: output).header.architecture, "xlm-roberta")
+        XCTAssertEqual(try SitoFile(contentsOf: output).header.architecture, .xlmRoberta)
         // Again, over the valid file it just wrote.
         XCTAssertEqual(try ToolRunner.run("sito-convert", [folder.path, "--output", output.path]).status, 0)
     }

@@ -1,4 +1,4 @@
-// sito_kernels.h: the compute kernels of Sito's runtime (issue 4, issue 5): int8 and bf16 GEMMs,
+// sito_kernels.h: the compute kernels of Sito's runtime: int8 and bf16 GEMMs,
 // per-row int8 quantization, bf16/f16 conversions, run-time instruction-set selection, the f32
 // helpers of the forward pass (e^x, GELU, residual add + LayerNorm, online-softmax steps), and the fused
 // attention of a query block (f32 or bf16 operands).
@@ -259,7 +259,7 @@ void sito_gemm_bf16_blocked16(const uint16_t *xb, size_t ldxb, const uint16_t *W
 void sito_gemm_bf16_blocked16_isa(sito_isa isa, const uint16_t *xb, size_t ldxb, const uint16_t *W,
                                   const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K);
 
-// MARK: - f32 helpers of the forward pass (issue 5) ------------------------------------------------------
+// MARK: - f32 helpers of the forward pass ------------------------------------------------------
 
 /// Path the f32 helpers below take at `level`: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; any level of the ARM
 /// chain → "neon" (NEON is baseline on aarch64); else "scalar" (sito_add_layernorm_f32 has no avx2 path:

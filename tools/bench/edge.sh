@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # edge.sh — what the edge build work changed in speed, measured interleaved in one run on the full-size
-# model (tools/make_fixture.py --model xlmr-large, converted and quantized here):
+# model (tools/make_fixture.py --model $MODEL, default xlmr-large; converted and quantized here):
 #   default build, int8, before (BASELINE: a sito-bench of an older commit) and after (this checkout);
 #   f32 with OpenBLAS (the default trait) and without it (Sito's own sito_gemm_f32: what edge builds run).
 # Each round runs every variant once (REPEATS timed calls after 1 warm-up, median); ROUNDS rounds, and the
@@ -9,6 +9,7 @@
 # How to run
 #   BASELINE=/path/to/old/sito-bench tools/bench/edge.sh           # results: .cache/bench/edge.jsonl
 #   ROUNDS=5 REPEATS=3 WORKLOAD=32x128 tools/bench/edge.sh
+#   MODEL=xlmr-base WORKLOAD=8x128 tools/bench/edge.sh              # the 12-layer config, a quicker run
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
@@ -18,7 +19,7 @@ WORKLOAD="${WORKLOAD:-32x128}"
 OUT="${OUT:-.cache/bench/edge.jsonl}"
 BASELINE="${BASELINE:-}"
 DIR=.cache/bench
-MODEL=xlmr-large
+MODEL="${MODEL:-xlmr-large}"
 log() { printf 'edge-bench: %s\n' "$*" >&2; }
 mkdir -p "$DIR"
 

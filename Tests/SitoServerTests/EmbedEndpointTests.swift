@@ -10,6 +10,7 @@ final class EmbedEndpointTests: XCTestCase {
     func testEmbeddingsEqualTheRuntime() async throws {
         let file = try ServerFixtures.sito("all-minilm-l6-v2")
         let expected = try Embedder(contentsOf: file).embed(texts)
+        let alone = try Embedder(contentsOf: file).embed([texts[1]])
         let t = texts
         try await withServer(file) { client, _ in
             let many = try await client.post("/embed", json: ["inputs": AnyEncodable(t)])
@@ -17,7 +18,8 @@ final class EmbedEndpointTests: XCTestCase {
             XCTAssertEqual(try many.decode([[Float]].self), expected)
             let one = try await client.post("/embed", json: ["inputs": AnyEncodable(t[1])])
             XCTAssertEqual(one.status, 200, one.body)
-            XCTAssertEqual(try one.decode([[Float]].self), [expected[1]])
+            // Alone, as the runtime alone (f32 GEMM results depend on the batch's size: BatchIndependenceTests).
+            XCTAssertEqual(try one.decode([[Float]].self), alone)
             XCTAssertNotNil(one.header("x-inference-time"))
         }
     }

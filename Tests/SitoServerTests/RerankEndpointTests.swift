@@ -95,7 +95,9 @@ final class RerankEndpointTests: XCTestCase {
         XCTAssertEqual(answer.status, 200, answer.body)
         let ranks = try answer.decode([Rank].self)
         XCTAssertEqual(ranks.count, documents.count)
-        for r in ranks { XCTAssertEqual(r.score, Embedder.cosine(q, vectors[r.index])) }
+        // sito-rerank embeds the query alone and the documents together; the server runs them in one batch:
+        // equal to f32 GEMM precision (BatchIndependenceTests).
+        for r in ranks { XCTAssertEqual(r.score, Embedder.cosine(q, vectors[r.index]), accuracy: 1e-5) }
         XCTAssertEqual(ranks.map(\.score), ranks.map(\.score).sorted(by: >))
     }
 }

@@ -42,15 +42,27 @@ final class SchedulerTests: XCTestCase {
 
     func testASmallRequestIsNotStarvedByAHugeOne() async throws {
         let recorder = Recorder()
-        let scheduler = Scheduler(maxBatchTokens: 40, run: { recorder.run($0) })
-        // 50 sequences of 20 tokens: 25 batches alone. Then a one-sequence request.
+        let gate = Gate()
+        let first = Atomic<Bool>(true)
+        let scheduler = Scheduler(maxBatchTokens: 40, run: { inputs in
+            if first.exchange(false, ordering: .relaxed) { gate.pass() }
+            return recorder.run(inputs)
+        })
+        // 50 sequences of 20 tokens: 25 batches alone. Its first batch waits until a one-sequence request
+        // has queued behind it.
         async let huge = scheduler.submit((0..<50).map { _ in ModelInput(ids: Array(repeating: 1, count: 20)) })
-        try await Task.sleep(for: .milliseconds(5))
-        let small = try await scheduler.submit([ModelInput(ids: Array(repeating: 2, count: 20))])
-        XCTAssertEqual(small.outputs, [Array(repeating: 2, count: 20)])
-        let batchesBeforeSmallWasDone = recorder.batches.withLock { $0.count }
-        XCTAssertLessThan(batchesBeforeSmallWasDone, 6, "the small request waited for most of the huge one")
-        _ = try await huge
+        await gate.waitEntered()
+        async let small = scheduler.submit([ModelInput(ids: Array(repeating: 2, count: 20))])
+        for _ in 0..<400 where scheduler.queued.requests < 2 { try await Task.sleep(for: .milliseconds(5)) }
+        XCTAssertEqual(scheduler.queued.requests, 2)
+        gate.open()
+        let (h, s) = try await (huge, small)
+        XCTAssertEqual(s.outputs, [Array(repeating: 2, count: 20)])
+        XCTAssertEqual(h.outputs.count, 50)
+        let batches = recorder.batches.withLock { $0 }
+        let at = try XCTUnwrap(batches.firstIndex { $0.contains { $0.first == 2 } })
+        XCTAssertEqual(at, 1, "the small request ran in batch \(at) of \(batches.count), not in the one right after the running batch")
+        XCTAssertEqual(batches[1].count, 2, "the batch after the first holds one sequence of each request")
         await scheduler.shutdown()
     }
 

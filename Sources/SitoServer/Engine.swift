@@ -164,7 +164,8 @@ public final class Engine: Sendable {
     /// Runs `body` holding one of the --max-concurrent-requests permits; 429 when none is free.
     private func withPermit<T>(_ body: () async throws -> T) async throws -> T {
         let now = inFlight.add(1, ordering: .relaxed).newValue
-        defer { inFlight.subtract(1, ordering: .relaxed) }
+        metrics.requestsInFlight(now)
+        defer { metrics.requestsInFlight(inFlight.subtract(1, ordering: .relaxed).newValue) }
         if now > configuration.maxConcurrentRequests { throw APIError.overloaded(limit: configuration.maxConcurrentRequests) }
         return try await body()
     }

@@ -1,9 +1,10 @@
 // Scheduler.swift: the queue between requests and the model. Requests submit their tokenized sequences;
 // one dedicated inference thread (InferenceThread, not a NIO event loop nor a thread of Swift's
-// cooperative pool) takes sequences from every waiting request in turn, one per request per round, until
-// the batch holds --max-batch-tokens tokens, runs the batch, and hands each request its outputs when its
-// last sequence is done. Interleaving by request keeps a request of 32 long documents from starving the
-// one-document requests that arrive behind it. Work of a request whose client went away (or whose task was
+// cooperative pool) fills each batch up to --max-batch-tokens tokens with one sequence of every waiting
+// request first, then with the requests that have the least work left (formBatch), runs the batch, and
+// hands each request its outputs when its last sequence is done. Interleaving by request keeps a request
+// of 32 long documents from starving the one-document requests that arrive behind it, and a burst of
+// equal requests finishes in arrival order rather than all at once. Work of a request whose client went away (or whose task was
 // cancelled) is dropped before it starts: a batch already running finishes, the rest is never run.
 //
 // Because the encoder packs sequences without padding, a sequence's output does not depend on the other
@@ -92,12 +93,11 @@ enum InferenceThread {
 
 /// The cross-request batching queue. Sendable: all mutable state is guarded by `lock`.
 final class Scheduler: @unchecked Sendable {
-    // @unchecked: `jobs`, `cursor`, `stopping` and every Job are read and written only inside
+    // @unchecked: `jobs`, `stopping` and every Job are read and written only inside
     // `lock.withLock`; the inference thread runs the model outside the lock on copies of the sequences.
     private let lock = Mutex(())
     private let wake = DispatchSemaphore(value: 0)
     private var jobs: [Job] = []
-    private var cursor = 0
     private var stopping = false
     private var droppedCount = 0
     private var stoppedFlag = false
@@ -201,29 +201,33 @@ final class Scheduler: @unchecked Sendable {
         stoppedSignal.signal()
     }
 
-    /// Round-robin over the waiting requests, starting one further each batch: one sequence of each per
-    /// round while it fits. A sequence longer than the whole budget runs alone. Under the lock.
+    /// Fills one batch of at most `maxBatchTokens` tokens, in two passes (under the lock):
+    ///   1. one sequence of every waiting request, oldest first: every request progresses in every batch,
+    ///      so none starves, however large the others;
+    ///   2. the rest of the budget to the requests with the fewest sequences left (oldest first among
+    ///      equals): a small request finishes in the next batch, and requests of equal size finish in
+    ///      arrival order instead of all together at the end of a burst.
+    /// A sequence that does not fit is skipped for a smaller one of another request; one longer than
+    /// the whole budget runs alone.
     private func formBatch() -> [(Job, Int)] {
         var batch: [(Job, Int)] = []
         var tokens = 0
-        let n = jobs.count
-        let start = cursor % n
-        cursor = start + 1
-        var progress = true
-        while progress {
-            progress = false
-            for k in 0..<n {
-                let job = jobs[(start + k) % n]
-                guard job.next < job.sequences.count else { continue }
-                let length = job.sequences[job.next].ids.count
-                if !batch.isEmpty && tokens + length > maxBatchTokens { continue }
-                batch.append((job, job.next))
-                if job.started == nil { job.started = .now }
-                job.next += 1
-                tokens += length
-                progress = true
-            }
+        func take(_ job: Job) -> Bool {
+            guard job.next < job.sequences.count else { return false }
+            let length = job.sequences[job.next].ids.count
+            if !batch.isEmpty && tokens + length > maxBatchTokens { return false }
+            batch.append((job, job.next))
+            if job.started == nil { job.started = .now }
+            job.next += 1
+            tokens += length
+            return true
         }
+        for job in jobs { _ = take(job) }
+        let byWorkLeft = jobs.enumerated().sorted { a, b in
+            let (ra, rb) = (a.element.sequences.count - a.element.next, b.element.sequences.count - b.element.next)
+            return ra != rb ? ra < rb : a.offset < b.offset
+        }.map(\.element)
+        for job in byWorkLeft { while take(job) {} }
         return batch
     }
 

@@ -58,6 +58,7 @@ public struct SitoServer: Sendable {
         let name = URL(fileURLWithPath: configuration.modelPath).deletingPathExtension().lastPathComponent
         let api = API(engine: engine, metrics: metrics, connections: connections, logger: logger, modelName: name, version: sitoServeVersion)
         let router = Router(context: ServerContext.self)
+        router.add(middleware: JSONErrorMiddleware())
         api.register(on: router)
         let http = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionWatchHandler(registry: connections)])
         let hostname = configuration.hostname

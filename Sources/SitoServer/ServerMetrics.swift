@@ -9,7 +9,7 @@
 //   te_batch_next_size                    sequences per batch run (histogram)
 //   te_batch_next_tokens                  tokens per batch run (histogram)
 //   te_batch_inference_duration           seconds per batch run (histogram)
-//   te_queue_size                         requests in flight (gauge)
+//   te_queue_size                         requests in flight (gauge, set as requests start and end)
 import Metrics
 import Prometheus
 

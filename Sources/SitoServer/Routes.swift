@@ -1,8 +1,9 @@
 // Routes.swift: the HTTP routes and what every request goes through: the body read up to
 // --payload-limit (413), JSON decoded (400 for bad JSON, 422 for a wrong shape, as TEI's axum does), the
 // engine asked, the answer written with TEI's timing headers, one log line and the metrics.
-//   TEI:          POST /rerank, POST /embed, GET /health, GET /info, GET /metrics
-//   Cohere/Jina:  POST /v1/rerank
+//   TEI:          POST /rerank, POST /embed (and POST /, as TEI for embedding models), GET /health,
+//                 GET /info, GET /metrics
+//   Cohere/Jina:  POST /v1/rerank (and /v2/rerank, Cohere's v2 client)
 //   OpenAI:       POST /v1/embeddings
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -54,6 +55,14 @@ struct API: Sendable {
         }
         router.post("v1/rerank") { request, context in
             await handle(request, context, endpoint: "/v1/rerank", as: CohereRerankRequest.self) { r, isGone in try await rerankCohere(r, isGone) }
+        }
+        // Cohere's v2 client posts the same request (documents as strings) to /v2/rerank.
+        router.post("v2/rerank") { request, context in
+            await handle(request, context, endpoint: "/v2/rerank", as: CohereRerankRequest.self) { r, isGone in try await rerankCohere(r, isGone) }
+        }
+        // TEI's root route: Hugging Face's InferenceClient (feature_extraction) posts {"inputs"} to the base URL.
+        router.post("/") { request, context in
+            await handle(request, context, endpoint: "/", as: TEIEmbedRequest.self) { r, isGone in try await embedTEI(r, isGone) }
         }
         router.post("v1/embeddings") { request, context in
             await handle(request, context, endpoint: "/v1/embeddings", as: OpenAIEmbeddingsRequest.self) { r, isGone in try await embedOpenAI(r, isGone) }

@@ -47,6 +47,8 @@ final class CohereRerankTests: XCTestCase {
             XCTAssertNil(all.results[0].document)
             XCTAssertEqual(all.model, "xlmr-tiny")
 
+            let v2 = try await client.post("/v2/rerank", json: ["model": AnyEncodable("x"), "query": AnyEncodable(q), "documents": AnyEncodable(docs), "top_n": AnyEncodable(2)])
+            XCTAssertEqual(try v2.decode(Answer.self).results.map(\.index), best.prefix(2).map(\.index))
             let badTop = try await client.post("/v1/rerank", json: ["query": AnyEncodable(q), "documents": AnyEncodable(docs), "top_n": AnyEncodable(0)])
             XCTAssertEqual(badTop.status, 422, badTop.body)
             let empty = try await client.post("/v1/rerank", json: ["query": AnyEncodable(q), "documents": AnyEncodable([String]())])

@@ -21,6 +21,8 @@ final class EmbedEndpointTests: XCTestCase {
             // Alone, as the runtime alone (f32 GEMM results depend on the batch's size: BatchIndependenceTests).
             XCTAssertEqual(try one.decode([[Float]].self), alone)
             XCTAssertNotNil(one.header("x-inference-time"))
+            let root = try await client.post("/", json: ["inputs": AnyEncodable(t[1])])
+            XCTAssertEqual(try root.decode([[Float]].self), alone, "POST / is /embed (TEI's root route)")
         }
     }
 

@@ -26,7 +26,7 @@ final class ErrorStatusTests: XCTestCase {
             XCTAssertTrue(tooMany.body.contains("batch size 4 > maximum allowed batch size 3"), tooMany.body)
             let emptyQuery = try await client.post("/rerank", #"{"query": "", "texts": ["a"]}"#)
             XCTAssertEqual(emptyQuery.status, 422, emptyQuery.body)
-            let unknown = try await client.post("/v2/rerank", #"{}"#)
+            let unknown = try await client.post("/v9/nothing", #"{}"#)
             XCTAssertEqual(unknown.status, 404, unknown.body)
             XCTAssertEqual(unknown.errorType, "not_found")
         }

@@ -151,6 +151,16 @@ async def level(host, port, route, concurrency, payloads, requests, seconds, war
     return latencies, errors, time.monotonic() - t0
 
 
+def cpu_seconds(pid):
+    """utime + stime of a process (Linux /proc), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def percentile(values, p):
     if not values:
         return float("nan")
@@ -223,16 +233,23 @@ async def main():
         payloads = [json.dumps(body(args.route, args.documents, args.tokens, s)).encode() for s in range(16)]
         rows = []
         for c in [int(x) for x in args.concurrency.split(",")]:
+            cpu0 = cpu_seconds(process.pid) if process else None
             lat, errors, wall = await level(host, port, args.route, c, payloads, max(args.requests, c), args.seconds, args.warmup)
+            cpu1 = cpu_seconds(process.pid) if process else None
             row = {"label": args.label, "route": args.route, "concurrency": c, "requests": len(lat), "errors": errors,
                    "documents": args.documents, "tokens_per_document": args.tokens, "seconds": round(wall, 3),
                    "pairs_per_s": round(len(lat) * args.documents / wall, 2) if wall > 0 else 0,
-                   "p50_ms": round(percentile(lat, 50) * 1000, 1), "p99_ms": round(percentile(lat, 99) * 1000, 1)}
+                   "p50_ms": round(percentile(lat, 50) * 1000, 1), "p99_ms": round(percentile(lat, 99) * 1000, 1),
+                   # The server's CPU seconds over the level (warm-up included) and pairs per CPU-second:
+                   # comparable with sito-bench's cpuSeconds on a machine others are loading too.
+                   "server_cpu_s": round(cpu1 - cpu0, 2) if cpu0 is not None and cpu1 is not None else None}
+            if row["server_cpu_s"]:
+                row["pairs_per_cpu_s"] = round((len(lat) + c * args.warmup) * args.documents / row["server_cpu_s"], 2)
             print(json.dumps(row), flush=True)
             rows.append(row)
-        print(f"\n{'concurrency':>11} {'requests':>8} {'errors':>6} {'pairs/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+        print(f"\n{'concurrency':>11} {'requests':>8} {'errors':>6} {'pairs/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'pairs/CPU-s':>11}")
         for r in rows:
-            print(f"{r['concurrency']:>11} {r['requests']:>8} {sum(r['errors'].values()):>6} {r['pairs_per_s']:>8} {r['p50_ms']:>8} {r['p99_ms']:>8}")
+            print(f"{r['concurrency']:>11} {r['requests']:>8} {sum(r['errors'].values()):>6} {r['pairs_per_s']:>8} {r['p50_ms']:>8} {r['p99_ms']:>8} {r.get('pairs_per_cpu_s', '-'):>11}")
     finally:
         if process is not None:
             process.send_signal(signal.SIGTERM)

@@ -6,6 +6,8 @@
 //     Sito (the only library product) → SitoFormat, CSitoKernels, COpenBLAS (only with the OpenBLAS trait)
 //     SitoCLI (what every sito-* executable shares: exit codes, option groups, documents, output) → Sito
 //     sito-rerank, sito-embed (what users ship: scoring only) → SitoCLI, Sito
+//     SitoServer (the HTTP server: engine, routes, metrics) → SitoCLI, Sito, Hummingbird, swift-log,
+//       swift-metrics, swift-prometheus, swift-service-lifecycle; sito-serve → SitoServer
 //   tools side
 //     SitoTools (safetensors, config.json, tokenizer.json, HF names, quantization policy, verification, the
 //       libsentencepiece check of embedded tokenizers) → SitoCLI, Sito, SitoFormat, CSentencePiece
@@ -26,6 +28,7 @@ let package = Package(
         .executable(name: "sito-rerank", targets: ["sito-rerank"]),
         .executable(name: "sito-quantize", targets: ["sito-quantize"]),
         .executable(name: "sito-embed", targets: ["sito-embed"]),
+        .executable(name: "sito-serve", targets: ["sito-serve"]),
     ],
     traits: [
         .trait(name: "OpenBLAS", description: "f32 projections through OpenBLAS's sgemm (Debian: libopenblas-dev). Off: Sito's own f32 GEMM, no OpenBLAS linked (edge builds)."),
@@ -33,6 +36,14 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // sito-serve only (runtime side, no tools' libraries): HTTP, lifecycle, logs, metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // C kernels: checksums, int8/bf16 GEMMs, attention helpers. Scalar reference beside every SIMD path;
@@ -58,6 +69,21 @@ let package = Package(
         .executableTarget(name: "sito-rerank", dependencies: ["SitoCLI", "Sito", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "sito-quantize", dependencies: ["SitoTools", "SitoCLI", "SitoFormat", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "sito-embed", dependencies: ["SitoCLI", "Sito", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // The HTTP server (TEI, Cohere/Jina and OpenAI routes) over one loaded model: engine, routes,
+        // metrics. A library so tests drive it; sito-serve is its thin command line. Runtime side only.
+        .target(name: "SitoServer", dependencies: [
+            "Sito", "SitoCLI", "SitoFormat",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
+        .executableTarget(name: "sito-serve", dependencies: ["SitoServer", "SitoCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The benchmark: pairs/s, latency, peak RSS and open-to-first-score of a .sito reranker (BENCHMARKS.md).
         .executableTarget(name: "sito-bench", dependencies: ["SitoTools", "SitoCLI", "Sito", "SitoFormat", "CSitoKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // libFuzzer harness of SitoFile and SafetensorsFile; a stub unless built with -DSITO_FUZZ (README, "Fuzzing").
@@ -66,6 +92,16 @@ let package = Package(
         .testTarget(name: "SitoFormatTests", dependencies: ["SitoFormat"]),
         .testTarget(name: "SitoTests", dependencies: ["Sito", "SitoFormat", "SitoTools"]),
         .testTarget(name: "SitoToolsTests", dependencies: ["SitoTools", "SitoCLI", "Sito", "SitoFormat"]),
+        // The server's tests: SitoTools only to convert the fixtures; the server itself never links it.
+        .testTarget(name: "SitoServerTests", dependencies: [
+            "SitoServer", "Sito", "SitoTools",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,62 @@
+// EmbedEndpointTests.swift: TEI's POST /embed: one string or a list, equal to Embedder.embed, normalize,
+// truncation, and a reranker file's 422.
+import XCTest
+@testable import SitoServer
+import Sito
+
+final class EmbedEndpointTests: XCTestCase {
+    let texts = ["Cats sleep on warm stones.", "The river floods in spring.", "Kraków is an old town."]
+
+    func testEmbeddingsEqualTheRuntime() async throws {
+        let file = try ServerFixtures.sito("all-minilm-l6-v2")
+        let expected = try Embedder(contentsOf: file).embed(texts)
+        let alone = try Embedder(contentsOf: file).embed([texts[1]])
+        let t = texts
+        try await withServer(file) { client, _ in
+            let many = try await client.post("/embed", json: ["inputs": AnyEncodable(t)])
+            XCTAssertEqual(many.status, 200, many.body)
+            XCTAssertEqual(try many.decode([[Float]].self), expected)
+            let one = try await client.post("/embed", json: ["inputs": AnyEncodable(t[1])])
+            XCTAssertEqual(one.status, 200, one.body)
+            // Alone, as the runtime alone (f32 GEMM results depend on the batch's size: BatchIndependenceTests).
+            XCTAssertEqual(try one.decode([[Float]].self), alone)
+            XCTAssertNotNil(one.header("x-inference-time"))
+            let root = try await client.post("/", json: ["inputs": AnyEncodable(t[1])])
+            XCTAssertEqual(try root.decode([[Float]].self), alone, "POST / is /embed (TEI's root route)")
+        }
+    }
+
+    func testNormalizedByDefault() async throws {
+        let file = try ServerFixtures.sito("all-minilm-l6-v2")
+        let t = texts
+        let vectors = try await withServer(file) { client, _ in
+            try await client.post("/embed", json: ["inputs": AnyEncodable(t), "normalize": AnyEncodable(true)]).decode([[Float]].self)
+        }
+        for v in vectors { XCTAssertEqual(v.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1, accuracy: 1e-5) }
+    }
+
+    func testTooLongTextsAre422UnlessTruncated() async throws {
+        let file = try ServerFixtures.sito("all-minilm-l6-v2")
+        let long = longText(1000)
+        try await withServer(file) { client, _ in
+            let refused = try await client.post("/embed", json: ["inputs": AnyEncodable([long])])
+            XCTAssertEqual(refused.status, 422, refused.body)
+            XCTAssertTrue(refused.body.contains("text 0 is too long"), refused.body)
+            let cut = try await client.post("/embed", json: ["inputs": AnyEncodable([long]), "truncate": AnyEncodable(true)])
+            XCTAssertEqual(cut.status, 200, cut.body)
+        }
+    }
+
+    func testARerankerRefusesEmbed() async throws {
+        let file = try ServerFixtures.sito("xlmr-tiny")
+        try await withServer(file) { client, _ in
+            for path in ["/embed", "/v1/embeddings"] {
+                let body = path == "/embed" ? #"{"inputs": ["a"]}"# : #"{"input": ["a"]}"#
+                let r = try await client.post(path, body)
+                XCTAssertEqual(r.status, 422, r.body)
+                XCTAssertEqual(r.errorType, "validation")
+                XCTAssertTrue(r.body.contains("reranker"), r.body)
+            }
+        }
+    }
+}

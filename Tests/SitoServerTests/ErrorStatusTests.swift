@@ -1,0 +1,71 @@
+// ErrorStatusTests.swift: every error status as JSON {error, error_type}: 400 (not JSON), 413 (body over
+// --payload-limit), 422 (wrong shape, empty, over --max-client-batch-size), 429 (queue full).
+import XCTest
+@testable import SitoServer
+import Sito
+
+final class ErrorStatusTests: XCTestCase {
+    func testMalformedShapeEmptyAndTooMany() async throws {
+        let file = try ServerFixtures.sito("xlmr-tiny")
+        try await withServer(file, { $0.maxClientBatchSize = 3 }) { client, _ in
+            for path in ["/rerank", "/v1/rerank", "/embed", "/v1/embeddings"] {
+                let r = try await client.post(path, #"{"query": "q", "texts": ["#)
+                XCTAssertEqual(r.status, 400, "\(path): \(r.body)")
+                XCTAssertEqual(r.errorType, "malformed", path)
+            }
+            let missing = try await client.post("/rerank", #"{"query": "q"}"#)
+            XCTAssertEqual(missing.status, 422, missing.body)
+            XCTAssertTrue(missing.body.contains("texts"), missing.body)
+            let wrongType = try await client.post("/rerank", #"{"query": "q", "texts": "a"}"#)
+            XCTAssertEqual(wrongType.status, 422, wrongType.body)
+            let empty = try await client.post("/rerank", #"{"query": "q", "texts": []}"#)
+            XCTAssertEqual(empty.status, 422, empty.body)
+            XCTAssertTrue(empty.body.contains("cannot be empty"), empty.body)
+            let tooMany = try await client.post("/rerank", #"{"query": "q", "texts": ["a", "b", "c", "d"]}"#)
+            XCTAssertEqual(tooMany.status, 422, tooMany.body)
+            XCTAssertTrue(tooMany.body.contains("batch size 4 > maximum allowed batch size 3"), tooMany.body)
+            let emptyQuery = try await client.post("/rerank", #"{"query": "", "texts": ["a"]}"#)
+            XCTAssertEqual(emptyQuery.status, 422, emptyQuery.body)
+            let unknown = try await client.post("/v9/nothing", #"{}"#)
+            XCTAssertEqual(unknown.status, 404, unknown.body)
+            XCTAssertEqual(unknown.errorType, "not_found")
+        }
+    }
+
+    func testPayloadLimit() async throws {
+        let file = try ServerFixtures.sito("xlmr-tiny")
+        try await withServer(file, { $0.payloadLimit = 1000 }) { client, _ in
+            let big = #"{"query": "q", "texts": [""# + String(repeating: "a", count: 2000) + #""], "truncate": true}"#
+            let r = try await client.post("/rerank", big)
+            XCTAssertEqual(r.status, 413, r.body)
+            XCTAssertEqual(r.errorType, "payload_too_large")
+            let small = try await client.post("/rerank", #"{"query": "q", "texts": ["a"]}"#)
+            XCTAssertEqual(small.status, 200, small.body)
+        }
+    }
+
+    func testQueueLimitGives429() async throws {
+        let file = try ServerFixtures.sito("xlmr-tiny")
+        let gate = Gate()
+        try await withServer(file, { $0.maxConcurrentRequests = 2; $0.hooks.beforeBatch = { gate.pass() } }) { client, server in
+            // Two requests hold both permits (the first batch waits at the gate) ...
+            async let first = client.post("/rerank", #"{"query": "q", "texts": ["a"]}"#)
+            await gate.waitEntered()
+            async let second = client.post("/rerank", #"{"query": "q", "texts": ["b"]}"#)
+            for _ in 0..<200 where server.engine.requestsInFlight < 2 { try await Task.sleep(for: .milliseconds(10)) }
+            XCTAssertEqual(server.engine.requestsInFlight, 2)
+            // ... so every further one is refused at once, and nothing more is queued.
+            for _ in 0..<5 {
+                let r = try await client.post("/rerank", #"{"query": "q", "texts": ["c"]}"#)
+                XCTAssertEqual(r.status, 429, r.body)
+                XCTAssertEqual(r.errorType, "overloaded")
+            }
+            gate.open()
+            let (a, b) = try await (first, second)
+            XCTAssertEqual(a.status, 200, a.body)
+            XCTAssertEqual(b.status, 200, b.body)
+            let after = try await client.post("/rerank", #"{"query": "q", "texts": ["c"]}"#)
+            XCTAssertEqual(after.status, 200, after.body)
+        }
+    }
+}

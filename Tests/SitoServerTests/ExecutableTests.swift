@@ -1,0 +1,122 @@
+// ExecutableTests.swift: through the built executables. sito-serve's scores equal sito-rerank's --json
+// for the same file and inputs; SIGTERM while requests are in flight lets them finish and exits 0.
+import Foundation
+import XCTest
+@testable import SitoServer
+
+final class ExecutableTests: XCTestCase {
+    /// An executable built next to the test bundle (SwiftPM puts executables and the .xctest together).
+    private func binary(_ name: String) throws -> URL {
+        var folders = [Bundle.main.bundleURL, Bundle(for: ExecutableTests.self).bundleURL.deletingLastPathComponent()]
+        if let exe = Bundle.main.executableURL { folders.append(exe.deletingLastPathComponent()) }
+        for folder in folders {
+            let candidate = folder.appendingPathComponent(name)
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        throw XCTSkip("\(name) is not built next to the tests (looked in \(folders.map(\.path)))")
+    }
+
+    /// A running sito-serve and the port it printed.
+    private struct Served {
+        let process: Process
+        let port: Int
+        let stderr: Pipe
+    }
+
+    private func launch(_ arguments: [String]) throws -> Served {
+        let process = Process()
+        process.executableURL = try binary("sito-serve")
+        process.arguments = arguments + ["--hostname", "127.0.0.1", "--port", "0", "--log-level", "warning"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Read stderr until the "listening" line (bounded: 30 s).
+        var text = ""
+        let deadline = Date().addingTimeInterval(30)
+        let handle = err.fileHandleForReading
+        while Date() < deadline {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+            if let range = text.range(of: #"listening on http://127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+                let port = Int(text[range].split(separator: ":").last!)!
+                return Served(process: process, port: port, stderr: err)
+            }
+        }
+        process.terminate()
+        XCTFail("sito-serve did not print its port: \(text)")
+        throw XCTSkip("no port")
+    }
+
+    func testScoresEqualSitoRerankJSON() async throws {
+        let file = try ServerFixtures.sito("bert-tiny-cls")
+        let query = "where do cats sleep"
+        let documents = ["cats sleep on warm stones", "the river floods in spring", "a cat sleeps anywhere"]
+        let cli = Process()
+        cli.executableURL = try binary("sito-rerank")
+        cli.arguments = [file.path, "--query", query, "--json"] + documents
+        let out = Pipe()
+        cli.standardOutput = out
+        try cli.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        cli.waitUntilExit()
+        XCTAssertEqual(cli.terminationStatus, 0, "sito-rerank failed")
+        struct Row: Decodable { var index: Int; var logit: Float }
+        let rows = try JSONDecoder().decode([Row].self, from: data)
+
+        let served = try launch([file.path])
+        defer { served.process.terminate(); served.process.waitUntilExit() }
+        let client = Client(port: served.port)
+        try await client.waitReady()
+        struct Rank: Decodable { var index: Int; var score: Float }
+        let answer = try await client.post("/rerank", json: ["query": AnyEncodable(query), "texts": AnyEncodable(documents), "raw_scores": AnyEncodable(true)])
+        let ranks = try answer.decode([Rank].self)
+        XCTAssertEqual(ranks.map(\.index), rows.map(\.index))
+        XCTAssertEqual(ranks.map(\.score), rows.map(\.logit))
+    }
+
+    func testSIGTERMUnderLoadFinishesInFlightAndExitsZero() async throws {
+        let file = try ServerFixtures.sito("xlmr-tiny")
+        let served = try launch([file.path, "--max-batch-tokens", "1024", "--auto-truncate"])
+        let client = Client(port: served.port)
+        try await client.waitReady()
+        // Small enough for a debug build on a shared 2-core machine (about 3 s of work in all).
+        let n = 12
+        let body = try String(decoding: JSONEncoder().encode(["query": AnyEncodable("which text is about rain"),
+                                                              "texts": AnyEncodable((0..<4).map { longText(60, seed: $0) })]), as: UTF8.self)
+        let answers = try await withThrowingTaskGroup(of: Result<HTTPAnswer, any Error>.self) { group in
+            for _ in 0..<n { group.addTask { await attempt { try await client.post("/rerank", body) } } }
+            // Wait until the server holds requests in flight, then SIGTERM it.
+            var inFlight = 0
+            for _ in 0..<500 {
+                let metrics = try await client.get("/metrics").body
+                inFlight = metrics.split(separator: "\n").first { $0.hasPrefix("te_queue_size ") }.flatMap { Int(Double($0.split(separator: " ").last!) ?? 0) } ?? 0
+                if inFlight >= 2 { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            XCTAssertGreaterThan(inFlight, 0, "no request was in flight when SIGTERM was sent")
+            kill(served.process.processIdentifier, SIGTERM)
+            var out: [Result<HTTPAnswer, any Error>] = []
+            for try await r in group { out.append(r) }
+            return out
+        }
+        // Bounded wait for the exit (the shutdown timeout is 30 s).
+        for _ in 0..<600 where served.process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        XCTAssertFalse(served.process.isRunning)
+        if served.process.isRunning { served.process.terminate() }
+        served.process.waitUntilExit()
+        XCTAssertEqual(served.process.terminationStatus, 0, String(decoding: served.stderr.fileHandleForReading.availableData, as: UTF8.self))
+        XCTAssertEqual(served.process.terminationReason, .exit)
+        let ok = answers.filter { (try? $0.get().status) == 200 }.count
+        XCTAssertEqual(ok, n, "requests in flight at SIGTERM did not all finish: \(answers.map { r in (try? r.get().status).map(String.init) ?? "\(r)" })")
+        // After the exit nothing listens any more.
+        let after = await attempt { try await client.get("/health") }
+        XCTAssertNil(try? after.get())
+    }
+}
+
+/// The result of an async throwing call.
+func attempt<T>(_ body: () async throws -> T) async -> Result<T, any Error> {
+    do { return .success(try await body()) } catch { return .failure(error) }
+}

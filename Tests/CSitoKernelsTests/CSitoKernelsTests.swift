@@ -4,6 +4,7 @@
 // has (scalar, avx2, avx512, avx512vnni, avx512bf16 on the development machine) without global state.
 import CSitoKernels
 import Foundation
+import SitoTestSupport
 import XCTest
 
 final class ISASelectionTests: XCTestCase {
@@ -59,7 +60,7 @@ final class QuantizeTests: XCTestCase {
     }
 
     func testEveryPathMatchesTheContractBitForBit() {
-        var rng = TestRNG(seed: 1)
+        var rng = SplitMix64(seed: 1)
         for k in [1, 2, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 100, 1024, 1031] {
             let rows = 5, ldx = k + 2
             var x = [Float](repeating: 0, count: rows * ldx)
@@ -120,7 +121,7 @@ final class QuantizeTests: XCTestCase {
     }
 
     func testRowSums() {
-        var rng = TestRNG(seed: 2)
+        var rng = SplitMix64(seed: 2)
         for k in [0, 1, 31, 32, 33, 4096 + 5] {
             let n = 3, ldw = k + 1
             let w = (0..<(n * ldw)).map { _ in Int8(rng.int(-127...127)) }
@@ -146,7 +147,7 @@ final class Int8GemmTests: XCTestCase {
         var xq: [Int8], sx: [Float], w: [Int8], sw: [Float], bias: [Float]
     }
 
-    private func problem(_ m: Int, _ n: Int, _ k: Int, rng: inout TestRNG, extreme: Bool = false) -> Problem {
+    private func problem(_ m: Int, _ n: Int, _ k: Int, rng: inout SplitMix64, extreme: Bool = false) -> Problem {
         let ldx = k + 1, ldw = k + 2, ldy = n + 3
         // Activations through the real quantizer (so they are what the runtime feeds), weights random.
         let x = rng.floats(m * ldx, scale: 3)
@@ -189,7 +190,7 @@ final class Int8GemmTests: XCTestCase {
     }
 
     func testEveryPathIsBitIdenticalToTheContractOnRaggedShapes() {
-        var rng = TestRNG(seed: 3)
+        var rng = SplitMix64(seed: 3)
         for shape in raggedShapes {
             let p = problem(shape.m, shape.n, shape.k, rng: &rng)
             for withBias in [true, false] {
@@ -207,7 +208,7 @@ final class Int8GemmTests: XCTestCase {
     }
 
     func testLargeSumsAboveTwoToTheTwentyFour() {
-        var rng = TestRNG(seed: 4)
+        var rng = SplitMix64(seed: 4)
         let p = problem(5, 6, 4096 + 3, rng: &rng, extreme: true)   // |acc| up to 127²·4099 ≈ 6.6e7
         let expect = contract(p, bias: true)
         for level in availableLevels {
@@ -217,7 +218,7 @@ final class Int8GemmTests: XCTestCase {
 
     func testSplittingNAndMGivesTheSameResult() {
         // Two "threads": rows [0, 10) and [10, 23) of W, same Y with ldy; and M split at 3.
-        var rng = TestRNG(seed: 5)
+        var rng = SplitMix64(seed: 5)
         let p = problem(7, 23, 200, rng: &rng)
         let whole = run(p, sito_kernels_detect_isa(), bias: true, sums: true)
         var y = [Float](repeating: 0, count: p.m * p.ldy)
@@ -238,7 +239,7 @@ final class Int8GemmTests: XCTestCase {
 
     func testEndToEndApproximatesTheFloatProduct() {
         // Sanity of the scheme itself (not a path comparison): quantize X and W, multiply, compare with f32.
-        var rng = TestRNG(seed: 6)
+        var rng = SplitMix64(seed: 6)
         let m = 3, n = 5, k = 300
         let x = rng.floats(m * k), wf = rng.floats(n * k, scale: 0.1)
         var xq = [Int8](repeating: 0, count: m * k), sx = [Float](repeating: 0, count: m)
@@ -265,7 +266,7 @@ final class BF16Tests: XCTestCase {
                                Float(bitPattern: 0x3F80_8001), Float(bitPattern: 0x3F80_7FFF),
                                Float(bitPattern: 0x7F7F_FFFF), Float(bitPattern: 0x007F_FFFF),   // → Inf; subnormal rounds up
                                Float(bitPattern: 0x7F80_0001), Float(bitPattern: 0xFFC1_2345)]   // signalling NaN, payload
-        var rng = TestRNG(seed: 7)
+        var rng = SplitMix64(seed: 7)
         for _ in 0..<100_003 { values.append(Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()))) }
         let expect = values.map(contractBF16)
         XCTAssertEqual(expect[13], 0x3F82)  // 0x3F81_8000 ties to even (up)
@@ -304,7 +305,7 @@ final class BF16Tests: XCTestCase {
         var xb: [UInt16], w: [UInt16], bias: [Float]
     }
 
-    private func problem(_ m: Int, _ n: Int, _ k: Int, rng: inout TestRNG) -> Problem {
+    private func problem(_ m: Int, _ n: Int, _ k: Int, rng: inout SplitMix64) -> Problem {
         let ldx = k + 2, ldw = k + 1, ldy = n + 2
         let x = rng.floats(m * ldx, scale: 2), wf = rng.floats(n * ldw, scale: 0.05)
         var xb = [UInt16](repeating: 0, count: m * ldx), w = [UInt16](repeating: 0, count: n * ldw)
@@ -323,7 +324,7 @@ final class BF16Tests: XCTestCase {
     }
 
     func testScalarReferenceIsTheInOrderSum() {
-        var rng = TestRNG(seed: 8)
+        var rng = SplitMix64(seed: 8)
         let p = problem(3, 5, 77, rng: &rng)
         let y = run(p, SITO_ISA_SCALAR, bias: true)
         for r in 0..<p.m {
@@ -336,7 +337,7 @@ final class BF16Tests: XCTestCase {
     }
 
     func testEveryPathWithinBF16GemmToleranceOnRaggedShapes() {
-        var rng = TestRNG(seed: 9)
+        var rng = SplitMix64(seed: 9)
         var worstRatio = 0.0
         for shape in raggedShapes {
             let p = problem(shape.m, shape.n, shape.k, rng: &rng)
@@ -375,7 +376,7 @@ final class F32OpsTests: XCTestCase {
                            .infinity, -.infinity, .nan, 1e-8, -1e-8, .leastNonzeroMagnitude]
         var v: Float = -104
         while v < 89 { xs.append(v); v += 0.000_731 }
-        var rng = TestRNG(seed: 20)
+        var rng = SplitMix64(seed: 20)
         for _ in 0..<50_000 { xs.append(10 * rng.float()) }
         for level in chainLevels {
             for n in raggedLengths + [xs.count] {
@@ -397,7 +398,7 @@ final class F32OpsTests: XCTestCase {
         var xs: [Float] = [0, -0, 1, -1, 5.9, -5.9, 6, -6, 8, -8, 10, -10, 30, -30, 1e-20, -1e-20, 1.312, -1.312]
         var v: Float = -12
         while v < 12 { xs.append(v); v += 0.000_37 }
-        var rng = TestRNG(seed: 21)
+        var rng = SplitMix64(seed: 21)
         for _ in 0..<30_000 { xs.append(4 * rng.float()) }
         let reference = xs.map { x in 0.5 * x * (1 + erff(x * 0.70710678118654752)) }
         for level in chainLevels {
@@ -424,7 +425,7 @@ final class F32OpsTests: XCTestCase {
     }
 
     func testAddLayerNormAgainstReference() {
-        var rng = TestRNG(seed: 22)
+        var rng = SplitMix64(seed: 22)
         for n in raggedLengths {
             let m = 3, ldx = n + 2, ldd = n + 5
             // Rows with a large common offset (the case double accumulation is for) and ordinary rows.
@@ -458,7 +459,7 @@ final class F32OpsTests: XCTestCase {
     }
 
     func testSoftmaxUpdateAgainstReferenceAndExactSoftmax() {
-        var rng = TestRNG(seed: 23)
+        var rng = SplitMix64(seed: 23)
         for bk in raggedLengths {
             let bq = 5, lds = bk + 3, d = 19, ldo = d + 2
             let blocks = 3

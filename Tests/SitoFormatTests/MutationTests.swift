@@ -2,6 +2,7 @@
 // overwrites in the preamble and header, hostile numbers in the header JSON, truncations — must each end
 // in a SitoFormatError or a valid parse: never a trap (which would kill the test process), never a hang.
 import Foundation
+import SitoTestSupport
 import XCTest
 @testable import SitoFormat
 

@@ -13,6 +13,7 @@
 import Foundation
 import Sito
 import SitoFormat
+import SitoTestSupport
 @testable import SitoTools
 import XCTest
 
@@ -22,12 +23,12 @@ final class HostileInputTests: XCTestCase {
     /// really is that large.
     static let rssBudgetMiB = 512
 
-    private func run(_ name: String, cases: Int, seed: UInt64, _ body: (Int, inout Rng, inout Outcomes) throws -> Void) rethrows {
+    private func run(_ name: String, cases: Int, seed: UInt64, _ body: (Int, inout SplitMix64, inout Outcomes) throws -> Void) rethrows {
         let start = Date()
         let rssBefore = peakRSSMiB()
         let watchdog = Watchdog()
         defer { watchdog.stop() }
-        var rng = Rng(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var outcomes = Outcomes(name)
         for n in 0..<cases {
             watchdog.begin("\(name) #\(n)")
@@ -437,7 +438,7 @@ final class HostileInputTests: XCTestCase {
 
 /// One protobuf-aware mutation of a serialized ModelProto: a top-level field (or a field inside a piece)
 /// gets a hostile length, number, wire type or contents, or is removed or repeated.
-func mutateProto(_ bytes: [UInt8], _ rng: inout Rng, depth: Int = 0) -> [UInt8] {
+func mutateProto(_ bytes: [UInt8], _ rng: inout SplitMix64, depth: Int = 0) -> [UInt8] {
     struct Field { var key: Range<Int>; var length: Range<Int>?; var payload: Range<Int> }
     func varint(_ b: [UInt8], _ pos: inout Int, _ end: Int) -> UInt64? {
         var v: UInt64 = 0, shift: UInt64 = 0

@@ -13,28 +13,13 @@
 import Foundation
 import Sito
 import SitoFormat
+import SitoTestSupport
 @testable import SitoTools
 import XCTest
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// SplitMix64: small, fast and the same everywhere.
-struct Rng {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
-    mutating func pick<T>(_ xs: [T]) -> T { xs[below(xs.count)] }
-    mutating func chance(_ oneIn: Int) -> Bool { below(oneIn) == 0 }
-}
 
 /// Counts how each case ended, and prints one line a CI log reader can grep.
 struct Outcomes {
@@ -71,12 +56,13 @@ struct Outcomes {
 
 /// A case that runs longer than `limit` seconds is a hang: the watchdog names it and aborts the process
 /// (a hang in CI becomes a crash with a case number instead of a job that never ends).
-final class Watchdog: @unchecked Sendable {
-    // @unchecked: every field is read and written under `lock`.
-    private let lock = NSLock()
-    private var label = ""
-    private var started = Date()
-    private var stopped = false
+final class Watchdog: Sendable {
+    private struct State {
+        var label = ""
+        var started = Date()
+        var stopped = false
+    }
+    private let state = Locked(State())
     let limit: TimeInterval
 
     init(limit: TimeInterval = 30) {
@@ -84,9 +70,7 @@ final class Watchdog: @unchecked Sendable {
         let thread = Thread { [weak self] in
             while let self {
                 Thread.sleep(forTimeInterval: 0.5)
-                self.lock.lock()
-                let (done, what, age) = (self.stopped, self.label, Date().timeIntervalSince(self.started))
-                self.lock.unlock()
+                let (done, what, age) = self.state.withLock { ($0.stopped, $0.label, Date().timeIntervalSince($0.started)) }
                 if done { return }
                 if age > self.limit {
                     FileHandle.standardError.write(Data("HostileInputTests: case \(what) ran \(Int(age)) s: a hang\n".utf8))
@@ -98,16 +82,14 @@ final class Watchdog: @unchecked Sendable {
     }
 
     func begin(_ what: String) {
-        lock.lock()
-        label = what
-        started = Date()
-        lock.unlock()
+        state.withLock {
+            $0.label = what
+            $0.started = Date()
+        }
     }
 
     func stop() {
-        lock.lock()
-        stopped = true
-        lock.unlock()
+        state.withLock { $0.stopped = true }
     }
 }
 
@@ -116,17 +98,6 @@ func peakRSSMiB() -> Int {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Int(usage.ru_maxrss) / 1024
-}
-
-/// A scratch folder on tmpfs when there is one: the converter and quantizer fsync every output.
-func scratchFolder(_ name: String) throws -> URL {
-    let shm = URL(fileURLWithPath: "/dev/shm")
-    var isDir: ObjCBool = false
-    let base = FileManager.default.fileExists(atPath: shm.path, isDirectory: &isDir) && isDir.boolValue
-        ? shm : FileManager.default.temporaryDirectory
-    let url = base.appendingPathComponent("sito-\(name)-\(getpid())-\(UUID().uuidString.prefix(8))")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
 }
 
 // MARK: - safetensors
@@ -242,7 +213,7 @@ let hostileLiterals = ["9223372036854775807", "9223372036854775808", "-922337203
 
 /// One structural or textual mutation of a JSON document. `keyBias` (when non-empty) makes paths whose
 /// last key is one of these names three times as likely to be picked.
-func mutateJSON(_ original: Any, _ rng: inout Rng, keyBias: Set<String> = []) -> [UInt8] {
+func mutateJSON(_ original: Any, _ rng: inout SplitMix64, keyBias: Set<String> = []) -> [UInt8] {
     let text = [UInt8](try! JSONSerialization.data(withJSONObject: original, options: [.sortedKeys]))
     var paths = jsonPaths(original)
     if !keyBias.isEmpty {
@@ -307,8 +278,8 @@ func digitRuns(_ bytes: [UInt8]) -> [Range<Int>] {
 
 // MARK: - The micro model
 
-/// The scratch folder of the micro model, removed at process exit.
-nonisolated(unsafe) private var microScratch: String?  // written once under MicroModel.lock
+/// The scratch folder of the micro model, removed at process exit (set once, before the atexit handler).
+private let microScratch = Locked<String?>(nil)
 
 /// The micro model folder, its `.sito`, and the pieces the tests mutate. Built once per test process.
 final class MicroModel: @unchecked Sendable {
@@ -329,19 +300,15 @@ final class MicroModel: @unchecked Sendable {
     let tokenizerInfo: TokenizerInfo
     let golden: [String: Any]
 
-    // nonisolated(unsafe): read and written only under `lock`.
-    nonisolated(unsafe) private static var shared: MicroModel?
-    private static let lock = NSLock()
+    private static let shared = Locked<MicroModel?>(nil)
 
     static func get() throws -> MicroModel {
-        lock.lock()
-        defer { lock.unlock() }
-        if let shared { return shared }
-        let m = try MicroModel()
-        shared = m
-        microScratch = m.folder.deletingLastPathComponent().path
-        atexit { if let path = microScratch { try? FileManager.default.removeItem(atPath: path) } }
-        return m
+        try shared.once {
+            let m = try MicroModel()
+            microScratch.withLock { $0 = m.folder.deletingLastPathComponent().path }
+            atexit { if let path = microScratch.current { try? FileManager.default.removeItem(atPath: path) } }
+            return m
+        }
     }
 
     private init() throws {

@@ -7,24 +7,19 @@
 import Foundation
 import Sito
 import SitoFormat
+import SitoTestSupport
 @testable import SitoTools
 import XCTest
 
 /// Shared loading for the tokenizer tests (the real tokenizer.json is 17 MB: convert it once).
 enum TokenizerFixtures {
-    static let root = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let xlmrFolder = root.appendingPathComponent(".cache/fixtures/xlmr-tokenizer")
-    static let parityFile = root.appendingPathComponent("Tests/Fixtures/tokenizer/xlmr-parity.json")
+    static let xlmrFolder = Fixtures.root.appendingPathComponent(".cache/fixtures/xlmr-tokenizer")
+    static let parityFile = Fixtures.root.appendingPathComponent("Tests/Fixtures/tokenizer/xlmr-parity.json")
     static let recipe = InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: 8192, truncation: "right")
 
     /// (info, bytes) of the converted real XLM-R tokenizer (call `requireFixture()` first).
     static func converted() throws -> (info: TokenizerInfo, bytes: [UInt8]) {
-        try cache.withLock { cached in
-            if let cached { return cached }
-            let value = try convertTokenizer(folder: xlmrFolder, modelVocab: 250_002)
-            cached = value
-            return value
-        }
+        try cache.once { try convertTokenizer(folder: xlmrFolder, modelVocab: 250_002) }
     }
 
     static func requireFixture() throws {
@@ -49,21 +44,9 @@ enum TokenizerFixtures {
         }
     }
 
-    private static let loaded = Mutex<[String: Tokenizer]>([:])
+    private static let loaded = Locked<[String: Tokenizer]>([:])
 
-    private static let cache = Mutex<(info: TokenizerInfo, bytes: [UInt8])?>(nil)
-}
-
-/// A tiny lock-protected box (Synchronization.Mutex needs macOS 15; this keeps the package's macOS 13).
-final class Mutex<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
+    private static let cache = Locked<(info: TokenizerInfo, bytes: [UInt8])?>(nil)
 }
 
 final class TokenizerParityTests: XCTestCase {

@@ -1,6 +1,7 @@
 // JSONOutputTests.swift: every tool's `--json` prints exactly the keys formats/cli-json.md documents
 // (its `keys:` lines are read here), and every key at every depth is snake_case.
 import Foundation
+import SitoTestSupport
 @testable import SitoTools
 import XCTest
 

@@ -4,6 +4,7 @@
 // sito-quantize (SitoTools/OutputSafety.swift); one case here runs it through the quantizer.
 import Foundation
 import SitoFormat
+import SitoTestSupport
 import XCTest
 
 final class ConvertOutputSafetyTests: XCTestCase {

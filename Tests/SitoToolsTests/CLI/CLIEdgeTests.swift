@@ -5,6 +5,7 @@
 import Foundation
 import Sito
 import SitoFormat
+import SitoTestSupport
 @testable import SitoTools
 import SitoCLI
 import XCTest

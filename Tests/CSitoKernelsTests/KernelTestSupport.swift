@@ -2,6 +2,13 @@
 // this machine can run, Swift re-statements of the kernel contracts in sito_kernels.h (independent of the
 // C code, so the scalar reference itself is checked against the documented scheme), and the named
 // tolerances. The deterministic RNG is SitoTestSupport's SplitMix64.
+//
+// The kernel tests check every SIMD path of Sources/CSitoKernels against its scalar reference, and the
+// scalar references against these contracts. Paths are forced with the kernels' explicit `_isa` entry
+// points, so the tests run every path this CPU has (scalar, avx2, avx512, avx512vnni, avx512bf16 on the
+// development machine) without global state. One class per file: ISASelectionTests, QuantizeTests,
+// Int8GemmTests, BF16Tests, F32OpsTests, GemmF32Tests, Blocked16Tests, AttentionTests,
+// Aarch64ConformanceTests.
 import CSitoKernels
 import XCTest
 

@@ -20,7 +20,7 @@ final class WordPieceParityTests: XCTestCase {
     }
 
     func tokenizer() throws -> Tokenizer {
-        let folder = Fixtures.root.appendingPathComponent(".cache/fixtures/all-minilm-l6-v2")
+        let folder = Fixtures.miniLM
         guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path) else {
             XCTFail("fixture \(folder.path) is missing: run tools/setup.sh")
             throw CocoaError(.fileNoSuchFile)

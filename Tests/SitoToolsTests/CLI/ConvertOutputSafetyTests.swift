@@ -109,7 +109,7 @@ final class ConvertOutputSafetyTests: XCTestCase {
     }
 
     func testSentenceTransformersFilesAreRefused() throws {
-        let source = Fixtures.root.appendingPathComponent(".cache/fixtures/all-minilm-l6-v2")
+        let source = Fixtures.miniLM
         guard fm.fileExists(atPath: source.appendingPathComponent("modules.json").path) else {
             return XCTFail("fixture \(source.path) is missing: run tools/setup.sh")
         }

@@ -64,3 +64,10 @@ public func scratchFolder(_ name: String) throws -> URL {
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
+
+/// A scratch folder removed by `test`'s teardown.
+public func scratchFolder(_ name: String, removedAfter test: XCTestCase) throws -> URL {
+    let url = try scratchFolder(name)
+    test.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+    return url
+}

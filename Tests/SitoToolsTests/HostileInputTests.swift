@@ -46,8 +46,7 @@ final class HostileInputTests: XCTestCase {
 
     func testSafetensorsMutations() throws {
         let micro = try MicroModel.get()
-        let work = try scratchFolder("st")
-        defer { try? FileManager.default.removeItem(at: work) }
+        let work = try scratchFolder("st", removedAfter: self)
         let folder = try copyMicroFolder(micro, into: work)
         let stPath = folder.appendingPathComponent("model.safetensors").path
         let base = micro.safetensors
@@ -143,8 +142,7 @@ final class HostileInputTests: XCTestCase {
 
     func testConfigMutations() throws {
         let micro = try MicroModel.get()
-        let work = try scratchFolder("cfg")
-        defer { try? FileManager.default.removeItem(at: work) }
+        let work = try scratchFolder("cfg", removedAfter: self)
         let folder = try copyMicroFolder(micro, into: work)
         let configURL = folder.appendingPathComponent("config.json")
         let keys: Set<String> = ["architectures", "hidden_size", "num_attention_heads", "num_hidden_layers", "intermediate_size",
@@ -180,8 +178,7 @@ final class HostileInputTests: XCTestCase {
 
     func testTokenizerJSONMutations() throws {
         let micro = try MicroModel.get()
-        let work = try scratchFolder("tok")
-        defer { try? FileManager.default.removeItem(at: work) }
+        let work = try scratchFolder("tok", removedAfter: self)
         let folder = work.appendingPathComponent("t")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         // Most cases use the pipeline with an empty charsmap (a 4 KB file); every sixteenth the real
@@ -288,8 +285,7 @@ final class HostileInputTests: XCTestCase {
 
     func testFairseqSentencePieceModelMutations() throws {
         let micro = try MicroModel.get()
-        let work = try scratchFolder("fairseq")
-        defer { try? FileManager.default.removeItem(at: work) }
+        let work = try scratchFolder("fairseq", removedAfter: self)
         // fairseq's layout: <unk>, <s>, </s>, then pieces; ids shift by one and <pad>, <mask> are added.
         let vocab = (micro.tokenizerJSON["model"] as! [String: Any])["vocab"] as! [[Any]]
         var pieces: [SentencePieceModel.Piece] = [.init("<unk>", score: 0, type: .unknown), .init("<s>", score: 0, type: .control),
@@ -332,8 +328,7 @@ final class HostileInputTests: XCTestCase {
 
     func testGoldenMutations() throws {
         let micro = try MicroModel.get()
-        let work = try scratchFolder("golden")
-        defer { try? FileManager.default.removeItem(at: work) }
+        let work = try scratchFolder("golden", removedAfter: self)
         let path = work.appendingPathComponent("g.json").path
         let keys: Set<String> = ["format", "max_length", "cases", "input_ids", "logits", "query", "document", "text", "embedding"]
         var reports = 0
@@ -359,8 +354,7 @@ final class HostileInputTests: XCTestCase {
 
     func testSitoMutationsThroughQuantizerAndReranker() throws {
         let micro = try MicroModel.get()
-        let work = try scratchFolder("sito")
-        defer { try? FileManager.default.removeItem(at: work) }
+        let work = try scratchFolder("sito", removedAfter: self)
         let base = [UInt8](try Data(contentsOf: micro.sito))
         let headerLength = base.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian) }
         let json = Array(base[16..<(16 + headerLength)])

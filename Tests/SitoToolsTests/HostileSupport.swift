@@ -260,22 +260,6 @@ func mutateJSON(_ original: Any, _ rng: inout SplitMix64, keyBias: Set<String> =
     }
 }
 
-/// Byte ranges of every run of ASCII digits.
-func digitRuns(_ bytes: [UInt8]) -> [Range<Int>] {
-    var runs: [Range<Int>] = []
-    var i = 0
-    while i < bytes.count {
-        if (0x30...0x39).contains(bytes[i]) {
-            let start = i
-            while i < bytes.count && (0x30...0x39).contains(bytes[i]) { i += 1 }
-            runs.append(start..<i)
-        } else {
-            i += 1
-        }
-    }
-    return runs
-}
-
 // MARK: - The micro model
 
 /// The scratch folder of the micro model, removed at process exit (set once, before the atexit handler).

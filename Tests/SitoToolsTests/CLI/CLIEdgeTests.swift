@@ -22,11 +22,7 @@ final class CLIEdgeTests: XCTestCase {
     private var work: URL!
 
     override func setUpWithError() throws {
-        work = try scratchFolder("cli")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: work)
+        work = try scratchFolder("cli", removedAfter: self)
     }
 
     private func microFolder() throws -> URL {

@@ -12,11 +12,7 @@ final class ConvertOutputSafetyTests: XCTestCase {
     private let fm = FileManager.default
 
     override func setUpWithError() throws {
-        work = try scratchFolder("convert-output")
-    }
-
-    override func tearDownWithError() throws {
-        try? fm.removeItem(at: work)
+        work = try scratchFolder("convert-output", removedAfter: self)
     }
 
     /// A private copy of the micro XLM-R model folder (config.json, tokenizer.json, tokenizer_config.json,

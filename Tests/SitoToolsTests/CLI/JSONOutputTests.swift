@@ -9,11 +9,7 @@ final class JSONOutputTests: XCTestCase {
     private var work: URL!
 
     override func setUpWithError() throws {
-        work = try scratchFolder("json-output")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: work)
+        work = try scratchFolder("json-output", removedAfter: self)
     }
 
     /// The documented key lists of each tool's section, in the order they appear.

@@ -11,11 +11,7 @@ final class RuntimeCLITests: XCTestCase {
     private var work: URL!
 
     override func setUpWithError() throws {
-        work = try scratchFolder("runtime-cli")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: work)
+        work = try scratchFolder("runtime-cli", removedAfter: self)
     }
 
     /// The micro reranker: 32 tokens per pair at most, so a sentence of a few dozen words is truncated.

@@ -12,11 +12,7 @@ final class VerifyGoldenMismatchTests: XCTestCase {
     private var work: URL!
 
     override func setUpWithError() throws {
-        work = try scratchFolder("verify-mismatch")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: work)
+        work = try scratchFolder("verify-mismatch", removedAfter: self)
     }
 
     /// Converted fixtures, made once per test process.

@@ -88,13 +88,18 @@ let package = Package(
         .executableTarget(name: "sito-bench", dependencies: ["SitoTools", "SitoCLI", "Sito", "SitoFormat", "CSitoKernels", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // libFuzzer harness of SitoFile and SafetensorsFile; a stub unless built with -DSITO_FUZZ (README, "Fuzzing").
         .executableTarget(name: "sito-fuzz", dependencies: ["SitoTools", "SitoFormat"]),
-        .testTarget(name: "CSitoKernelsTests", dependencies: ["CSitoKernels"]),
-        .testTarget(name: "SitoFormatTests", dependencies: ["SitoFormat"]),
-        .testTarget(name: "SitoTests", dependencies: ["Sito", "SitoFormat", "SitoTools"]),
-        .testTarget(name: "SitoToolsTests", dependencies: ["SitoTools", "SitoCLI", "Sito", "SitoFormat"]),
+        // What the test targets share: the deterministic RNG, the lock box, fixture and scratch paths, the
+        // runner of the built executables, and the tiny hand-built `.sito` model. Public API of SitoFormat only.
+        .target(name: "SitoTestSupport", dependencies: ["SitoFormat"], path: "Tests/SitoTestSupport"),
+        .testTarget(name: "CSitoKernelsTests", dependencies: ["CSitoKernels", "SitoTestSupport"]),
+        .testTarget(name: "SitoFormatTests", dependencies: ["SitoFormat", "SitoTestSupport"]),
+        .testTarget(name: "SitoTests", dependencies: ["Sito", "SitoFormat", "SitoTools", "SitoTestSupport"]),
+        // Tests/SitoToolsTests/CLI/ holds every test that runs the built sito-* executables (they share the
+        // converted micro model with the hostile-input tests of this target).
+        .testTarget(name: "SitoToolsTests", dependencies: ["SitoTools", "SitoCLI", "Sito", "SitoFormat", "SitoTestSupport"]),
         // The server's tests: SitoTools only to convert the fixtures; the server itself never links it.
         .testTarget(name: "SitoServerTests", dependencies: [
-            "SitoServer", "Sito", "SitoTools",
+            "SitoServer", "Sito", "SitoTools", "SitoTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),

@@ -4,6 +4,7 @@
 // the named tolerances of KernelTestSupport.swift.
 import CSitoKernels
 import Foundation
+import SitoTestSupport
 import XCTest
 
 final class AttentionTests: XCTestCase {
@@ -17,7 +18,7 @@ final class AttentionTests: XCTestCase {
 
     /// Scores with a trend across the keys (K[j, 0] grows with j and Q[i, 0] > 0), so the running maximum
     /// rises from block to block and every rescaling step is exercised.
-    static func problem(nq: Int, keys: Int, d: Int, rng: inout TestRNG) -> Problem {
+    static func problem(nq: Int, keys: Int, d: Int, rng: inout SplitMix64) -> Problem {
         let ldq = d + 3, ldk = d + 5, ldv = d + 1
         var q = [Float](repeating: .nan, count: nq * ldq), k = [Float](repeating: .nan, count: keys * ldk)
         var v = [Float](repeating: .nan, count: keys * ldv)
@@ -99,7 +100,7 @@ final class AttentionTests: XCTestCase {
     static let blocks: [(nq: Int, d: Int)] = [(64, 64), (17, 64), (130, 64), (1, 32), (33, 32), (5, 8), (64, 3)]
 
     func testScalarReferencesAreTheSchemes() {
-        var rng = TestRNG(seed: 40)
+        var rng = SplitMix64(seed: 40)
         for keys in [1, 65, 513] {
             for (nq, d) in AttentionTests.blocks {
                 let p = AttentionTests.problem(nq: nq, keys: keys, d: d, rng: &rng)
@@ -124,7 +125,7 @@ final class AttentionTests: XCTestCase {
     }
 
     func testPackedKVFollowsTheLayoutBitForBitOnEveryPath() {
-        var rng = TestRNG(seed: 41)
+        var rng = SplitMix64(seed: 41)
         // Ties (0x...8000 patterns), the largest finite values (round to Inf), ±Inf, NaNs, subnormals, -0.
         let specials: [Float] = [1 + 0x1p-8, 1 + 3 * 0x1p-8, -(1 + 0x1p-8), .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
                                  .infinity, -.infinity, .nan, Float(bitPattern: 0x7F80_0001), Float(bitPattern: 0xFFC1_2345),
@@ -157,7 +158,7 @@ final class AttentionTests: XCTestCase {
     }
 
     func testEveryPathWithinToleranceOfTheReferenceOnRaggedShapes() {
-        var rng = TestRNG(seed: 42)
+        var rng = SplitMix64(seed: 42)
         var worst: [String: Double] = [:]
         // The bf16 tolerance allows a flipped rounding on every weight; flips are in fact rare, so the bf16
         // paths must also agree within the f32 tolerance almost everywhere (measured: 1 element in ~10^5).
@@ -199,7 +200,7 @@ final class AttentionTests: XCTestCase {
     }
 
     func testOutputMayOverwriteTheQueries() {
-        var rng = TestRNG(seed: 43)
+        var rng = SplitMix64(seed: 43)
         let p = AttentionTests.problem(nq: 150, keys: 130, d: 64, rng: &rng)
         let scratch = UnsafeMutableRawPointer.allocate(byteCount: sito_attention_scratch_bytes(p.d), alignment: 64)
         defer { scratch.deallocate() }

@@ -2,6 +2,7 @@
 // formula, row sums, and every int8 / bf16 path on blocked weights against the row-major kernels —
 // int8 bit-identical to the contract, bf16 within bf16GemmTolerance of the scalar reference.
 import CSitoKernels
+import SitoTestSupport
 import XCTest
 
 final class Blocked16Tests: XCTestCase {
@@ -13,7 +14,7 @@ final class Blocked16Tests: XCTestCase {
     ]
 
     func testPackIsThePermutationTheFormatDescribes() {
-        var rng = TestRNG(seed: 21)
+        var rng = SplitMix64(seed: 21)
         for (n, k, size) in [(16, 4, 1), (32, 12, 1), (48, 8, 2), (16, 2, 2)] {
             let ld = k + 3
             let src = (0..<(n * ld * size)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
@@ -37,7 +38,7 @@ final class Blocked16Tests: XCTestCase {
     }
 
     func testRowSumsMatchTheRowMajorSums() {
-        var rng = TestRNG(seed: 22)
+        var rng = SplitMix64(seed: 22)
         let n = 48, k = 1028
         let w = (0..<(n * k)).map { _ in Int8(rng.int(-127...127)) }
         var packed = [Int8](repeating: 0, count: n * k)
@@ -49,7 +50,7 @@ final class Blocked16Tests: XCTestCase {
     }
 
     func testInt8EveryPathIsBitIdenticalToTheRowMajorKernel() {
-        var rng = TestRNG(seed: 23)
+        var rng = SplitMix64(seed: 23)
         for s in shapes {
             let ldx = s.k + 5, ldy = s.n + 3
             let x = rng.floats(s.m * ldx, scale: 3)
@@ -87,7 +88,7 @@ final class Blocked16Tests: XCTestCase {
 
     func testInt8SplittingNAtBlockBoundaries() {
         // Two "threads" taking W rows [0, 32) and [32, 80): W + n0 · K, as for row-major weights.
-        var rng = TestRNG(seed: 24)
+        var rng = SplitMix64(seed: 24)
         let m = 9, n = 80, k = 64
         let x = rng.floats(m * k)
         var xq = [Int8](repeating: 0, count: m * k), sx = [Float](repeating: 0, count: m)
@@ -112,7 +113,7 @@ final class Blocked16Tests: XCTestCase {
     }
 
     func testBF16EveryPathWithinToleranceOfTheScalarReference() {
-        var rng = TestRNG(seed: 25)
+        var rng = SplitMix64(seed: 25)
         var worstRatio = 0.0
         for s in shapes {
             let ldx = s.k + 2, ldy = s.n + 1

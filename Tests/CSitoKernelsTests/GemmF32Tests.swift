@@ -3,6 +3,7 @@
 // ragged shapes with the named tolerance `gemmF32Tolerance`, and the splitting rule the runtime relies on.
 // Also defines `chainLevels`, the family-aware list of levels the f32 kernels' tests iterate.
 import CSitoKernels
+import SitoTestSupport
 import XCTest
 
 /// SCALAR and every level of this CPU's own chain up to the detected one (x86: avx2…; aarch64: neon…):
@@ -27,7 +28,7 @@ final class GemmF32Tests: XCTestCase {
         let x: [Float], w: [Float], bias: [Float]
     }
 
-    private static func problem(_ m: Int, _ n: Int, _ k: Int, pad: Int, rng: inout TestRNG) -> Problem {
+    private static func problem(_ m: Int, _ n: Int, _ k: Int, pad: Int, rng: inout SplitMix64) -> Problem {
         let ldx = k + pad, ldw = k + 2 * pad, ldy = n + 3 * pad
         return Problem(m: m, n: n, k: k, ldx: ldx, ldw: ldw, ldy: ldy, x: rng.floats(m * ldx, scale: 2),
                        w: rng.floats(n * ldw, scale: 0.1), bias: rng.floats(n))
@@ -43,7 +44,7 @@ final class GemmF32Tests: XCTestCase {
     }
 
     func testScalarReferenceIsTheInOrderSum() {
-        var rng = TestRNG(seed: 31)
+        var rng = SplitMix64(seed: 31)
         let p = GemmF32Tests.problem(3, 5, 77, pad: 3, rng: &rng)
         let y = GemmF32Tests.run(p, SITO_ISA_SCALAR, bias: true)
         for r in 0..<p.m {
@@ -56,7 +57,7 @@ final class GemmF32Tests: XCTestCase {
     }
 
     func testEveryPathWithinToleranceOfTheReferenceOnRaggedShapes() {
-        var rng = TestRNG(seed: 32)
+        var rng = SplitMix64(seed: 32)
         // raggedShapes plus: rows around the tile heights (6, 12, 8) and the small-M kernel's limit,
         // columns around the panel widths (16, 32, 12) and chunks (128, 96), K across the cache block
         // (256) and up to 4096.
@@ -98,7 +99,7 @@ final class GemmF32Tests: XCTestCase {
     /// Linear.swift splits N over cores in blocks of 16 rows of W: every path gives each element the same
     /// bits whichever block computes it.
     func testSplittingNGivesTheSameBits() {
-        var rng = TestRNG(seed: 33)
+        var rng = SplitMix64(seed: 33)
         for m in [1, 7, 64] {
             let p = GemmF32Tests.problem(m, 100, 520, pad: 4, rng: &rng)
             for level in chainLevels {

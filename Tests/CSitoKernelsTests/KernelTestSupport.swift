@@ -1,28 +1,16 @@
-// KernelTestSupport.swift: shared helpers for the CSitoKernels tests: a deterministic RNG, the list of
-// instruction-set levels this machine can run, Swift re-statements of the kernel contracts in
-// sito_kernels.h (independent of the C code, so the scalar reference itself is checked against the
-// documented scheme), and the named tolerances.
+// KernelTestSupport.swift: shared helpers for the CSitoKernels tests: the list of instruction-set levels
+// this machine can run, Swift re-statements of the kernel contracts in sito_kernels.h (independent of the
+// C code, so the scalar reference itself is checked against the documented scheme), and the named
+// tolerances. The deterministic RNG is SitoTestSupport's SplitMix64.
+//
+// The kernel tests check every SIMD path of Sources/CSitoKernels against its scalar reference, and the
+// scalar references against these contracts. Paths are forced with the kernels' explicit `_isa` entry
+// points, so the tests run every path this CPU has (scalar, avx2, avx512, avx512vnni, avx512bf16 on the
+// development machine) without global state. One class per file: ISASelectionTests, QuantizeTests,
+// Int8GemmTests, BF16Tests, F32OpsTests, GemmF32Tests, Blocked16Tests, AttentionTests,
+// Aarch64ConformanceTests.
 import CSitoKernels
 import XCTest
-
-/// SplitMix64: deterministic across runs and platforms.
-struct TestRNG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [-1, 1).
-    mutating func float() -> Float { Float(next() >> 40) * 0x1p-23 - 1 }
-    mutating func floats(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in scale * float() } }
-    mutating func int(_ range: ClosedRange<Int>) -> Int {
-        range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
-    }
-}
 
 /// Every level from scalar up to what this CPU supports: each kernel is run at each of them.
 let availableLevels: [sito_isa] = (0...Int(sito_kernels_detect_isa().rawValue)).map { sito_isa(rawValue: UInt32($0)) }

@@ -2,6 +2,7 @@
 // failure leave the destination as it was and no temporary behind; commit replaces it in one rename;
 // an output never overwrites one of the tool's inputs.
 import Foundation
+import SitoTestSupport
 import XCTest
 @testable import SitoFormat
 

@@ -2,6 +2,7 @@
 // and per-tensor checksum verification naming the corrupt tensor (formats/sito.md, "Checksums").
 import CSitoKernels
 import Foundation
+import SitoTestSupport
 import XCTest
 @testable import SitoFormat
 
@@ -105,18 +106,5 @@ final class ChecksumTests: XCTestCase {
                                                actual: sample.header.tensors[i].xxh64),
                       options: SitoOpenOptions(verifyChecksums: true))
         XCTAssertNoThrow(try parse(bytes), "checksums are not verified at a plain open")
-    }
-}
-
-/// A small deterministic generator for the tests (SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

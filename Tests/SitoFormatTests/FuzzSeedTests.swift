@@ -5,6 +5,7 @@
 //
 //   SITO_FUZZ_SEEDS=.cache/fuzz/seeds swift test --scratch-path .build-rel --filter FuzzSeedTests
 import Foundation
+import SitoTestSupport
 import XCTest
 @testable import SitoFormat
 

@@ -1,6 +1,7 @@
 // InvariantTests.swift: one test per invariant of formats/sito.md ("Invariants"): a valid tiny file is
 // broken by hand in exactly one way and the reader must refuse it with exactly the matching error.
 import Foundation
+import SitoTestSupport
 import XCTest
 @testable import SitoFormat
 

@@ -1,6 +1,7 @@
 // LayoutTests.swift: the `layout` key of format 2 (formats/sito.md, "Layouts" and invariants 2, 6, 11):
 // which tensors may be blocked16, the version a writer stamps, and the reader's refusals.
 import Foundation
+import SitoTestSupport
 import XCTest
 @testable import SitoFormat
 

@@ -2,6 +2,7 @@
 // overwrites in the preamble and header, hostile numbers in the header JSON, truncations — must each end
 // in a SitoFormatError or a valid parse: never a trap (which would kill the test process), never a hang.
 import Foundation
+import SitoTestSupport
 import XCTest
 @testable import SitoFormat
 
@@ -10,17 +11,7 @@ final class MutationTests: XCTestCase {
         let sample = try Sample(Tiny.bytes(test: self))
         let json = Array(sample.bytes[16..<(16 + sample.headerLength)])
         // Every run of digits in the header (offsets, sizes, shapes, hyperparameters, ids).
-        var numbers: [Range<Int>] = []
-        var i = 0
-        while i < json.count {
-            if (0x30...0x39).contains(json[i]) {
-                let start = i
-                while i < json.count && (0x30...0x39).contains(json[i]) { i += 1 }
-                numbers.append(start..<i)
-            } else {
-                i += 1
-            }
-        }
+        let numbers = digitRuns(json)
         let hostile = ["0", "-1", "1", "63", "64", "-64", "255", "256", "65536", "4294967296", "1099511627776",
                        "1099511627777", "4611686018427387904", "9223372036854775807", "9223372036854775808",
                        "18446744073709551616", "1e308", "1.5", "null", "\"1\"", "[]", "{}"]

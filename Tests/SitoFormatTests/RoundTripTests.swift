@@ -1,6 +1,7 @@
 // RoundTripTests.swift: files written by SitoWriter are valid, laid out as formats/sito.md says, and
 // read back bit for bit by SitoFile.
 import Foundation
+import SitoTestSupport
 import XCTest
 @testable import SitoFormat
 

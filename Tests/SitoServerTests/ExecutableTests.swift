@@ -1,20 +1,13 @@
 // ExecutableTests.swift: through the built executables. sito-serve's scores equal sito-rerank's --json
 // for the same file and inputs; SIGTERM while requests are in flight lets them finish and exits 0.
 import Foundation
+import SitoTestSupport
 import XCTest
 @testable import SitoServer
 
 final class ExecutableTests: XCTestCase {
-    /// An executable built next to the test bundle (SwiftPM puts executables and the .xctest together).
-    private func binary(_ name: String) throws -> URL {
-        var folders = [Bundle.main.bundleURL, Bundle(for: ExecutableTests.self).bundleURL.deletingLastPathComponent()]
-        if let exe = Bundle.main.executableURL { folders.append(exe.deletingLastPathComponent()) }
-        for folder in folders {
-            let candidate = folder.appendingPathComponent(name)
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        throw XCTSkip("\(name) is not built next to the tests (looked in \(folders.map(\.path)))")
-    }
+    /// An executable built next to the test bundle.
+    private func binary(_ name: String) throws -> URL { try ToolRunner.binary(name) }
 
     /// A running sito-serve and the port it printed.
     private struct Served {

@@ -10,13 +10,11 @@ import ServiceLifecycle
 import XCTest
 @testable import SitoServer
 import Sito
+import SitoTestSupport
 import SitoTools
 
 enum ServerFixtures {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var converted: [String: URL] = [:]
-    // nonisolated(unsafe): read and written only under `lock`.
+    private static let converted = Locked<[String: URL]>([:])
     private static let folder: URL = {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("sito-serve-tests-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -25,18 +23,12 @@ enum ServerFixtures {
 
     /// A Hugging Face fixture folder.
     static func source(_ name: String) throws -> URL {
-        let url = name == "all-minilm-l6-v2" ? root.appendingPathComponent(".cache/fixtures/all-minilm-l6-v2")
-                                              : root.appendingPathComponent(".cache/fixtures/models/\(name)")
-        guard FileManager.default.fileExists(atPath: url.appendingPathComponent("config.json").path) else {
-            XCTFail("fixture \(url.path) is missing: run tools/setup.sh")
-            throw XCTSkip("missing fixture")
-        }
-        return url
+        name == "all-minilm-l6-v2" ? Fixtures.miniLM : try Fixtures.model(name)
     }
 
     /// The fixture as a `.sito` file (f32), converted once per test run.
     static func sito(_ name: String) throws -> URL {
-        try lock.withLock {
+        try converted.withLock { converted in
             if let url = converted[name] { return url }
             let out = folder.appendingPathComponent("\(name).sito")
             _ = try Converter(folder: try source(name)).convert(to: out.path)
@@ -48,7 +40,7 @@ enum ServerFixtures {
     /// xlmr-tiny quantized to int8 (the int8 GEMM and bf16 attention paths).
     static func int8(_ name: String) throws -> URL {
         let f32 = try sito(name)
-        return try lock.withLock {
+        return try converted.withLock { converted in
             let key = name + "-int8"
             if let url = converted[key] { return url }
             let out = folder.appendingPathComponent("\(key).sito")

@@ -3,23 +3,15 @@
 import Foundation
 import Sito
 import SitoFormat
+import SitoTestSupport
 import SitoTools
 import XCTest
 
 final class RerankerTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     /// Converts xlmr-tiny once per test into a temporary file.
     func tinyModel() throws -> URL {
-        let folder = RerankerTests.root.appendingPathComponent(".cache/fixtures/models/xlmr-tiny")
-        guard FileManager.default.fileExists(atPath: folder.path) else {
-            XCTFail("fixture \(folder.path) is missing: run tools/setup.sh")
-            throw XCTSkip("missing fixture")
-        }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sito-reranker-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        let out = dir.appendingPathComponent("tiny.sito")
+        let folder = try Fixtures.model("xlmr-tiny")
+        let out = try Fixtures.temporaryFolder(removedAfter: self).appendingPathComponent("tiny.sito")
         _ = try Converter(folder: folder).convert(to: out.path)
         return out
     }
@@ -71,32 +63,14 @@ final class RerankerTests: XCTestCase {
         let docs = (0..<24).map { "Dokument numer \($0): " + String(repeating: "słowo ", count: $0 * 3) }
         let q = query
         let serial = try reranker.score(query: q, documents: docs)
-        let results = ResultBox(count: 8)
+        let results = Locked<[Result<[Score], Error>?]>(Array(repeating: nil, count: 8))
         DispatchQueue.concurrentPerform(iterations: 8) { i in
-            results.set(i, Result { try reranker.score(query: q, documents: docs) })
+            let r = Result { try reranker.score(query: q, documents: docs) }
+            results.withLock { $0[i] = r }
         }
         for i in 0..<8 {
-            let got = try results.get(i).get()
+            let got = try results.current[i]!.get()
             XCTAssertEqual(got.map(\.logit), serial.map(\.logit), "thread \(i)")
         }
-    }
-}
-
-/// Results written by concurrent workers, each to its own slot.
-final class ResultBox: @unchecked Sendable {
-    // @unchecked: every access holds the lock.
-    private var slots: [Result<[Score], Error>?]
-    private let lock = NSLock()
-
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-    func set(_ i: Int, _ r: Result<[Score], Error>) {
-        lock.lock(); defer { lock.unlock() }
-        slots[i] = r
-    }
-
-    func get(_ i: Int) -> Result<[Score], Error> {
-        lock.lock(); defer { lock.unlock() }
-        return slots[i]!
     }
 }

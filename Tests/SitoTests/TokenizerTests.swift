@@ -5,33 +5,34 @@
 import Foundation
 import Sito
 import SitoFormat
+import SitoTestSupport
 import SitoTools
 import XCTest
 
 final class TokenizerTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let recipe = InputRecipe(recipe: .joinedPair, separator: "</s></s>", maxLength: 8192, truncation: .right)
-    nonisolated(unsafe) static var cached: (info: TokenizerInfo, bytes: [UInt8])?
+    static let cached = Locked<(info: TokenizerInfo, bytes: [UInt8])?>(nil)
     /// Loaded tokenizers by "whitespace/maxLength": loading 250,002 pieces takes seconds in debug builds.
-    nonisolated(unsafe) static var loaded: [String: Tokenizer] = [:]
+    static let loaded = Locked<[String: Tokenizer]>([:])
 
     func tokenizer(_ whitespace: WhitespaceRule = .metaspaceCollapse, maxLength: Int = 8192) throws -> Tokenizer {
-        let folder = Self.root.appendingPathComponent(".cache/fixtures/xlmr-tokenizer")
+        let folder = Fixtures.root.appendingPathComponent(".cache/fixtures/xlmr-tokenizer")
         guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path) else {
             XCTFail("fixture \(folder.path)/tokenizer.json is missing: run tools/setup.sh")
             throw CocoaError(.fileNoSuchFile)
         }
-        if Self.cached == nil { Self.cached = try convertTokenizer(folder: folder, modelVocab: 250_002) }
+        let converted = try Self.cached.once { try convertTokenizer(folder: folder, modelVocab: 250_002) }
         let key = "\(whitespace)/\(maxLength)"
-        if let t = Self.loaded[key] { return t }
-        var (info, bytes) = Self.cached!
-        info.whitespace = whitespace
-        var recipe = Self.recipe
-        recipe.maxLength = maxLength
-        let t = try bytes.withUnsafeBytes { try Tokenizer(info: info, input: recipe, bytes: $0) }
-        Self.loaded[key] = t
-        return t
+        return try Self.loaded.withLock { loaded in
+            if let t = loaded[key] { return t }
+            var info = converted.info
+            info.whitespace = whitespace
+            var recipe = Self.recipe
+            recipe.maxLength = maxLength
+            let t = try converted.bytes.withUnsafeBytes { try Tokenizer(info: info, input: recipe, bytes: $0) }
+            loaded[key] = t
+            return t
+        }
     }
 
     func testModelCardPair() throws {
@@ -63,7 +64,7 @@ final class TokenizerTests: XCTestCase {
     }
 
     func testLstripAndRstrip() throws {
-        var (info, bytes) = try { _ = try tokenizer(); return Self.cached! }()
+        var (info, bytes) = try { _ = try tokenizer(); return Self.cached.current! }()
         info.addedTokens = info.addedTokens.map { var t = $0; if t.content == "<mask>" { t.lstrip = true; t.rstrip = true }; return t }
         let t = try bytes.withUnsafeBytes { try Tokenizer(info: info, input: Self.recipe, bytes: $0) }
         XCTAssertEqual(t.encode("a <mask> b"), [10, 250_001, 876], "whitespace on both sides absorbed")
@@ -104,7 +105,7 @@ final class TokenizerTests: XCTestCase {
         XCTAssertThrowsError(try t.encodePair(query: "q", document: "d", maxLength: 1)) {
             XCTAssertEqual($0 as? TokenizerError, .maxLengthTooSmall(requested: 1, minimum: 2))
         }
-        let (info, bytes) = Self.cached!
+        let (info, bytes) = Self.cached.current!
         var wrong = info
         wrong.whitespace = .bert
         XCTAssertThrowsError(try bytes.withUnsafeBytes { try Tokenizer(info: wrong, input: Self.recipe, bytes: $0) }) {
@@ -125,7 +126,7 @@ final class TokenizerTests: XCTestCase {
         let t = try tokenizer()
         let texts = (0..<64).map { "Zapytanie \($0)</s></s>Dokument numer \($0) — zażółć gęślą jaźń 😀" }
         let expected = texts.map { t.encode($0) }
-        let results = Mutex2<[[Int32]]>(Array(repeating: [], count: texts.count))
+        let results = Locked<[[Int32]]>(Array(repeating: [], count: texts.count))
         DispatchQueue.concurrentPerform(iterations: texts.count) { i in
             let ids = t.encode(texts[i])
             results.withLock { $0[i] = ids }
@@ -179,17 +180,5 @@ final class TokenizerTests: XCTestCase {
             total += fallback.utf8.count
         }
         return parts.joined(separator: " ")
-    }
-}
-
-/// A lock-protected box for test results written from several threads.
-final class Mutex2<Value>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
     }
 }

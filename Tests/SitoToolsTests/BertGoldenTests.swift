@@ -7,6 +7,7 @@
 import Foundation
 import Sito
 import SitoFormat
+import SitoTestSupport
 import SitoTools
 import XCTest
 

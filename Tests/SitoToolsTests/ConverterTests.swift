@@ -2,6 +2,7 @@
 // sharded bf16 sources, inventory checks, and refusal of unsupported inputs.
 import Foundation
 import SitoFormat
+import SitoTestSupport
 @testable import SitoTools
 import XCTest
 

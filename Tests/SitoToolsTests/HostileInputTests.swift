@@ -13,6 +13,7 @@
 import Foundation
 import Sito
 import SitoFormat
+import SitoTestSupport
 @testable import SitoTools
 import XCTest
 
@@ -22,12 +23,12 @@ final class HostileInputTests: XCTestCase {
     /// really is that large.
     static let rssBudgetMiB = 512
 
-    private func run(_ name: String, cases: Int, seed: UInt64, _ body: (Int, inout Rng, inout Outcomes) throws -> Void) rethrows {
+    private func run(_ name: String, cases: Int, seed: UInt64, _ body: (Int, inout SplitMix64, inout Outcomes) throws -> Void) rethrows {
         let start = Date()
         let rssBefore = peakRSSMiB()
         let watchdog = Watchdog()
         defer { watchdog.stop() }
-        var rng = Rng(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var outcomes = Outcomes(name)
         for n in 0..<cases {
             watchdog.begin("\(name) #\(n)")
@@ -45,8 +46,7 @@ final class HostileInputTests: XCTestCase {
 
     func testSafetensorsMutations() throws {
         let micro = try MicroModel.get()
-        let work = try scratchFolder("st")
-        defer { try? FileManager.default.removeItem(at: work) }
+        let work = try scratchFolder("st", removedAfter: self)
         let folder = try copyMicroFolder(micro, into: work)
         let stPath = folder.appendingPathComponent("model.safetensors").path
         let base = micro.safetensors
@@ -142,8 +142,7 @@ final class HostileInputTests: XCTestCase {
 
     func testConfigMutations() throws {
         let micro = try MicroModel.get()
-        let work = try scratchFolder("cfg")
-        defer { try? FileManager.default.removeItem(at: work) }
+        let work = try scratchFolder("cfg", removedAfter: self)
         let folder = try copyMicroFolder(micro, into: work)
         let configURL = folder.appendingPathComponent("config.json")
         let keys: Set<String> = ["architectures", "hidden_size", "num_attention_heads", "num_hidden_layers", "intermediate_size",
@@ -179,8 +178,7 @@ final class HostileInputTests: XCTestCase {
 
     func testTokenizerJSONMutations() throws {
         let micro = try MicroModel.get()
-        let work = try scratchFolder("tok")
-        defer { try? FileManager.default.removeItem(at: work) }
+        let work = try scratchFolder("tok", removedAfter: self)
         let folder = work.appendingPathComponent("t")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         // Most cases use the pipeline with an empty charsmap (a 4 KB file); every sixteenth the real
@@ -287,8 +285,7 @@ final class HostileInputTests: XCTestCase {
 
     func testFairseqSentencePieceModelMutations() throws {
         let micro = try MicroModel.get()
-        let work = try scratchFolder("fairseq")
-        defer { try? FileManager.default.removeItem(at: work) }
+        let work = try scratchFolder("fairseq", removedAfter: self)
         // fairseq's layout: <unk>, <s>, </s>, then pieces; ids shift by one and <pad>, <mask> are added.
         let vocab = (micro.tokenizerJSON["model"] as! [String: Any])["vocab"] as! [[Any]]
         var pieces: [SentencePieceModel.Piece] = [.init("<unk>", score: 0, type: .unknown), .init("<s>", score: 0, type: .control),
@@ -331,8 +328,7 @@ final class HostileInputTests: XCTestCase {
 
     func testGoldenMutations() throws {
         let micro = try MicroModel.get()
-        let work = try scratchFolder("golden")
-        defer { try? FileManager.default.removeItem(at: work) }
+        let work = try scratchFolder("golden", removedAfter: self)
         let path = work.appendingPathComponent("g.json").path
         let keys: Set<String> = ["format", "max_length", "cases", "input_ids", "logits", "query", "document", "text", "embedding"]
         var reports = 0
@@ -358,8 +354,7 @@ final class HostileInputTests: XCTestCase {
 
     func testSitoMutationsThroughQuantizerAndReranker() throws {
         let micro = try MicroModel.get()
-        let work = try scratchFolder("sito")
-        defer { try? FileManager.default.removeItem(at: work) }
+        let work = try scratchFolder("sito", removedAfter: self)
         let base = [UInt8](try Data(contentsOf: micro.sito))
         let headerLength = base.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian) }
         let json = Array(base[16..<(16 + headerLength)])
@@ -437,7 +432,7 @@ final class HostileInputTests: XCTestCase {
 
 /// One protobuf-aware mutation of a serialized ModelProto: a top-level field (or a field inside a piece)
 /// gets a hostile length, number, wire type or contents, or is removed or repeated.
-func mutateProto(_ bytes: [UInt8], _ rng: inout Rng, depth: Int = 0) -> [UInt8] {
+func mutateProto(_ bytes: [UInt8], _ rng: inout SplitMix64, depth: Int = 0) -> [UInt8] {
     struct Field { var key: Range<Int>; var length: Range<Int>?; var payload: Range<Int> }
     func varint(_ b: [UInt8], _ pos: inout Int, _ end: Int) -> UInt64? {
         var v: UInt64 = 0, shift: UInt64 = 0

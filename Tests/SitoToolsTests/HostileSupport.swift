@@ -1,40 +1,18 @@
-// HostileSupport.swift: what the hostile-input tests (HostileInputTests.swift) start from and how they
-// break it.
-//
-// The micro model: a copy of the xlmr-tiny fixture folder cut down so that one full conversion costs
-// milliseconds, not seconds (xlmr-tiny carries the real 250,002-row vocabulary: a 32 MB safetensors and
-// a 17 MB tokenizer.json). Same config.json, tokenizer_config.json and tokenizer.json pipeline (the real
-// Precompiled charsmap, Metaspace, TemplateProcessing), same layer tensors; only the vocabulary is the
-// real one's first 63 pieces plus `<mask>` (64 ids), the position table keeps 34 rows (32 tokens), and
-// the folder's charsmap is empty (the real one is kept beside it for the tokenizer tests).
+// HostileSupport.swift: how the hostile-input tests (HostileInputTests.swift) break what they start from
+// (the micro model, MicroModel.swift): outcome counting, the hang watchdog, safetensors and JSON mutations.
 //
 // Deterministic: every mutation comes from SplitMix64 with a fixed seed, and every JSON document is
 // written with sorted keys, so a failing case number means the same bytes on every run.
 import Foundation
 import Sito
 import SitoFormat
+import SitoTestSupport
 @testable import SitoTools
 import XCTest
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// SplitMix64: small, fast and the same everywhere.
-struct Rng {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
-    mutating func pick<T>(_ xs: [T]) -> T { xs[below(xs.count)] }
-    mutating func chance(_ oneIn: Int) -> Bool { below(oneIn) == 0 }
-}
 
 /// Counts how each case ended, and prints one line a CI log reader can grep.
 struct Outcomes {
@@ -71,12 +49,13 @@ struct Outcomes {
 
 /// A case that runs longer than `limit` seconds is a hang: the watchdog names it and aborts the process
 /// (a hang in CI becomes a crash with a case number instead of a job that never ends).
-final class Watchdog: @unchecked Sendable {
-    // @unchecked: every field is read and written under `lock`.
-    private let lock = NSLock()
-    private var label = ""
-    private var started = Date()
-    private var stopped = false
+final class Watchdog: Sendable {
+    private struct State {
+        var label = ""
+        var started = Date()
+        var stopped = false
+    }
+    private let state = Locked(State())
     let limit: TimeInterval
 
     init(limit: TimeInterval = 30) {
@@ -84,9 +63,7 @@ final class Watchdog: @unchecked Sendable {
         let thread = Thread { [weak self] in
             while let self {
                 Thread.sleep(forTimeInterval: 0.5)
-                self.lock.lock()
-                let (done, what, age) = (self.stopped, self.label, Date().timeIntervalSince(self.started))
-                self.lock.unlock()
+                let (done, what, age) = self.state.withLock { ($0.stopped, $0.label, Date().timeIntervalSince($0.started)) }
                 if done { return }
                 if age > self.limit {
                     FileHandle.standardError.write(Data("HostileInputTests: case \(what) ran \(Int(age)) s: a hang\n".utf8))
@@ -98,16 +75,14 @@ final class Watchdog: @unchecked Sendable {
     }
 
     func begin(_ what: String) {
-        lock.lock()
-        label = what
-        started = Date()
-        lock.unlock()
+        state.withLock {
+            $0.label = what
+            $0.started = Date()
+        }
     }
 
     func stop() {
-        lock.lock()
-        stopped = true
-        lock.unlock()
+        state.withLock { $0.stopped = true }
     }
 }
 
@@ -116,17 +91,6 @@ func peakRSSMiB() -> Int {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Int(usage.ru_maxrss) / 1024
-}
-
-/// A scratch folder on tmpfs when there is one: the converter and quantizer fsync every output.
-func scratchFolder(_ name: String) throws -> URL {
-    let shm = URL(fileURLWithPath: "/dev/shm")
-    var isDir: ObjCBool = false
-    let base = FileManager.default.fileExists(atPath: shm.path, isDirectory: &isDir) && isDir.boolValue
-        ? shm : FileManager.default.temporaryDirectory
-    let url = base.appendingPathComponent("sito-\(name)-\(getpid())-\(UUID().uuidString.prefix(8))")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
 }
 
 // MARK: - safetensors
@@ -242,7 +206,7 @@ let hostileLiterals = ["9223372036854775807", "9223372036854775808", "-922337203
 
 /// One structural or textual mutation of a JSON document. `keyBias` (when non-empty) makes paths whose
 /// last key is one of these names three times as likely to be picked.
-func mutateJSON(_ original: Any, _ rng: inout Rng, keyBias: Set<String> = []) -> [UInt8] {
+func mutateJSON(_ original: Any, _ rng: inout SplitMix64, keyBias: Set<String> = []) -> [UInt8] {
     let text = [UInt8](try! JSONSerialization.data(withJSONObject: original, options: [.sortedKeys]))
     var paths = jsonPaths(original)
     if !keyBias.isEmpty {
@@ -288,136 +252,3 @@ func mutateJSON(_ original: Any, _ rng: inout Rng, keyBias: Set<String> = []) ->
         })
     }
 }
-
-/// Byte ranges of every run of ASCII digits.
-func digitRuns(_ bytes: [UInt8]) -> [Range<Int>] {
-    var runs: [Range<Int>] = []
-    var i = 0
-    while i < bytes.count {
-        if (0x30...0x39).contains(bytes[i]) {
-            let start = i
-            while i < bytes.count && (0x30...0x39).contains(bytes[i]) { i += 1 }
-            runs.append(start..<i)
-        } else {
-            i += 1
-        }
-    }
-    return runs
-}
-
-// MARK: - The micro model
-
-/// The scratch folder of the micro model, removed at process exit.
-nonisolated(unsafe) private var microScratch: String?  // written once under MicroModel.lock
-
-/// The micro model folder, its `.sito`, and the pieces the tests mutate. Built once per test process.
-final class MicroModel: @unchecked Sendable {
-    // @unchecked: immutable after init; the tests only read it.
-    static let vocab = 64
-    static let positions = 34
-
-    let folder: URL
-    let sito: URL
-    let config: [String: Any]
-    /// tokenizer.json with the real Precompiled charsmap (320 KB), and with an empty one (in the folder).
-    let tokenizerJSONFull: [String: Any]
-    let tokenizerJSON: [String: Any]
-    let safetensors: [UInt8]
-    /// The converted SentencePiece model, from each tokenizer.json.
-    let sentencePieceFull: [UInt8]
-    let sentencePiece: [UInt8]
-    let tokenizerInfo: TokenizerInfo
-    let golden: [String: Any]
-
-    // nonisolated(unsafe): read and written only under `lock`.
-    nonisolated(unsafe) private static var shared: MicroModel?
-    private static let lock = NSLock()
-
-    static func get() throws -> MicroModel {
-        lock.lock()
-        defer { lock.unlock() }
-        if let shared { return shared }
-        let m = try MicroModel()
-        shared = m
-        microScratch = m.folder.deletingLastPathComponent().path
-        atexit { if let path = microScratch { try? FileManager.default.removeItem(atPath: path) } }
-        return m
-    }
-
-    private init() throws {
-        let source = try Fixtures.model("xlmr-tiny")
-        folder = try scratchFolder("micro").appendingPathComponent("xlmr-micro")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-
-        // config.json: the fixture's, with the smaller tables.
-        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("config.json"))) as! [String: Any]
-        config["vocab_size"] = MicroModel.vocab
-        config["max_position_embeddings"] = MicroModel.positions
-        self.config = config
-        try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys, .prettyPrinted]).write(to: folder.appendingPathComponent("config.json"))
-        for name in ["tokenizer_config.json", "special_tokens_map.json"] {
-            try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: folder.appendingPathComponent(name))
-        }
-
-        // model.safetensors: every tensor of the fixture, the two tables cut to their first rows.
-        let real = try SafetensorsFile(path: source.appendingPathComponent("model.safetensors").path)
-        let handle = try FileHandle(forReadingFrom: source.appendingPathComponent("model.safetensors"))
-        defer { try? handle.close() }
-        var tensors: [RawTensor] = []
-        for t in real.tensors {
-            var shape = t.shape
-            if t.name.hasSuffix("word_embeddings.weight") { shape[0] = MicroModel.vocab }
-            if t.name.hasSuffix("position_embeddings.weight") { shape[0] = MicroModel.positions }
-            let bytes = shape.reduce(t.dtype.size, *)
-            try handle.seek(toOffset: UInt64(t.fileOffset))
-            let data = try handle.read(upToCount: bytes) ?? Data()
-            tensors.append(RawTensor(name: t.name, dtype: t.dtype.rawValue, shape: shape, data: [UInt8](data)))
-        }
-        safetensors = safetensorsBytes(tensors)
-        try Data(safetensors).write(to: folder.appendingPathComponent("model.safetensors"))
-
-        // tokenizer.json: the real pipeline, the first 63 pieces, `<mask>` as id 63.
-        var tok = try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("tokenizer.json"))) as! [String: Any]
-        var model = tok["model"] as! [String: Any]
-        let vocab = model["vocab"] as! [Any]
-        model["vocab"] = Array(vocab.prefix(MicroModel.vocab - 1)) + [vocab.last!]
-        tok["model"] = model
-        tok["added_tokens"] = (tok["added_tokens"] as! [[String: Any]]).map { t -> [String: Any] in
-            var t = t
-            if t["content"] as? String == "<mask>" { t["id"] = MicroModel.vocab - 1 }
-            return t
-        }
-        tokenizerJSONFull = tok
-        try JSONSerialization.data(withJSONObject: tok, options: [.sortedKeys]).write(to: folder.appendingPathComponent("tokenizer.json"))
-        sentencePieceFull = try convertTokenizer(folder: folder, modelVocab: MicroModel.vocab).bytes
-        // The folder keeps an empty charsmap (Precompiled then changes nothing): parsing the real one costs
-        // ~50 ms per load in a debug build, and the SentencePiece and tokenizer.json tests cover it.
-        var normalizer = tok["normalizer"] as! [String: Any]
-        var steps = normalizer["normalizers"] as! [[String: Any]]
-        steps[0]["precompiled_charsmap"] = ""
-        normalizer["normalizers"] = steps
-        tok["normalizer"] = normalizer
-        tokenizerJSON = tok
-        try JSONSerialization.data(withJSONObject: tok, options: [.sortedKeys]).write(to: folder.appendingPathComponent("tokenizer.json"))
-        let converted = try convertTokenizer(folder: folder, modelVocab: MicroModel.vocab)
-        sentencePiece = converted.bytes
-        tokenizerInfo = converted.info
-
-        sito = folder.deletingLastPathComponent().appendingPathComponent("micro.sito")
-        _ = try Converter(folder: folder).convert(to: sito.path)
-
-        // A golden/1 file the micro model passes: its own outputs, two queries of three documents.
-        let reranker = try Reranker(contentsOf: sito)
-        var cases: [[String: Any]] = []
-        for q in ["as", "is a"] {
-            for d in ["s, s.", "a is", "the s"] {
-                let e = try reranker.encode(query: q, document: d)
-                let l = try reranker.logits(inputIds: [e.ids])[0]
-                cases.append(["tag": "pair", "query": q, "document": d, "input_ids": e.ids.map(Int.init), "logits": l.map(Double.init)])
-            }
-        }
-        cases.append(["tag": "ids", "input_ids": [0, 5, 6, 2], "logits": try reranker.logits(inputIds: [[0, 5, 6, 2]])[0].map(Double.init)])
-        golden = ["format": "golden/1", "model": "xlmr-micro", "max_length": 32, "cases": cases]
-    }
-}
-

@@ -1,5 +1,6 @@
 // SafetensorsTests.swift: hand-built broken safetensors headers, each with its own error.
 import Foundation
+import SitoTestSupport
 @testable import SitoTools
 import XCTest
 

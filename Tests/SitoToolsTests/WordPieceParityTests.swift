@@ -5,6 +5,7 @@
 import Foundation
 @testable import Sito
 import SitoFormat
+import SitoTestSupport
 @testable import SitoTools
 import XCTest
 
@@ -19,7 +20,7 @@ final class WordPieceParityTests: XCTestCase {
     }
 
     func tokenizer() throws -> Tokenizer {
-        let folder = TokenizerFixtures.root.appendingPathComponent(".cache/fixtures/all-minilm-l6-v2")
+        let folder = Fixtures.miniLM
         guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path) else {
             XCTFail("fixture \(folder.path) is missing: run tools/setup.sh")
             throw CocoaError(.fileNoSuchFile)
@@ -31,7 +32,7 @@ final class WordPieceParityTests: XCTestCase {
 
     func testTwentyThousandStringsMatchTokenizers() throws {
         let tok = try tokenizer()
-        let fixtures = TokenizerFixtures.root.appendingPathComponent("Tests/Fixtures/tokenizer")
+        let fixtures = Fixtures.root.appendingPathComponent("Tests/Fixtures/tokenizer")
         let parity = try JSONDecoder().decode(Parity.self, from: Data(contentsOf: fixtures.appendingPathComponent("minilm-parity.json")))
         let strings = try JSONDecoder().decode(Strings.self, from: Data(contentsOf: fixtures.appendingPathComponent("xlmr-parity.json"))).strings
         XCTAssertEqual(parity.format, "wordpiece-parity/1")

@@ -4,6 +4,7 @@
 // built executable. A matching golden still passes.
 import Foundation
 import SitoFormat
+import SitoTestSupport
 @testable import SitoTools
 import XCTest
 
@@ -11,37 +12,31 @@ final class VerifyGoldenMismatchTests: XCTestCase {
     private var work: URL!
 
     override func setUpWithError() throws {
-        work = try scratchFolder("verify-mismatch")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: work)
+        work = try scratchFolder("verify-mismatch", removedAfter: self)
     }
 
     /// Converted fixtures, made once per test process.
-    private final class Converted: @unchecked Sendable {
-        // @unchecked: written once under `lock`, then only read.
-        nonisolated(unsafe) static var files: [String: String] = [:]
-        static let lock = NSLock()
+    private enum Converted {
+        static let files = Locked<[String: String]>([:])
         static let folder = try? scratchFolder("verify-mismatch-models")
 
         static func sito(_ name: String, from source: URL) throws -> String {
-            lock.lock()
-            defer { lock.unlock() }
-            if let path = files[name] { return path }
-            guard let folder else { throw XCTSkip("no scratch folder") }
-            let path = folder.appendingPathComponent("\(name).sito").path
-            _ = try Converter(folder: source).convert(to: path)
-            files[name] = path
-            if files.count == 1 { atexit { if let f = Converted.folder { try? FileManager.default.removeItem(at: f) } } }
-            return path
+            try files.withLock { files in
+                if let path = files[name] { return path }
+                guard let folder else { throw XCTSkip("no scratch folder") }
+                let path = folder.appendingPathComponent("\(name).sito").path
+                _ = try Converter(folder: source).convert(to: path)
+                files[name] = path
+                if files.count == 1 { atexit { if let f = Converted.folder { try? FileManager.default.removeItem(at: f) } } }
+                return path
+            }
         }
     }
 
     private func micro() throws -> String { try MicroModel.get().sito.path }
 
     private func miniLM() throws -> String {
-        let source = Fixtures.root.appendingPathComponent(".cache/fixtures/all-minilm-l6-v2")
+        let source = Fixtures.miniLM
         guard FileManager.default.fileExists(atPath: source.appendingPathComponent("config.json").path) else {
             XCTFail("fixture \(source.path) is missing: run tools/setup.sh")
             throw XCTSkip("missing fixture")

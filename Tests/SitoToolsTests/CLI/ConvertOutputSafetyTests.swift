@@ -4,6 +4,7 @@
 // sito-quantize (SitoTools/OutputSafety.swift); one case here runs it through the quantizer.
 import Foundation
 import SitoFormat
+import SitoTestSupport
 import XCTest
 
 final class ConvertOutputSafetyTests: XCTestCase {
@@ -11,11 +12,7 @@ final class ConvertOutputSafetyTests: XCTestCase {
     private let fm = FileManager.default
 
     override func setUpWithError() throws {
-        work = try scratchFolder("convert-output")
-    }
-
-    override func tearDownWithError() throws {
-        try? fm.removeItem(at: work)
+        work = try scratchFolder("convert-output", removedAfter: self)
     }
 
     /// A private copy of the micro XLM-R model folder (config.json, tokenizer.json, tokenizer_config.json,
@@ -108,7 +105,7 @@ final class ConvertOutputSafetyTests: XCTestCase {
     }
 
     func testSentenceTransformersFilesAreRefused() throws {
-        let source = Fixtures.root.appendingPathComponent(".cache/fixtures/all-minilm-l6-v2")
+        let source = Fixtures.miniLM
         guard fm.fileExists(atPath: source.appendingPathComponent("modules.json").path) else {
             return XCTFail("fixture \(source.path) is missing: run tools/setup.sh")
         }

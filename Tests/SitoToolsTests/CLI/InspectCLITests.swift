@@ -1,43 +1,14 @@
-// InspectCLITests.swift: runs the built `sito-inspect` executable (from the same products folder as this
-// test bundle) on valid, schema-refused, corrupt, truncated and missing files and on one whose tokenizer
-// fails its check, and checks its output and exit codes: 0 readable, 1 corrupt tensors or tokenizer,
-// 2 unreadable.
+// InspectCLITests.swift: runs the built `sito-inspect` executable on valid, schema-refused, corrupt,
+// truncated and missing files and on one whose tokenizer fails its check (SitoTestSupport's tiny model),
+// and checks its output and exit codes: 0 readable, 1 corrupt tensors or tokenizer, 2 unreadable.
 import Foundation
+import SitoFormat
+import SitoTestSupport
 import XCTest
-@testable import SitoFormat
 
 final class InspectCLITests: XCTestCase {
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    /// `sito-inspect` next to the test bundle (SwiftPM puts executables and the .xctest in one folder).
-    private func inspectBinary() throws -> URL {
-        var folders = [Bundle.main.bundleURL, Bundle(for: InspectCLITests.self).bundleURL.deletingLastPathComponent()]
-        if let exe = Bundle.main.executableURL { folders.append(exe.deletingLastPathComponent()) }
-        for folder in folders {
-            let candidate = folder.appendingPathComponent("sito-inspect")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        throw XCTSkip("sito-inspect is not built next to the tests (looked in \(folders.map(\.path)))")
-    }
-
-    private func inspect(_ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = try inspectBinary()
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self))
+    private func inspect(_ arguments: [String]) throws -> ToolRun {
+        try ToolRunner.run("sito-inspect", arguments)
     }
 
     private func tinyFile(_ header: SitoHeader = Tiny.header(), name: String = "tiny.sito") throws -> URL {

@@ -4,19 +4,19 @@ import Foundation
 import XCTest
 
 /// One finished run of a tool.
-struct ToolRun {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+public struct ToolRun {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
     /// Wall time of the run.
-    var seconds: Double
+    public var seconds: Double
 }
 
-enum ToolRunner {
+public enum ToolRunner {
     private final class BundleMarker {}
 
     /// An executable built next to the test bundle.
-    static func binary(_ name: String) throws -> URL {
+    public static func binary(_ name: String) throws -> URL {
         var folders = [Bundle.main.bundleURL, Bundle(for: BundleMarker.self).bundleURL.deletingLastPathComponent()]
         if let exe = Bundle.main.executableURL { folders.append(exe.deletingLastPathComponent()) }
         for folder in folders {
@@ -28,7 +28,7 @@ enum ToolRunner {
 
     /// Runs `tool` with `arguments` (and `stdin`, or /dev/null) to the end, in `directory` (the test
     /// process's own when nil).
-    static func run(_ tool: String, _ arguments: [String], stdin: Data? = nil, in directory: URL? = nil,
+    public static func run(_ tool: String, _ arguments: [String], stdin: Data? = nil, in directory: URL? = nil,
                     environment: [String: String]? = nil) throws -> ToolRun {
         let process = Process()
         process.executableURL = try binary(tool)
@@ -47,21 +47,22 @@ enum ToolRunner {
             try input.fileHandleForWriting.close()
         }
         // stderr is drained on another thread so that neither pipe can fill up and block the tool.
-        nonisolated(unsafe) var stderr = Data()
+        let stderr = Locked(Data())
         let drained = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
-            stderr = err.fileHandleForReading.readDataToEndOfFile()
+            let data = err.fileHandleForReading.readDataToEndOfFile()
+            stderr.withLock { $0 = data }
             drained.signal()
         }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         drained.wait()
         process.waitUntilExit()
         return ToolRun(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                       stderr: String(decoding: stderr, as: UTF8.self), seconds: Date().timeIntervalSince(start))
+                       stderr: String(decoding: stderr.current, as: UTF8.self), seconds: Date().timeIntervalSince(start))
     }
 
     /// Exit code 2, one `tool: error:` line (or ArgumentParser's usage error), and every phrase present.
-    static func assertBadInput(_ r: ToolRun, _ phrases: [String], _ context: String = "", file: StaticString = #filePath, line: UInt = #line) {
+    public static func assertBadInput(_ r: ToolRun, _ phrases: [String], _ context: String = "", file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(r.status, 2, "\(context) stdout: \(r.stdout) stderr: \(r.stderr)", file: file, line: line)
         for p in phrases {
             XCTAssertTrue(r.stderr.contains(p), "\(context): missing \"\(p)\" in stderr:\n\(r.stderr)", file: file, line: line)

@@ -1,6 +1,7 @@
 // JSONOutputTests.swift: every tool's `--json` prints exactly the keys formats/cli-json.md documents
 // (its `keys:` lines are read here), and every key at every depth is snake_case.
 import Foundation
+import SitoTestSupport
 @testable import SitoTools
 import XCTest
 
@@ -8,11 +9,7 @@ final class JSONOutputTests: XCTestCase {
     private var work: URL!
 
     override func setUpWithError() throws {
-        work = try scratchFolder("json-output")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: work)
+        work = try scratchFolder("json-output", removedAfter: self)
     }
 
     /// The documented key lists of each tool's section, in the order they appear.

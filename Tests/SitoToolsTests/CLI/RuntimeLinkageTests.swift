@@ -2,6 +2,7 @@
 // never libsentencepiece or libprotobuf (the tools' tokenizer check), never full Foundation or ICU
 // (FoundationEssentials at most). Read from the built executables' ELF NEEDED entries.
 import Foundation
+import SitoTestSupport
 import XCTest
 
 final class RuntimeLinkageTests: XCTestCase {

@@ -3,6 +3,7 @@
 // the file line or argument and says whether the query or the document is too long, and one rule for
 // each kind of bad input in both tools (empty texts, invalid UTF-8, negative numbers).
 import Foundation
+import SitoTestSupport
 @testable import SitoTools
 import XCTest
 
@@ -10,11 +11,7 @@ final class RuntimeCLITests: XCTestCase {
     private var work: URL!
 
     override func setUpWithError() throws {
-        work = try scratchFolder("runtime-cli")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: work)
+        work = try scratchFolder("runtime-cli", removedAfter: self)
     }
 
     /// The micro reranker: 32 tokens per pair at most, so a sentence of a few dozen words is truncated.
@@ -118,25 +115,5 @@ final class RuntimeCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("sito-rerank: loading "), r.stderr)
         XCTAssertTrue(r.stderr.contains("sito-rerank: scoring 2 documents"), r.stderr)
         XCTAssertFalse(r.stderr.contains("\r"), "no terminal redraws in a pipe")
-    }
-}
-
-/// all-MiniLM-L6-v2 converted to f32 once per test process (real weights: 256 tokens at most).
-enum EmbeddingFixture {
-    nonisolated(unsafe) private static var converted: URL?
-    private static let lock = NSLock()
-
-    static func get() throws -> URL {
-        lock.lock()
-        defer { lock.unlock() }
-        if let converted { return converted }
-        let folder = Fixtures.root.appendingPathComponent(".cache/fixtures/all-minilm-l6-v2")
-        guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
-            throw XCTSkip("all-MiniLM-L6-v2 is missing: run tools/setup.sh")
-        }
-        let out = try scratchFolder("embedding-fixture").appendingPathComponent("minilm.sito")
-        _ = try Converter(folder: folder).convert(to: out.path)
-        converted = out
-        return out
     }
 }

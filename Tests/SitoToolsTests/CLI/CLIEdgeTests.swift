@@ -1,12 +1,12 @@
 // CLIEdgeTests.swift: bad input at the edges, through the built executables (issue 6, item 6). Each
 // case checks the exit code (2: bad input) and that stderr says what is wrong in words a user can act
-// on. Also: sito-rerank streams its documents file (checked by behaviour: the index is built before the
-// model loads, texts are read back from the file, results equal whole-list scoring).
+// on. Also: sito-rerank's streamed results from a file and from stdin equal whole-list scoring (the
+// streaming itself, at library level, is DocumentStreamingTests).
 import Foundation
 import Sito
 import SitoFormat
+import SitoTestSupport
 @testable import SitoTools
-import SitoCLI
 import XCTest
 
 final class CLIEdgeTests: XCTestCase {
@@ -21,11 +21,7 @@ final class CLIEdgeTests: XCTestCase {
     private var work: URL!
 
     override func setUpWithError() throws {
-        work = try scratchFolder("cli")
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: work)
+        work = try scratchFolder("cli", removedAfter: self)
     }
 
     private func microFolder() throws -> URL {
@@ -182,54 +178,5 @@ final class CLIEdgeTests: XCTestCase {
             assertBadInput(r, ["refusing to overwrite the input"])
         }
         XCTAssertEqual(try Data(contentsOf: input), before, "the input is unchanged")
-    }
-
-    // MARK: streaming, by behaviour (library level)
-
-    /// The index holds offsets, not texts: a document changed on disk after indexing is read back changed.
-    func testDocumentIndexReadsTextsBackFromTheFile() throws {
-        let path = try documents(Array("first line\nsecond line\n\n\r\nthird\r\n".utf8))
-        let index = try DocumentIndex(path: path)
-        XCTAssertEqual(index.count, 3)
-        XCTAssertEqual(try index.documents(0..<3), ["first line", "second line", "third"])
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        try handle.seek(toOffset: 11)
-        handle.write(Data("SECOND".utf8))
-        try handle.close()
-        XCTAssertEqual(try index.document(1), "SECOND line")
-    }
-
-    /// RerankStream never asks for more than one batch of texts, and keeps at most 2 × max(top, batch)
-    /// scores; its result equals sorting everything.
-    func testRerankStreamBatchesAndKeepsOnlyTheTop() throws {
-        let count = 10_000, batch = 64, top = 10
-        var asked = 0, largest = 0
-        let logit: (Int) -> Float = { Float(($0 * 7919) % 1000) / 10 }
-        let ranked = try RerankStream.rank(count: count, top: top, batchSize: batch, documents: { range in
-            asked += range.count
-            largest = max(largest, range.count)
-            return range.map { "doc \($0)" }
-        }, score: { first, texts in
-            texts.indices.map { (logit(first + $0), 0.5, 3, false) }
-        })
-        XCTAssertEqual(asked, count)
-        XCTAssertEqual(largest, batch)
-        let expected = (0..<count).sorted { logit($0) != logit($1) ? logit($0) > logit($1) : $0 < $1 }.prefix(top)
-        XCTAssertEqual(ranked.map(\.index), Array(expected))
-        XCTAssertEqual(MemoryLayout<RankedDocument>.stride, 24, "per-document score record")
-    }
-
-    /// The invalid line of a long file is reported by number, and the index of 20,000 lines stays small.
-    func testDocumentIndexOfALongFile() throws {
-        var text = (1...20_000).map { "document number \($0)" }.joined(separator: "\n")
-        let path = try documents(Array(text.utf8))
-        let index = try DocumentIndex(path: path)
-        XCTAssertEqual(index.count, 20_000)
-        XCTAssertEqual(try index.document(19_999), "document number 20000")
-        text += "\n"
-        let bad = try documents(Array(text.utf8) + [0xFF, 0x0A], name: "bad.txt")
-        XCTAssertThrowsError(try DocumentIndex(path: bad)) { error in
-            XCTAssertEqual(error as? DocumentReaderError, .invalidUTF8(path: bad, line: 20_001))
-        }
     }
 }

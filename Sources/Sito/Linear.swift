@@ -50,9 +50,11 @@ struct Linear: @unchecked Sendable {
         switch w.dtype {
         case .f32:
             storage = .f32(w.pointer(as: Float.self))
+            inputKind = .f32
             owned = nil
         case .bf16:
             storage = .bf16(w.pointer(as: UInt16.self), blocked: w.layout == .blocked16)
+            inputKind = .bf16
             owned = nil
         case .i8:
             let s = try file.require("\(name).weight\(scaleSuffix)")
@@ -63,14 +65,17 @@ struct Linear: @unchecked Sendable {
             } else {
                 sito_i8_row_sums(w.pointer(as: Int8.self), w.shape[1], w.shape[0], w.shape[1], &sums)
             }
+            let activations = file.header.quantization?.activations ?? .onePass
             storage = .i8(w.pointer(as: Int8.self), scale: s.pointer(as: Float.self), sums: sums,
-                          activations: file.header.quantization?.activations ?? .onePass, blocked: blocked)
+                          activations: activations, blocked: blocked)
+            inputKind = .int8(activations)
             owned = nil
         case .f16:
             let widened = OwnedFloats(count: w.count)
             sito_f16_to_f32(w.pointer(as: UInt16.self), widened.pointer, w.count)
             owned = widened
             storage = .f32(UnsafePointer(widened.pointer))
+            inputKind = .f32
         case .u8:
             throw SitoFormatError.wrongDType(path: file.path, tensor: "\(name).weight", dtype: .u8, allowed: [.f32, .f16, .bf16, .i8])
         }
@@ -99,13 +104,8 @@ struct Linear: @unchecked Sendable {
         case int8(ActivationScheme)
     }
 
-    var inputKind: InputKind {
-        switch storage {
-        case .f32: return .f32
-        case .bf16: return .bf16
-        case .i8(_, _, _, let activations, _): return .int8(activations)
-        }
-    }
+    /// What `prepare` makes of x (stored, not computed from `storage` at each call: set once in init).
+    let inputKind: InputKind
 
     /// Scratch layout of a prepared int8 input of `rows` rows: pass p's int8 rows at `quantOffset(p)`,
     /// its scales at `scaleOffset(p)`; then (apply's) the second pass's output rows.

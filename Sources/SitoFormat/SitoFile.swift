@@ -377,7 +377,7 @@ public final class SitoFile: @unchecked Sendable {
             throw bad("input.separator", "a joined-pair recipe needs a separator")
         }
         let t = h.tokenizer
-        if !["sentencepiece", "wordpiece"].contains(t.kind) { throw bad("tokenizer.kind", "\"\(t.kind)\" is not sentencepiece or wordpiece") }
+        if !["sentencepiece", "wordpiece", "bpe"].contains(t.kind) { throw bad("tokenizer.kind", "\"\(t.kind)\" is not sentencepiece, wordpiece or bpe") }
         guard let ti = index[t.tensor], h.tensors[ti].dtype == .u8 else {
             throw bad("tokenizer.tensor", "no u8 tensor named \"\(t.tensor)\" holds the tokenizer")
         }

@@ -64,14 +64,19 @@ public struct Converter {
             throw ConversionError.unexpectedTensor(folder: folder.path, tensor: name)
         }
 
-        let tokenizer = config.architecture.sitoArchitecture == "bert"
-            ? try convertWordPieceTokenizer(folder: folder, modelVocab: m.vocab)
-            : try convertTokenizer(folder: folder, modelVocab: m.vocab)
+        let tokenizer: (info: TokenizerInfo, bytes: [UInt8])
+        if config.architecture.sitoArchitecture == "bert" {
+            tokenizer = try convertWordPieceTokenizer(folder: folder, modelVocab: m.vocab)
+        } else if config.architecture == .robertaSequenceClassification || hasBPETokenizer(folder: folder) {
+            tokenizer = try convertBPETokenizer(folder: folder, modelVocab: m.vocab)
+        } else {
+            tokenizer = try convertTokenizer(folder: folder, modelVocab: m.vocab)
+        }
         var maxLength = Converter.maxLength(folder: folder, model: m)
         if let seq = config.sentenceTransformers?.maxSeqLength, seq >= 4, seq < maxLength { maxLength = seq }
         let input: InputRecipe
         switch config.architecture {
-        case .xlmRobertaSequenceClassification:
+        case .xlmRobertaSequenceClassification, .robertaSequenceClassification:
             // The model card's recipe: one string "query</s></s>document", cut from the right.
             input = InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: maxLength, truncation: "right")
         case .bertSequenceClassification:
@@ -161,7 +166,8 @@ public struct Converter {
 
     static func smallFileHashes(_ folder: URL) -> [String: String] {
         var out: [String: String] = [:]
-        for name in ["config.json", "tokenizer.json", "tokenizer_config.json", "sentencepiece.bpe.model", "special_tokens_map.json", "model.safetensors.index.json"] {
+        for name in ["config.json", "tokenizer.json", "tokenizer_config.json", "sentencepiece.bpe.model", "vocab.json", "merges.txt",
+                     "special_tokens_map.json", "model.safetensors.index.json"] {
             if let data = FileManager.default.contents(atPath: folder.appendingPathComponent(name).path) {
                 out[name] = hex64(data.withUnsafeBytes { sito_xxh64($0.baseAddress, $0.count, 0) })
             }

@@ -30,6 +30,9 @@ public enum ConversionError: Error, LocalizedError, Equatable {
 /// The Hugging Face architectures sito-convert reads.
 public enum HFArchitecture: String, CaseIterable, Sendable {
     case xlmRobertaSequenceClassification = "XLMRobertaForSequenceClassification"
+    /// RoBERTa: the same graph as XLM-R (written as `.sito` architecture `xlm-roberta`); a byte-level BPE
+    /// tokenizer (issue 14).
+    case robertaSequenceClassification = "RobertaForSequenceClassification"
     case bertSequenceClassification = "BertForSequenceClassification"
     /// A bare BERT encoder; with sentence-transformers' modules.json, an embedding model.
     case bertModel = "BertModel"
@@ -37,14 +40,22 @@ public enum HFArchitecture: String, CaseIterable, Sendable {
     public static var supported: [String] { allCases.map(\.rawValue) }
 
     /// The `.sito` architecture name.
-    public var sitoArchitecture: String { self == .xlmRobertaSequenceClassification ? "xlm-roberta" : "bert" }
+    public var sitoArchitecture: String { isRoberta ? "xlm-roberta" : "bert" }
+
+    /// RoBERTa-style position ids (padding_idx + 1 onwards) and classification head.
+    public var isRoberta: Bool {
+        switch self {
+        case .xlmRobertaSequenceClassification, .robertaSequenceClassification: return true
+        case .bertSequenceClassification, .bertModel: return false
+        }
+    }
 
     public var task: String { self == .bertModel ? "embedding" : "sequence-classification" }
 
     /// The classification head (formats/sito.md, "Architectures").
     public var head: String {
         switch self {
-        case .xlmRobertaSequenceClassification: return "roberta"
+        case .xlmRobertaSequenceClassification, .robertaSequenceClassification: return "roberta"
         case .bertSequenceClassification: return "bert-pooler"
         case .bertModel: return "none"
         }
@@ -156,7 +167,7 @@ public struct HFModelConfig: Sendable {
         }
         // RoBERTa quirk: position ids start at pad_token_id + 1 (fairseq's make_positions), so a table of
         // max_position_embeddings rows serves max_position_embeddings - pad_token_id - 1 tokens. BERT: 0.
-        let positionOffset = arch == .xlmRobertaSequenceClassification ? pad + 1 : 0
+        let positionOffset = arch.isRoberta ? pad + 1 : 0
         var pooling = "none", normalize = false
         if arch == .bertModel {
             guard let st = try SentenceTransformersConfig.read(folder: folder) else {

@@ -14,7 +14,7 @@ public enum HFTensorNames {
     /// saved with or without `bert.`.
     public static func encoderPrefix(architecture: HFArchitecture, names: Set<String>) -> String {
         switch architecture {
-        case .xlmRobertaSequenceClassification: return "roberta."
+        case .xlmRobertaSequenceClassification, .robertaSequenceClassification: return "roberta."
         case .bertSequenceClassification: return "bert."
         case .bertModel: return names.contains("bert.embeddings.word_embeddings.weight") ? "bert." : ""
         }

@@ -390,7 +390,7 @@ private func scalar(before end: Int, in bytes: UnsafeBufferPointer<UInt8>) -> (U
 }
 
 /// Hugging Face `lstrip`: moves `from` left over Unicode White_Space (Rust `char::is_whitespace`).
-private func skipWhitespaceBackward(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, notBefore limit: Int) -> Int {
+func skipWhitespaceBackward(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, notBefore limit: Int) -> Int {
     var pos = from
     while pos > limit, let (s, start) = scalar(before: pos, in: bytes), isWhiteSpace(s.value), start >= limit {
         pos = start
@@ -399,7 +399,7 @@ private func skipWhitespaceBackward(_ bytes: UnsafeBufferPointer<UInt8>, from: I
 }
 
 /// Hugging Face `rstrip`: moves `from` right over Unicode White_Space.
-private func skipWhitespaceForward(_ bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Int {
+func skipWhitespaceForward(_ bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Int {
     var pos = from
     while pos < bytes.count {
         let length = utf8Length(bytes[pos])

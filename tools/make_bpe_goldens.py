@@ -31,8 +31,10 @@ Schema (bpe-parity/1)
 How to run
     .cache/venv/bin/python tools/make_bpe_goldens.py \\
         --tokenizer Tests/Fixtures/roberta-tokenizer/tokenizer.json \\
-        --out Tests/Fixtures/tokenizer/roberta-parity.json [--count 20000] [--pairs 400]
-Needs only `tokenizers` (tools/venv.sh pins it). Deterministic for a given machine's locale files.
+        --out Tests/Fixtures/tokenizer/roberta-parity.json [--count 20000] [--pairs 400] \
+        [--transformers-folder .cache/fixtures/models/roberta-tiny]
+Needs `tokenizers` (tools/venv.sh pins it); with --transformers-folder also transformers, whose
+RobertaTokenizer must give the same ids (it does: transformers 5.24.0, every string and pair). Deterministic for a given machine's locale files.
 """
 from __future__ import annotations
 
@@ -99,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True)
     p.add_argument("--count", type=int, default=20000, help="corpus strings after the adversarial ones (default 20000)")
     p.add_argument("--pairs", type=int, default=400)
+    p.add_argument("--transformers-folder", help="a model folder with this tokenizer: also check that transformers' "
+                   "AutoTokenizer (RobertaTokenizer) gives every id (needs transformers)")
     a = p.parse_args(argv)
     import tokenizers
 
@@ -140,6 +144,21 @@ def main(argv: list[str] | None = None) -> int:
         pairs.append([q, d, n, ids_text(joined), pair])
     tok.no_truncation()
 
+    reference_extra = {}
+    if a.transformers_folder:
+        import transformers
+        from transformers import AutoTokenizer
+        transformers.logging.set_verbosity_error()
+        t = AutoTokenizer.from_pretrained(a.transformers_folder)
+        got = t([s[0] for s in strings], add_special_tokens=False)["input_ids"]
+        assert [ids_text(g) for g in got] == [s[1] for s in strings], "transformers and tokenizers disagree on a string"
+        for q, d, n, joined, pair in pairs:
+            assert ids_text(t(q + "</s></s>" + d, truncation=True, max_length=n)["input_ids"]) == joined, (q, d, n)
+            if pair is not None:
+                assert ids_text(t([q], [d], truncation=True, max_length=n)["input_ids"][0]) == pair, (q, d, n)
+        reference_extra = {"transformers": transformers.__version__, "transformers_class": type(t).__name__,
+                           "transformers_agrees": True}
+
     out = {
         "format": "bpe-parity/1",
         "reference": {
@@ -147,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             "python": platform.python_version(),
             "tokenizer_json_sha256": hashlib.sha256(open(a.tokenizer, "rb").read()).hexdigest(),
             "corpus": f"make_bpe_goldens.adversarial() + tools/corpus.py strings({a.count}, seed=0); pairs random.Random(14)",
+            **reference_extra,
         },
         "strings": strings,
         "pairs": pairs,

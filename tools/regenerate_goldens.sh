@@ -33,6 +33,9 @@ python3 "$ROOT/tools/pairs.py" --set roberta >"$TMP/roberta.jsonl"
     --out "$OUT/bert-tiny-cls.golden.json"
 "$PY" "$ROOT/tools/make_goldens.py" --model "$MODELS/roberta-tiny" --pairs "$TMP/roberta.jsonl" \
     --out "$OUT/roberta-tiny.golden.json"
+python3 "$ROOT/tools/pairs.py" --set sentences >"$TMP/sentences-roberta.jsonl"
+"$PY" "$ROOT/tools/make_goldens.py" --model "$MODELS/roberta-tiny-embed" --task embedding \
+    --pairs "$TMP/sentences-roberta.jsonl" --out "$OUT/roberta-tiny-embed.golden.json"
 # RoBERTa's byte-level BPE (issue 14): the fixture tokenizer is committed (tools/make_bpe_tokenizer.py
 # retrains it, identically); its tokenizers parity file, checked against transformers too.
 "$PY" "$ROOT/tools/make_bpe_goldens.py" --tokenizer "$ROOT/Tests/Fixtures/roberta-tokenizer/tokenizer.json" \

@@ -20,6 +20,7 @@ public enum ArchitectureSchema {
     public static func isSupported(architecture: String, task: String, head: String) -> Bool {
         switch (architecture, task, head) {
         case ("xlm-roberta", "sequence-classification", "roberta"),
+             ("xlm-roberta", "embedding", "none"),
              ("bert", "sequence-classification", "bert-pooler"),
              ("bert", "embedding", "none"):
             return true

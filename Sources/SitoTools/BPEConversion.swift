@@ -129,6 +129,9 @@ public func convertBPETokenizer(folder: URL, modelVocab: Int) throws -> (info: T
     var tokens = [String](repeating: "", count: vocab.count)
     for (t, id) in vocab { tokens[id] = t }
     for a in added {
+        guard a.id >= 0, a.id < modelVocab, !a.content.isEmpty else {
+            throw TokenizerConversionError.malformedModel(file: file, reason: "added token \(a.content.debugDescription) has id \(a.id), outside 0..<\(modelVocab), or is empty")
+        }
         if a.id < tokens.count && tokens[a.id] != a.content {
             throw TokenizerConversionError.malformedModel(file: file, reason: "added token \(a.content.debugDescription) has id \(a.id), which the vocabulary gives to \(tokens[a.id].debugDescription)")
         }

@@ -67,7 +67,8 @@ public struct Converter {
         let tokenizer: (info: TokenizerInfo, bytes: [UInt8])
         if config.architecture.sitoArchitecture == "bert" {
             tokenizer = try convertWordPieceTokenizer(folder: folder, modelVocab: m.vocab)
-        } else if config.architecture == .robertaSequenceClassification || hasBPETokenizer(folder: folder) {
+        } else if config.architecture == .robertaSequenceClassification || config.architecture == .robertaModel
+                    || hasBPETokenizer(folder: folder) {
             tokenizer = try convertBPETokenizer(folder: folder, modelVocab: m.vocab)
         } else {
             tokenizer = try convertTokenizer(folder: folder, modelVocab: m.vocab)
@@ -81,7 +82,7 @@ public struct Converter {
             input = InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: maxLength, truncation: "right")
         case .bertSequenceClassification:
             input = InputRecipe(recipe: "pair", separator: nil, maxLength: maxLength, truncation: "longest-first")
-        case .bertModel:
+        case .bertModel, .robertaModel:
             input = InputRecipe(recipe: "single", separator: nil, maxLength: maxLength, truncation: "right")
         }
 

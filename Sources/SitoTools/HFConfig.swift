@@ -33,6 +33,8 @@ public enum HFArchitecture: String, CaseIterable, Sendable {
     /// RoBERTa: the same graph as XLM-R (written as `.sito` architecture `xlm-roberta`); a byte-level BPE
     /// tokenizer (issue 14).
     case robertaSequenceClassification = "RobertaForSequenceClassification"
+    /// A bare RoBERTa encoder; with sentence-transformers' modules.json, an embedding model.
+    case robertaModel = "RobertaModel"
     case bertSequenceClassification = "BertForSequenceClassification"
     /// A bare BERT encoder; with sentence-transformers' modules.json, an embedding model.
     case bertModel = "BertModel"
@@ -45,19 +47,22 @@ public enum HFArchitecture: String, CaseIterable, Sendable {
     /// RoBERTa-style position ids (padding_idx + 1 onwards) and classification head.
     public var isRoberta: Bool {
         switch self {
-        case .xlmRobertaSequenceClassification, .robertaSequenceClassification: return true
+        case .xlmRobertaSequenceClassification, .robertaSequenceClassification, .robertaModel: return true
         case .bertSequenceClassification, .bertModel: return false
         }
     }
 
-    public var task: String { self == .bertModel ? "embedding" : "sequence-classification" }
+    public var task: String { isEncoderOnly ? "embedding" : "sequence-classification" }
+
+    /// A bare encoder (sentence-transformers embedding model), no classification head.
+    public var isEncoderOnly: Bool { self == .bertModel || self == .robertaModel }
 
     /// The classification head (formats/sito.md, "Architectures").
     public var head: String {
         switch self {
         case .xlmRobertaSequenceClassification, .robertaSequenceClassification: return "roberta"
         case .bertSequenceClassification: return "bert-pooler"
-        case .bertModel: return "none"
+        case .bertModel, .robertaModel: return "none"
         }
     }
 }
@@ -169,9 +174,9 @@ public struct HFModelConfig: Sendable {
         // max_position_embeddings rows serves max_position_embeddings - pad_token_id - 1 tokens. BERT: 0.
         let positionOffset = arch.isRoberta ? pad + 1 : 0
         var pooling = "none", normalize = false
-        if arch == .bertModel {
+        if arch.isEncoderOnly {
             guard let st = try SentenceTransformersConfig.read(folder: folder) else {
-                throw ConversionError.badConfig(path: path, reason: "a bare BertModel without sentence-transformers' modules.json: the pooling is unknown")
+                throw ConversionError.badConfig(path: path, reason: "a bare \(arch.rawValue) without sentence-transformers' modules.json: the pooling is unknown")
             }
             sentenceTransformers = st
             pooling = st.pooling
@@ -186,8 +191,8 @@ public struct HFModelConfig: Sendable {
             layers: try int("num_hidden_layers"), hidden: hidden, heads: heads, ffn: try int("intermediate_size"),
             vocab: try int("vocab_size"), maxPositions: try int("max_position_embeddings"),
             positionOffset: positionOffset, typeVocab: try int("type_vocab_size"), layerNormEps: eps,
-            activation: "gelu", numLabels: arch == .bertModel ? 1 : numLabels, head: arch.head,
-            outputActivation: arch == .bertModel ? "none" : (numLabels == 1 ? "sigmoid" : "softmax"),
+            activation: "gelu", numLabels: arch.isEncoderOnly ? 1 : numLabels, head: arch.head,
+            outputActivation: arch.isEncoderOnly ? "none" : (numLabels == 1 ? "sigmoid" : "softmax"),
             pooling: pooling, normalize: normalize)
         let m = hyperparameters
         for (key, v) in [("num_hidden_layers", m.layers), ("intermediate_size", m.ffn), ("vocab_size", m.vocab),

@@ -399,7 +399,7 @@ final class InvariantTests: XCTestCase {
         assertBadMetadata(try sample.with { $0.model.outputActivation = "tanh" }, field: "model.output_activation")
         assertBadMetadata(try sample.with { $0.input.recipe = "triple" }, field: "input.recipe")
         assertBadMetadata(try sample.with { $0.input.separator = nil }, field: "input.separator")
-        assertBadMetadata(try sample.with { $0.tokenizer.kind = "bpe" }, field: "tokenizer.kind")
+        assertBadMetadata(try sample.with { $0.tokenizer.kind = "tiktoken" }, field: "tokenizer.kind")
         assertBadMetadata(try sample.with { $0.tokenizer.tensor = "tokenizer.wordpiece" }, field: "tokenizer.tensor")
         assertBadMetadata(try sample.with { $0.tokenizer.tensor = "head.dense.bias" }, field: "tokenizer.tensor")
         assertBadMetadata(try sample.with { $0.tokenizer.modelVocab = 17 }, field: "tokenizer.model_vocab")

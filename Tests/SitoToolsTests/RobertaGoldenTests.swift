@@ -5,6 +5,8 @@
 // the model card's "{query}</s></s>{document}" recipe, pairs up to 512 tokens, truncated pairs included):
 // f32 must give 0 token mismatches and max |Δlogit| ≤ 1e-4. The same folder holding only vocab.json +
 // merges.txt converts to the same tokenizer. int8 and bf16 files load and score; their loss is printed.
+// A bare RobertaModel with sentence-transformers pooling (roberta-tiny-embed) matches transformers'
+// pooled embeddings.
 import Foundation
 import Sito
 import SitoFormat
@@ -64,6 +66,32 @@ final class RobertaGoldenTests: XCTestCase {
         for c in full {
             XCTAssertTrue(try reranker.encode(query: c.query!, document: c.document!).truncated, c.tag ?? "")
         }
+    }
+
+    /// A bare `RobertaModel` with sentence-transformers' mean pooling + Normalize (roberta-tiny-embed,
+    /// Tests/Fixtures/goldens/roberta-tiny-embed.golden.json: 530 sentences, cut at max_seq_length 128).
+    func testEmbeddingModelMatchesTransformers() throws {
+        let folder = try Fixtures.model("roberta-tiny-embed")
+        let out = try convert(folder)
+        defer { try? FileManager.default.removeItem(at: out.deletingLastPathComponent()) }
+        let h = try SitoFile(contentsOf: out).header
+        XCTAssertEqual(h.architecture, "xlm-roberta")
+        XCTAssertEqual(h.task, "embedding")
+        XCTAssertEqual(h.model.head, "none")
+        XCTAssertEqual(h.input.recipe, "single")
+        XCTAssertEqual(h.tokenizer.kind, "bpe")
+        let goldenPath = Fixtures.golden("roberta-tiny-embed.golden.json")
+        let golden = try GoldenFile.load(path: goldenPath)
+        let embedder = try Embedder(contentsOf: out)
+        XCTAssertEqual(embedder.header.model.pooling, "mean")
+        XCTAssertTrue(embedder.header.model.normalize)
+        XCTAssertEqual(embedder.maxLength, 128)
+        let r = try EmbeddingVerifier.verify(embedder, golden: golden, goldenPath: goldenPath)
+        print("roberta-tiny-embed f32: \(r.cases) cases, \(r.tokenMismatches) token mismatches, cosine min \(r.minCosine) mean \(r.meanCosine), retrieval top-1 \(r.retrievalTop1 ?? -1)")
+        XCTAssertGreaterThanOrEqual(r.cases, 500)
+        XCTAssertEqual(r.tokenMismatches, 0)
+        XCTAssertGreaterThanOrEqual(r.minCosine, 0.99999)
+        XCTAssertTrue(r.passed, r.failures.joined(separator: "; "))
     }
 
     /// The older RoBERTa layout: vocab.json + merges.txt (+ tokenizer_config.json), no tokenizer.json.

@@ -113,7 +113,7 @@ final class BPETokenizer: Sendable {
     /// as tokenizers' BPE does without an unk token).
     private let byteIds: [Int32]
     /// (left id << 32 | right id) → (rank << 32 | merged id).
-    private let merges: [UInt64: UInt64]
+    private let merges: MergeTable
     private let added: [SentencePieceTokenizer.AddedPattern]
     private let firstByte: [Bool]
     private let bos: Int32
@@ -151,8 +151,7 @@ final class BPETokenizer: Sendable {
                 throw TokenizerError.badIdMapping("added token '\(token.content)' → \(token.id) is outside [0, \(info.modelVocab)) or empty")
             }
         }
-        var table: [UInt64: UInt64] = [:]
-        table.reserveCapacity(model.merges.count)
+        var table = MergeTable(capacity: model.merges.count)
         for (rank, (l, r)) in model.merges.enumerated() {
             let joined = model.tokens[Int(l)] + model.tokens[Int(r)]
             guard let merged = vocab[joined] else {
@@ -160,7 +159,7 @@ final class BPETokenizer: Sendable {
             }
             let key = UInt64(UInt32(l)) << 32 | UInt64(UInt32(r))
             // A pair listed twice: the later rank counts (tokenizers collects the merges into a HashMap).
-            table[key] = UInt64(rank) << 32 | UInt64(UInt32(merged))
+            table.insert(key, UInt64(rank) << 32 | UInt64(UInt32(merged)))
         }
         self.byteIds = ByteLevelAlphabet.scalars.map { vocab[String(Character($0))] ?? -1 }
         self.info = info
@@ -377,7 +376,7 @@ final class BPETokenizer: Sendable {
             }
             return top
         }
-        func lookup(_ a: Int32, _ b: Int32) -> UInt64? { merges[UInt64(UInt32(a)) << 32 | UInt64(UInt32(b))] }
+        func lookup(_ a: Int32, _ b: Int32) -> UInt64? { merges.find(UInt64(UInt32(a)) << 32 | UInt64(UInt32(b))) }
         for k in 0..<(symbols.count - 1) {
             if let m = lookup(symbols[k].id, symbols[k + 1].id) { push(m, Int32(k)) }
         }
@@ -404,6 +403,48 @@ final class BPETokenizer: Sendable {
         }
         scratch.symbols = symbols
         scratch.heap = heap
+    }
+}
+
+/// The merges by pair: open addressing with linear probing over a power-of-two table at most half full,
+/// Fibonacci hashing of the 64-bit pair key (Swift's Dictionary hashes with SipHash, several times
+/// slower on this path). Built once; read-only afterwards.
+struct MergeTable: Sendable {
+    private var keys: [UInt64]
+    private var values: [UInt64]
+    private let shift: UInt64
+    private static let empty = UInt64.max  // no pair of two ids < 2^31 has this key
+
+    init(capacity: Int) {
+        var bits: UInt64 = 4
+        while (1 << bits) < 2 * max(capacity, 1) { bits += 1 }
+        keys = [UInt64](repeating: MergeTable.empty, count: 1 << bits)
+        values = [UInt64](repeating: 0, count: 1 << bits)
+        shift = 64 - bits
+    }
+
+    @inline(__always)
+    private func slot(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift) }
+
+    /// Inserts or replaces (a pair listed twice keeps the later value).
+    mutating func insert(_ key: UInt64, _ value: UInt64) {
+        let mask = keys.count - 1
+        var i = slot(key)
+        while keys[i] != MergeTable.empty && keys[i] != key { i = (i + 1) & mask }
+        keys[i] = key
+        values[i] = value
+    }
+
+    @inline(__always)
+    func find(_ key: UInt64) -> UInt64? {
+        let mask = keys.count - 1
+        var i = slot(key)
+        while true {
+            let k = keys[i]
+            if k == key { return values[i] }
+            if k == MergeTable.empty { return nil }
+            i = (i + 1) & mask
+        }
     }
 }
 

@@ -18,6 +18,10 @@
 //                32-bit word = 2 bf16 per lane) against K's pairs broadcast from the packed rows; P rounded
 //                (vcvtne2ps2bf16) and packed as pairs along keys, broadcast against V's rows pre-packed as
 //                pairs along keys (sito_attention_pack_kv_bf16: 16 columns × 2 keys = one vector).
+//   neon         attention_simd.h on 4 lanes (aarch64, every ARM level; both schemes), and the bf16 pack with
+//                the rounding in registers.
+//   neon-bf16    (NEON_BF16, d % 8 == 0) the avx512bf16 structure on BFDOT by lane: K's rows 8 bf16 at a
+//                time, each pair against the queries' pairs; P's pairs of 4 rows against V's packed pairs.
 //
 // Scratch (sito_attention_scratch_bytes), in floats, every region a multiple of 16 floats (64 bytes):
 //   qt [⌈d/2⌉·2][QMAX]  Qᵀ (f32) or Q's bf16 pairs [d/2][QMAX] (words)     st [KB][QMAX]  Sᵀ, then Pᵀ
@@ -70,6 +74,8 @@ size_t sito_attention_scratch_bytes(size_t d) {
 
 const char *sito_attention_path_name(sito_isa level, int bf16) {
     level = sito_clamp_isa(level);
+    if (sito_isa_family_of(level) == SITO_ISA_FAMILY_ARM)
+        return bf16 && level >= SITO_ISA_NEON_BF16 ? "neon-bf16" : "neon";   // (d % 8 != 0: "neon")
     if (bf16 && level >= SITO_ISA_AVX512_BF16) return "avx512bf16";   // (odd d: "avx512")
     if (level >= SITO_ISA_AVX512) return "avx512";
     if (level >= SITO_ISA_AVX2) return "avx2";
@@ -177,10 +183,52 @@ SITO_TARGET_AVX512 static void pack_kv_avx512(const float *K, size_t ldk, const 
 }
 #endif
 
+#if SITO_ARM
+/// sito_f32_to_bf16 of 4 lanes (NaN included), as 16-bit values.
+SITO_INLINE uint16x4_t bf16_bits4(float32x4_t x) {
+    const uint32x4_t u = vreinterpretq_u32_f32(x);
+    const uint32x4_t lsb = vandq_u32(vshrq_n_u32(u, 16), vdupq_n_u32(1));
+    const uint32x4_t r = vaddq_u32(u, vaddq_u32(lsb, vdupq_n_u32(0x7FFF)));
+    const uint32x4_t nan = vorrq_u32(u, vdupq_n_u32(0x00400000));
+    return vshrn_n_u32(vbslq_u32(vceqq_f32(x, x), r, nan), 16);
+}
+
+/// The pack with the rounding in registers: K rows 4 values at a time, V two rows at a time interleaved
+/// by one st2 (row j's bf16 at even positions, row j+1's at odd ones); tails through the scalar rounding.
+static void pack_kv_neon(const float *K, size_t ldk, const float *V, size_t ldv, size_t L, size_t d, uint16_t *kv) {
+    const size_t whole = d / 4 * 4;
+    for (size_t j = 0; j < L; j++) {
+        const float *k = K + j * ldk;
+        uint16_t *out = kv + j * d;
+        for (size_t c = 0; c < whole; c += 4) vst1_u16(out + c, bf16_bits4(vld1q_f32(k + c)));
+        for (size_t c = whole; c < d; c++) out[c] = round_bf16_bits(k[c]);
+    }
+    uint16_t *vp = kv + L * d;
+    for (size_t j = 0; j < L; j += 2) {
+        const float *a = V + j * ldv, *b = j + 1 < L ? V + (j + 1) * ldv : NULL;
+        uint16_t *out = vp + (j / 2) * 2 * d;
+        for (size_t c = 0; c < whole; c += 4) {
+            uint16x4x2_t pair;
+            pair.val[0] = bf16_bits4(vld1q_f32(a + c));
+            pair.val[1] = b ? bf16_bits4(vld1q_f32(b + c)) : vdup_n_u16(0);
+            vst2_u16(out + 2 * c, pair);
+        }
+        for (size_t c = whole; c < d; c++) {
+            out[2 * c] = round_bf16_bits(a[c]);
+            out[2 * c + 1] = b ? round_bf16_bits(b[c]) : 0;
+        }
+    }
+}
+#endif
+
 void sito_attention_pack_kv_bf16_isa(sito_isa isa, const float *K, size_t ldk, const float *V, size_t ldv, size_t L,
                                      size_t d, uint16_t *kv) {
 #if SITO_X86
     if (sito_clamp_isa(isa) >= SITO_ISA_AVX512) { pack_kv_avx512(K, ldk, V, ldv, L, d, kv); return; }
+#elif SITO_ARM
+    if (sito_isa_family_of(sito_clamp_isa(isa)) == SITO_ISA_FAMILY_ARM) { pack_kv_neon(K, ldk, V, ldv, L, d, kv); return; }
+#else
+    (void)isa;
 #endif
     pack_kv_scalar(K, ldk, V, ldv, L, d, kv);
 }
@@ -613,6 +661,253 @@ SITO_TARGET_BF16 static void dp_query_block(const float *Q, size_t ldq, const ui
 }
 #endif
 
+#if SITO_ARM
+// MARK: - neon: attention_simd.h on 4 lanes (every ARM level; NEON is baseline)
+
+#define ATT_CAT2(a, b) a##_##b
+#define ATT_CAT(a, b) ATT_CAT2(a, b)
+
+/// Each lane to the nearest bf16 (nearest even), kept as f32; finite lanes only (as round_bf16_8).
+SITO_INLINE float32x4_t round_bf16_4(float32x4_t x) {
+    uint32x4_t u = vreinterpretq_u32_f32(x);
+    const uint32x4_t lsb = vandq_u32(vshrq_n_u32(u, 16), vdupq_n_u32(1));
+    u = vaddq_u32(u, vaddq_u32(lsb, vdupq_n_u32(0x7FFF)));
+    return vreinterpretq_f32_u32(vandq_u32(u, vdupq_n_u32(0xFFFF0000u)));
+}
+
+/// The first n ≤ 4 floats at p (zeros after them, nothing read past them), and the store of the first n.
+SITO_INLINE float32x4_t load_first4(const float *p, size_t n) {
+    if (n >= 4) return vld1q_f32(p);
+    float tmp[4] = {0};
+    memcpy(tmp, p, n * sizeof(float));
+    return vld1q_f32(tmp);
+}
+
+SITO_INLINE void store_first4(float *p, size_t n, float32x4_t v) {
+    if (n >= 4) {
+        vst1q_f32(p, v);
+        return;
+    }
+    float tmp[4];
+    vst1q_f32(tmp, v);
+    memcpy(p, tmp, n * sizeof(float));
+}
+
+// 32 registers: score tile 6 keys × 4 query vectors, value tile 6 rows × 4 column vectors (24
+// accumulators each); a "mask" is the number of live lanes.
+#define ATT_FN(name) ATT_CAT(name, neon)
+#define ATT_TARGET
+#define VEC float32x4_t
+#define W 4
+#define QG 4
+#define JR 6
+#define IR 6
+#define CG 4
+#define MASK size_t
+#define V_MASK(n) ((size_t)(n))
+#define V_LOADM(p, m) load_first4(p, m)
+#define V_STOREM(p, m, v) store_first4(p, m, v)
+#define V_LOAD(p) vld1q_f32(p)
+#define V_STORE(p, v) vst1q_f32(p, v)
+#define V_SET1(x) vdupq_n_f32(x)
+#define V_ZERO vdupq_n_f32(0.0f)
+#define V_FMA(a, b, c) vfmaq_f32(c, a, b)
+#define V_MUL(a, b) vmulq_f32(a, b)
+#define V_ADD(a, b) vaddq_f32(a, b)
+#define V_SUB(a, b) vsubq_f32(a, b)
+#define V_MAX(a, b) vmaxq_f32(a, b)
+#define V_EXP(x) exp4(x)
+#define V_ROUND_BF16(x) round_bf16_4(x)
+#define ATT_PACK_QUERY pack_query_transposed
+#include "attention_simd.h"
+
+// MARK: - neon-bf16: BFDOT (NEON_BF16)
+
+/// The bf16 scheme on BFDOT (vbfdotq_laneq_f32: each lane adds a pair of exact products), same structure
+/// as the avx512bf16 path on 4 lanes: Q packed as pairs along d (a 32-bit word = 2 bf16 per query lane),
+/// K's rows loaded 8 bf16 (4 pairs) at a time and each pair taken by lane; P rounded, packed as pairs along
+/// keys, and 4 rows' pairs taken by lane against V's pre-packed pairs (4 columns × 2 keys = one vector).
+/// d % 8 == 0 (whole K vectors); other d take the neon path. Score tile 4 keys × 4 query vectors, value
+/// tile 4 rows × 4 column vectors (16 accumulators each).
+enum { BD_JR = 4, BD_QG = 4, BD_IR = 4, BD_CG = 4 };
+
+/// qp[kp][i] = the word (bf16(Q[i, 2kp]), bf16(Q[i, 2kp+1])) for i < bq, 0 for bq ≤ i < lanes.
+static void pack_query_pairs_scalar(const float *Q, size_t ldq, size_t bq, size_t lanes, size_t d, uint32_t *qp) {
+    for (size_t i = 0; i < bq; i++) {
+        const float *q = Q + i * ldq;
+        for (size_t kp = 0; kp < d / 2; kp++)
+            qp[kp * QMAX + i] = (uint32_t)round_bf16_bits(q[2 * kp]) | (uint32_t)round_bf16_bits(q[2 * kp + 1]) << 16;
+    }
+    for (size_t kp = 0; kp < d / 2; kp++)
+        for (size_t i = bq; i < lanes; i++) qp[kp * QMAX + i] = 0;
+}
+
+SITO_TARGET_NEON_BF16 SITO_INLINE bfloat16x8_t bd_load_words(const uint32_t *p) {
+    return vreinterpretq_bf16_u32(vld1q_u32(p));
+}
+
+/// Score tile: keys [0, jr) of the packed K rows at Kp (row j at Kp + j·d; rows past jr repeat the last
+/// one and are not stored), NQ query vectors of qp.
+SITO_TARGET_NEON_BF16 SITO_INLINE void bd_score_tile(const int NQ, const uint16_t *Kp, size_t jr, const uint32_t *qp,
+                                                     size_t d, float scale, float *st) {
+    float32x4_t acc[BD_JR][BD_QG];
+    const uint16_t *krow[BD_JR];
+    SITO_UNROLL
+    for (int r = 0; r < BD_JR; r++) {
+        krow[r] = Kp + ((size_t)r < jr ? (size_t)r : jr - 1) * d;
+        SITO_UNROLL
+        for (int v = 0; v < NQ; v++) acc[r][v] = vdupq_n_f32(0.0f);
+    }
+    for (size_t k8 = 0; k8 < d; k8 += 8) {
+        bfloat16x8_t kb[BD_JR];
+        SITO_UNROLL
+        for (int r = 0; r < BD_JR; r++) kb[r] = vreinterpretq_bf16_u16(vld1q_u16(krow[r] + k8));
+#define BD_SCORE_PAIR(LANE)                                                                                    \
+    {                                                                                                          \
+        bfloat16x8_t q[BD_QG];                                                                                 \
+        SITO_UNROLL                                                                                            \
+        for (int v = 0; v < NQ; v++) q[v] = bd_load_words(qp + (k8 / 2 + LANE) * QMAX + (size_t)v * 4);        \
+        SITO_UNROLL                                                                                            \
+        for (int r = 0; r < BD_JR; r++) {                                                                      \
+            SITO_UNROLL                                                                                        \
+            for (int v = 0; v < NQ; v++) acc[r][v] = vbfdotq_laneq_f32(acc[r][v], q[v], kb[r], LANE);         \
+        }                                                                                                      \
+    }
+        BD_SCORE_PAIR(0)
+        BD_SCORE_PAIR(1)
+        BD_SCORE_PAIR(2)
+        BD_SCORE_PAIR(3)
+#undef BD_SCORE_PAIR
+    }
+    const float32x4_t vs = vdupq_n_f32(scale);
+    SITO_UNROLL
+    for (int r = 0; r < BD_JR; r++) {
+        if ((size_t)r >= jr) break;
+        SITO_UNROLL
+        for (int v = 0; v < NQ; v++) vst1q_f32(st + (size_t)r * QMAX + (size_t)v * 4, vmulq_f32(acc[r][v], vs));
+    }
+}
+
+/// Scores and the online-softmax step of one key block [j0, j0 + bk) for NQ query vectors (pointers offset
+/// to the group's lanes): the rounded probabilities packed in pairs of keys into pp (the second of an odd
+/// block's last pair is +0), m and l updated, cs the rescaling factors.
+SITO_TARGET_NEON_BF16 SITO_INLINE void bd_scores_softmax(const int NQ, const uint16_t *kv, size_t d, size_t j0, size_t bk,
+                                                         float scale, int first, const uint32_t *qp, float *st,
+                                                         uint32_t *pp, float *m, float *l, float *cs) {
+    for (size_t j = 0; j < bk; j += BD_JR)
+        bd_score_tile(NQ, kv + (j0 + j) * d, bk - j < BD_JR ? bk - j : BD_JR, qp, d, scale, st + j * QMAX);
+    SITO_UNROLL
+    for (int v = 0; v < NQ; v++) {
+        const float *sv = st + (size_t)v * 4;
+        const float32x4_t mold = first ? vdupq_n_f32(-INFINITY) : vld1q_f32(m + (size_t)v * 4);
+        float32x4_t mx = mold;
+        for (size_t j = 0; j < bk; j++) mx = vmaxq_f32(mx, vld1q_f32(sv + j * QMAX));
+        const float32x4_t c = first ? vdupq_n_f32(0.0f) : exp4(vsubq_f32(mold, mx));
+        float32x4_t sum = vdupq_n_f32(0.0f);
+        for (size_t j = 0; j < bk; j += 2) {
+            const float32x4_t a = round_bf16_4(exp4(vsubq_f32(vld1q_f32(sv + j * QMAX), mx)));
+            const float32x4_t b = j + 1 < bk ? round_bf16_4(exp4(vsubq_f32(vld1q_f32(sv + (j + 1) * QMAX), mx)))
+                                             : vdupq_n_f32(0.0f);
+            // word = a's bf16 in the low half, b's in the high half
+            const uint32x4_t word = vorrq_u32(vshrq_n_u32(vreinterpretq_u32_f32(a), 16), vreinterpretq_u32_f32(b));
+            vst1q_u32(pp + (j / 2) * QMAX + (size_t)v * 4, word);
+            sum = vaddq_f32(sum, a);
+            sum = vaddq_f32(sum, b);
+        }
+        const float32x4_t lnew = first ? sum : vaddq_f32(vmulq_f32(vld1q_f32(l + (size_t)v * 4), c), sum);
+        vst1q_f32(l + (size_t)v * 4, lnew);
+        vst1q_f32(m + (size_t)v * 4, mx);
+        vst1q_f32(cs + (size_t)v * 4, c);
+    }
+}
+
+/// Value tile: query rows [i0, i0 + BD_IR) (rows ≥ ir computed, not stored; pp has QMAX lanes, so they
+/// exist), NC vectors of 4 columns from column c0, over the block's key pairs [0, npairs) of the packed V
+/// (pair jp at Vp + jp·2d):
+///   acc = (first ? 0 : o[i] · cs[i]) + Σ_jp (P pair of row i, by lane) · (V pairs)
+/// stored to o, or, for the last key block (inv non-NULL), acc · inv[i] stored to O.
+SITO_TARGET_NEON_BF16 SITO_INLINE void bd_value_tile(const int NC, const uint16_t *Vp, size_t npairs, size_t d,
+                                                     size_t i0, size_t ir, size_t c0, const uint32_t *pp,
+                                                     const float *cs, int first, const float *inv, float *o,
+                                                     size_t dv, float *O, size_t ldo) {
+    float32x4_t acc[BD_IR][BD_CG];
+    SITO_UNROLL
+    for (int r = 0; r < BD_IR; r++) {
+        const float32x4_t c = vdupq_n_f32(cs[i0 + (size_t)r]);
+        SITO_UNROLL
+        for (int v = 0; v < NC; v++)
+            acc[r][v] = first ? vdupq_n_f32(0.0f) : vmulq_f32(vld1q_f32(o + (i0 + (size_t)r) * dv + c0 + (size_t)v * 4), c);
+    }
+    for (size_t jp = 0; jp < npairs; jp++) {
+        bfloat16x8_t x[BD_CG];
+        const uint16_t *vr = Vp + jp * 2 * d + 2 * c0;
+        SITO_UNROLL
+        for (int v = 0; v < NC; v++) x[v] = vreinterpretq_bf16_u16(vld1q_u16(vr + (size_t)v * 8));
+        const bfloat16x8_t pr = bd_load_words(pp + jp * QMAX + i0);
+#define BD_VALUE_ROW(LANE)                                                                                     \
+    SITO_UNROLL                                                                                                \
+    for (int v = 0; v < NC; v++) acc[LANE][v] = vbfdotq_laneq_f32(acc[LANE][v], x[v], pr, LANE);
+        BD_VALUE_ROW(0)
+        BD_VALUE_ROW(1)
+        BD_VALUE_ROW(2)
+        BD_VALUE_ROW(3)
+#undef BD_VALUE_ROW
+    }
+    SITO_UNROLL
+    for (int r = 0; r < BD_IR; r++) {
+        if ((size_t)r >= ir) break;
+        const size_t row = i0 + (size_t)r;
+        if (inv) {
+            const float32x4_t sc = vdupq_n_f32(inv[row]);
+            SITO_UNROLL
+            for (int v = 0; v < NC; v++) vst1q_f32(O + row * ldo + c0 + (size_t)v * 4, vmulq_f32(acc[r][v], sc));
+        } else {
+            SITO_UNROLL
+            for (int v = 0; v < NC; v++) vst1q_f32(o + row * dv + c0 + (size_t)v * 4, acc[r][v]);
+        }
+    }
+}
+
+/// One query block of bq ≤ QMAX rows (d % 8 == 0).
+SITO_TARGET_NEON_BF16 static void bd_query_block(const float *Q, size_t ldq, const uint16_t *kv, float *O, size_t ldo,
+                                                 size_t bq, size_t L, size_t d, float scale, void *scratch) {
+    const scratch_layout s = layout(scratch, d);
+    const size_t nqv = (bq + 3) / 4;
+    uint32_t *qp = (uint32_t *)s.qt;
+    pack_query_pairs_scalar(Q, ldq, bq, QMAX, d, qp);   // all QMAX lanes: value tiles read 4 rows at a time
+    for (size_t j0 = 0; j0 < L; j0 += KB) {
+        const size_t bk = L - j0 < KB ? L - j0 : KB;
+        const int first = j0 == 0, last = j0 + bk == L;
+        for (size_t g = 0; g < nqv; g += BD_QG) {
+            const size_t o4 = g * 4;
+            switch (nqv - g < BD_QG ? nqv - g : BD_QG) {
+            case 1: bd_scores_softmax(1, kv, d, j0, bk, scale, first, qp + o4, s.st + o4, s.pp + o4, s.m + o4, s.l + o4, s.c + o4); break;
+            case 2: bd_scores_softmax(2, kv, d, j0, bk, scale, first, qp + o4, s.st + o4, s.pp + o4, s.m + o4, s.l + o4, s.c + o4); break;
+            case 3: bd_scores_softmax(3, kv, d, j0, bk, scale, first, qp + o4, s.st + o4, s.pp + o4, s.m + o4, s.l + o4, s.c + o4); break;
+            default: bd_scores_softmax(4, kv, d, j0, bk, scale, first, qp + o4, s.st + o4, s.pp + o4, s.m + o4, s.l + o4, s.c + o4); break;
+            }
+        }
+        if (last)
+            for (size_t i = 0; i < bq; i++) s.inv[i] = 1.0f / s.l[i];
+        const float *inv = last ? s.inv : NULL;
+        const uint16_t *Vp = kv + L * d + j0 * d;   // pair j0/2 at kv + L·d + (j0/2)·2d
+        const size_t npairs = (bk + 1) / 2;
+        for (size_t c0 = 0; c0 < d; c0 += 4 * BD_CG) {
+            const size_t nc = (d - c0) / 4 < BD_CG ? (d - c0) / 4 : BD_CG;
+            for (size_t i0 = 0; i0 < bq; i0 += BD_IR) {
+                const size_t ir = bq - i0 < BD_IR ? bq - i0 : BD_IR;
+                switch (nc) {
+                case 1: bd_value_tile(1, Vp, npairs, d, i0, ir, c0, s.pp, s.c, first, inv, s.o, s.dv, O, ldo); break;
+                case 2: bd_value_tile(2, Vp, npairs, d, i0, ir, c0, s.pp, s.c, first, inv, s.o, s.dv, O, ldo); break;
+                case 3: bd_value_tile(3, Vp, npairs, d, i0, ir, c0, s.pp, s.c, first, inv, s.o, s.dv, O, ldo); break;
+                default: bd_value_tile(4, Vp, npairs, d, i0, ir, c0, s.pp, s.c, first, inv, s.o, s.dv, O, ldo); break;
+                }
+            }
+        }
+    }
+}
+#endif
+
 // MARK: - dispatch
 
 /// The query blocks of a call, one after another; while one is computed, the next one's Q rows are
@@ -636,6 +931,12 @@ void sito_attention_f32_isa(sito_isa isa, const float *Q, size_t ldq, const floa
     }
     if (isa >= SITO_ISA_AVX2) {
         FOR_EACH_QUERY_BLOCK(nq, Q, ldq, d, query_block_avx2(Q + q0 * ldq, ldq, K, ldk, V, ldv, NULL, O + q0 * ldo, ldo, bq, L, d, scale, scratch))
+        return;
+    }
+#endif
+#if SITO_ARM
+    if (sito_isa_family_of(isa) == SITO_ISA_FAMILY_ARM) {
+        FOR_EACH_QUERY_BLOCK(nq, Q, ldq, d, query_block_neon(Q + q0 * ldq, ldq, K, ldk, V, ldv, NULL, O + q0 * ldo, ldo, bq, L, d, scale, scratch))
         return;
     }
 #endif
@@ -663,6 +964,16 @@ void sito_attention_bf16_isa(sito_isa isa, const float *Q, size_t ldq, const uin
     }
     if (isa >= SITO_ISA_AVX2) {
         FOR_EACH_QUERY_BLOCK(nq, Q, ldq, d, query_block_avx2(Q + q0 * ldq, ldq, NULL, 0, NULL, 0, kv, O + q0 * ldo, ldo, bq, L, d, scale, scratch))
+        return;
+    }
+#endif
+#if SITO_ARM
+    if (isa >= SITO_ISA_NEON_BF16 && d % 8 == 0) {
+        FOR_EACH_QUERY_BLOCK(nq, Q, ldq, d, bd_query_block(Q + q0 * ldq, ldq, kv, O + q0 * ldo, ldo, bq, L, d, scale, scratch))
+        return;
+    }
+    if (sito_isa_family_of(isa) == SITO_ISA_FAMILY_ARM) {
+        FOR_EACH_QUERY_BLOCK(nq, Q, ldq, d, query_block_neon(Q + q0 * ldq, ldq, NULL, 0, NULL, 0, kv, O + q0 * ldo, ldo, bq, L, d, scale, scratch))
         return;
     }
 #endif

@@ -1,10 +1,11 @@
-// f32ops.c: the f32 helpers of the encoder's forward pass (issue 5): e^x, exact-erf GELU, residual add +
+// f32ops.c: the f32 helpers of the encoder's forward pass: e^x, exact-erf GELU, residual add +
 // LayerNorm over rows, and the online-softmax row update and finish of the tiled attention as it was
 // before the fused kernel (attention.c; kept as the kernel benchmark's baseline). Contracts and
 // tolerances: sito_kernels.h, "f32 helpers".
 //
 // Paths: scalar (the reference: libm expf / erff, double accumulation exactly as the Swift code had it),
-// avx2, avx512. The SIMD paths use
+// avx2, avx512, neon (aarch64: every ARM level; 4-lane versions of the avx2 code, and LayerNorm as the
+// avx512 path on 2 × 2 double lanes). The SIMD paths use
 //   - e^x: exp16 / exp8 of simd_exp.h (shared with attention.c): Cody–Waite reduction, Cephes' degree-5
 //     polynomial, measured ≤ 2 ulp from libm's correctly rounded expf over [-104, 89] (expToleranceULP).
 //   - erf: the two-piece approximation published by Norbert Juffa (max 0.995 ulp with an exact exp; an
@@ -23,10 +24,17 @@
 
 const char *sito_f32ops_path_name(sito_isa level) {
     level = sito_clamp_isa(level);
-    if (level >= SITO_ISA_AVX512) return "avx512";
-    if (level >= SITO_ISA_AVX2) return "avx2";
-    return "scalar";
+    switch (sito_isa_family_of(level)) {
+    case SITO_ISA_FAMILY_X86: return level >= SITO_ISA_AVX512 ? "avx512" : "avx2";
+    case SITO_ISA_FAMILY_ARM: return "neon";
+    default: return "scalar";
+    }
 }
+
+#if SITO_ARM
+/// Whether a clamped level selects the NEON path (every level of the ARM chain).
+static inline int is_arm(sito_isa level) { return sito_isa_family_of(level) == SITO_ISA_FAMILY_ARM; }
+#endif
 
 // MARK: - scalar references
 
@@ -332,6 +340,156 @@ static void softmax_update_avx2(float *S, size_t lds, size_t bq, size_t bk, floa
 }
 #endif
 
+#if SITO_ARM
+// MARK: - NEON (baseline on aarch64: every ARM level)
+
+/// erf(a), 4 lanes: erf8's two pieces, both evaluated, blended by |a| > 0.927734375.
+SITO_INLINE float32x4_t erf4(float32x4_t a) {
+    const float32x4_t t = vabsq_f32(a), s = vmulq_f32(a, a);
+    float32x4_t r = vfmaq_f32(vdupq_n_f32(3.83197126e-4f), vdupq_n_f32(-1.72853470e-5f), t);
+    const float32x4_t u = vfmaq_f32(vdupq_n_f32(2.42546219e-2f), vdupq_n_f32(-3.88396438e-3f), t);
+    r = vfmaq_f32(u, r, s);
+    r = vfmaq_f32(vdupq_n_f32(-1.06777877e-1f), r, t);
+    r = vfmaq_f32(vdupq_n_f32(-6.34846687e-1f), r, t);
+    r = vfmaq_f32(vdupq_n_f32(-1.28717512e-1f), r, t);
+    r = vfmaq_f32(vnegq_f32(t), r, t);
+    r = vsubq_f32(vdupq_n_f32(1.0f), exp4(r));
+    const uint32x4_t sign = vandq_u32(vreinterpretq_u32_f32(a), vdupq_n_u32(0x80000000u));
+    const float32x4_t big = vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(r), sign));
+    float32x4_t q = vdupq_n_f32(-5.96761703e-4f);
+    q = vfmaq_f32(vdupq_n_f32(4.99119423e-3f), q, s);
+    q = vfmaq_f32(vdupq_n_f32(-2.67681349e-2f), q, s);
+    q = vfmaq_f32(vdupq_n_f32(1.12819925e-1f), q, s);
+    q = vfmaq_f32(vdupq_n_f32(-3.76125336e-1f), q, s);
+    q = vfmaq_f32(vdupq_n_f32(1.28379166e-1f), q, s);
+    const float32x4_t small = vfmaq_f32(a, q, a);
+    return vbslq_f32(vcgtq_f32(t, vdupq_n_f32(0.927734375f)), big, small);
+}
+
+SITO_INLINE float32x4_t gelu4(float32x4_t v) {
+    const float32x4_t e = erf4(vmulq_f32(v, vdupq_n_f32(SITO_INV_SQRT2)));
+    return vmulq_f32(vmulq_f32(vdupq_n_f32(0.5f), v), vaddq_f32(vdupq_n_f32(1.0f), e));
+}
+
+/// The first `left` (< 4) floats of p, zeros elsewhere, without reading past them; and the store.
+SITO_INLINE float32x4_t load_partial4(const float *p, size_t left) {
+    float tmp[4] = {0};
+    memcpy(tmp, p, left * sizeof(float));
+    return vld1q_f32(tmp);
+}
+
+SITO_INLINE void store_partial4(float *p, float32x4_t v, size_t left) {
+    float tmp[4];
+    vst1q_f32(tmp, v);
+    memcpy(p, tmp, left * sizeof(float));
+}
+
+static void exp_neon(const float *x, float *y, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {   // two independent chains per iteration
+        const float32x4_t a = exp4(vld1q_f32(x + i)), b = exp4(vld1q_f32(x + i + 4));
+        vst1q_f32(y + i, a);
+        vst1q_f32(y + i + 4, b);
+    }
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, exp4(vld1q_f32(x + i)));
+    if (i < n) store_partial4(y + i, exp4(load_partial4(x + i, n - i)), n - i);
+}
+
+static void gelu_neon(float *x, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const float32x4_t a = gelu4(vld1q_f32(x + i)), b = gelu4(vld1q_f32(x + i + 4));
+        vst1q_f32(x + i, a);
+        vst1q_f32(x + i + 4, b);
+    }
+    for (; i + 4 <= n; i += 4) vst1q_f32(x + i, gelu4(vld1q_f32(x + i)));
+    if (i < n) store_partial4(x + i, gelu4(load_partial4(x + i, n - i)), n - i);
+}
+
+/// add_layernorm_avx512's three passes on 4 lanes: the double sums in 2 × 2 lanes (the tail, past the last
+/// whole vector, summed in order after them), the normalization with every operation rounded separately.
+static void add_layernorm_neon(float *X, size_t ldx, const float *D, size_t ldd, size_t M, size_t N,
+                               const float *weight, const float *bias, float eps) {
+    const size_t whole = N / 4 * 4;
+    for (size_t m = 0; m < M; m++) {
+        float *row = X + m * ldx;
+        float64x2_t s0 = vdupq_n_f64(0), s1 = vdupq_n_f64(0);
+        for (size_t i = 0; i < whole; i += 4) {
+            float32x4_t v = vld1q_f32(row + i);
+            if (D) {
+                v = vaddq_f32(v, vld1q_f32(D + m * ldd + i));
+                vst1q_f32(row + i, v);
+            }
+            s0 = vaddq_f64(s0, vcvt_f64_f32(vget_low_f32(v)));
+            s1 = vaddq_f64(s1, vcvt_high_f64_f32(v));
+        }
+        double sum = vaddvq_f64(vaddq_f64(s0, s1));
+        for (size_t i = whole; i < N; i++) {
+            if (D) row[i] = row[i] + D[m * ldd + i];
+            sum += (double)row[i];
+        }
+        const float mean = (float)(sum / (double)N);
+        const float32x4_t vmean = vdupq_n_f32(mean);
+        float64x2_t q0 = vdupq_n_f64(0), q1 = vdupq_n_f64(0);
+        for (size_t i = 0; i < whole; i += 4) {
+            const float32x4_t dv = vsubq_f32(vld1q_f32(row + i), vmean);
+            const float64x2_t lo = vcvt_f64_f32(vget_low_f32(dv)), hi = vcvt_high_f64_f32(dv);
+            q0 = vfmaq_f64(q0, lo, lo);
+            q1 = vfmaq_f64(q1, hi, hi);
+        }
+        double sq = vaddvq_f64(vaddq_f64(q0, q1));
+        for (size_t i = whole; i < N; i++) {
+            const double dd = (double)(row[i] - mean);
+            sq += dd * dd;
+        }
+        const float inv = 1.0f / sqrtf((float)(sq / (double)N) + eps);
+        const float32x4_t vinv = vdupq_n_f32(inv);
+        for (size_t i = 0; i < whole; i += 4) {
+            float32x4_t v = vmulq_f32(vsubq_f32(vld1q_f32(row + i), vmean), vinv);
+            v = vmulq_f32(v, vld1q_f32(weight + i));
+            __asm__("" : "+w"(v));   // no contraction of the multiplication into the addition
+            vst1q_f32(row + i, vaddq_f32(v, vld1q_f32(bias + i)));
+        }
+        for (size_t i = whole; i < N; i++) row[i] = sito_opaque_f32((row[i] - mean) * inv * weight[i]) + bias[i];
+    }
+}
+
+static void softmax_update_neon(float *S, size_t lds, size_t bq, size_t bk, float *row_max, float *row_sum,
+                                float *O, size_t ldo, size_t d) {
+    for (size_t r = 0; r < bq; r++) {
+        float *s = S + r * lds;
+        float mx = row_max[r];
+        size_t j = 0;
+        float32x4_t vmax = vdupq_n_f32(mx);
+        for (; j + 4 <= bk; j += 4) vmax = vmaxq_f32(vmax, vld1q_f32(s + j));
+        mx = vmaxvq_f32(vmax);
+        for (; j < bk; j++) mx = s[j] > mx ? s[j] : mx;
+        const float c = expf(row_max[r] - mx);   // one per row: libm, exactly as the reference
+        const float32x4_t vmx = vdupq_n_f32(mx);
+        float32x4_t acc = vdupq_n_f32(0.0f);
+        for (j = 0; j + 4 <= bk; j += 4) {
+            const float32x4_t p = exp4(vsubq_f32(vld1q_f32(s + j), vmx));
+            vst1q_f32(s + j, p);
+            acc = vaddq_f32(acc, p);
+        }
+        float lanes[4];
+        vst1q_f32(lanes, acc);
+        float sum = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3]);
+        for (; j < bk; j++) {
+            const float p = expf(s[j] - mx);
+            s[j] = p;
+            sum += p;
+        }
+        row_sum[r] = row_sum[r] * c + sum;
+        row_max[r] = mx;
+        if (c != 1.0f) {
+            float *o = O + r * ldo;
+            for (size_t i = 0; i < d; i++) o[i] *= c;
+        }
+    }
+}
+#endif
+
 // MARK: - dispatch
 
 void sito_exp_f32_isa(sito_isa isa, const float *x, float *y, size_t n) {
@@ -339,6 +497,9 @@ void sito_exp_f32_isa(sito_isa isa, const float *x, float *y, size_t n) {
 #if SITO_X86
     if (isa >= SITO_ISA_AVX512) { exp_avx512(x, y, n); return; }
     if (isa >= SITO_ISA_AVX2) { exp_avx2(x, y, n); return; }
+#endif
+#if SITO_ARM
+    if (is_arm(isa)) { exp_neon(x, y, n); return; }
 #endif
     exp_scalar(x, y, n);
 }
@@ -350,6 +511,9 @@ void sito_gelu_f32_isa(sito_isa isa, float *x, size_t n) {
 #if SITO_X86
     if (isa >= SITO_ISA_AVX512) { gelu_avx512(x, n); return; }
     if (isa >= SITO_ISA_AVX2) { gelu_avx2(x, n); return; }
+#endif
+#if SITO_ARM
+    if (is_arm(isa)) { gelu_neon(x, n); return; }
 #endif
     gelu_scalar(x, n);
 }
@@ -363,6 +527,9 @@ void sito_add_layernorm_f32_isa(sito_isa isa, float *X, size_t ldx, const float 
 #if SITO_X86
     // AVX2 has no double-precision advantage worth a separate path here: it uses the reference.
     if (isa >= SITO_ISA_AVX512) { add_layernorm_avx512(X, ldx, D, ldd, M, N, weight, bias, eps); return; }
+#endif
+#if SITO_ARM
+    if (is_arm(isa)) { add_layernorm_neon(X, ldx, D, ldd, M, N, weight, bias, eps); return; }
 #endif
     add_layernorm_scalar(X, ldx, D, ldd, M, N, weight, bias, eps);
 }
@@ -379,6 +546,9 @@ void sito_softmax_update_f32_isa(sito_isa isa, float *S, size_t lds, size_t bq, 
 #if SITO_X86
     if (isa >= SITO_ISA_AVX512) { softmax_update_avx512(S, lds, bq, bk, row_max, row_sum, O, ldo, d); return; }
     if (isa >= SITO_ISA_AVX2) { softmax_update_avx2(S, lds, bq, bk, row_max, row_sum, O, ldo, d); return; }
+#endif
+#if SITO_ARM
+    if (is_arm(isa)) { softmax_update_neon(S, lds, bq, bk, row_max, row_sum, O, ldo, d); return; }
 #endif
     softmax_update_scalar(S, lds, bq, bk, row_max, row_sum, O, ldo, d);
 }

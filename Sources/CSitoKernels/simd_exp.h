@@ -1,7 +1,8 @@
 // simd_exp.h: the vector e^x shared by f32ops.c (sito_exp_f32, GELU, the softmax helpers) and attention.c:
 // Cody–Waite reduction x = n·ln2 + r (|r| ≤ ln2/2, two-constant ln2 with FMA), e^r by Cephes' degree-5
 // minimax polynomial (cephes/single/expf.c), × 2^n by vscalefps (AVX-512) or by two exponent
-// multiplications 2^⌊n/2⌋·2^(n-⌊n/2⌋) (AVX2, so subnormal results and overflow to +Inf come out right).
+// multiplications 2^⌊n/2⌋·2^(n-⌊n/2⌋) (AVX2 and NEON, so subnormal results and overflow to +Inf come out
+// right).
 // Measured ≤ 2 ulp from libm's correctly rounded expf over [-104, 89] (tests: expToleranceULP).
 // Private to CSitoKernels; include after kernels_internal.h.
 #pragma once
@@ -49,5 +50,30 @@ SITO_TARGET_AVX2 SITO_INLINE __m256 exp8(__m256 x) {
     const __m256 f1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, bias), 23));
     const __m256 f2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(ni, h), bias), 23));
     return _mm256_mul_ps(_mm256_mul_ps(p, f1), f2);
+}
+#endif
+
+#if SITO_ARM
+/// e^x, 4 lanes (NEON, baseline on aarch64); the same reduction, polynomial and scaling as exp8.
+/// FMAX/FMIN propagate a NaN, so a NaN x passes through the clamps as well.
+SITO_INLINE float32x4_t exp4(float32x4_t x) {
+    x = vminq_f32(vdupq_n_f32(89.0f), vmaxq_f32(vdupq_n_f32(-104.0f), x));
+    const float32x4_t n = vrndnq_f32(vmulq_f32(x, vdupq_n_f32(1.44269504088896341f)));
+    float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(0.693359375f));
+    r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
+    const float32x4_t z = vmulq_f32(r, r);
+    float32x4_t p = vdupq_n_f32(1.9875691500e-4f);
+    p = vfmaq_f32(vdupq_n_f32(1.3981999507e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(8.3334519073e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(4.1665795894e-2f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.6666665459e-1f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(5.0000001201e-1f), p, r);
+    p = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), p, z);
+    const int32x4_t ni = vcvtq_s32_f32(n);   // n is integral; a NaN lane gives 0 (p is NaN anyway)
+    const int32x4_t h = vshrq_n_s32(ni, 1);
+    const int32x4_t bias = vdupq_n_s32(127);
+    const float32x4_t f1 = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(h, bias), 23));
+    const float32x4_t f2 = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vsubq_s32(ni, h), bias), 23));
+    return vmulq_f32(vmulq_f32(p, f1), f2);
 }
 #endif

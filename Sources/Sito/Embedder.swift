@@ -27,9 +27,15 @@ public final class Embedder: Sendable {
         try self.init(loaded: try LoadedModel(contentsOf: url, options: options))
     }
 
+    /// An embedder over a file already opened (`options.verifyChecksums` is not consulted: the file was opened
+    /// with or without it).
+    public convenience init(file: SitoFile, options: ModelOptions = ModelOptions()) throws {
+        try self.init(loaded: try LoadedModel(file: file, options: options))
+    }
+
     init(loaded: LoadedModel) throws {
         model = loaded
-        guard header.task == "embedding" else { throw ModelError.notAnEmbedder(path: file.path, task: header.task) }
+        guard header.task == .embedding else { throw ModelError.notAnEmbedder(path: file.path, task: header.task) }
     }
 
     /// Token ids of one text as the model sees them.

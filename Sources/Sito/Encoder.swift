@@ -101,7 +101,7 @@ struct PackedBatch {
 final class Encoder: Sendable {
     let file: SitoFile
     let m: ModelHyperparameters
-    let architecture: String
+    let architecture: Architecture
     let word, position, tokenType: EmbeddingTable
     let embNormWeight, embNormBias: FloatVector
     let layers: [EncoderLayer]
@@ -142,13 +142,13 @@ final class Encoder: Sendable {
         }
         layers = try built.values()
         switch m.head {
-        case "roberta":
+        case .roberta:
             headDense = try Linear(file: file, name: "head.dense")
             headOut = try Linear(file: file, name: "head.out_proj")
-        case "bert-pooler":
+        case .bertPooler:
             headDense = try Linear(file: file, name: "pooler.dense")
             headOut = try Linear(file: file, name: "head.out_proj")
-        default:
+        case .none:
             headDense = nil
             headOut = nil
         }
@@ -196,7 +196,7 @@ final class Encoder: Sendable {
         // Heads and CLS pooling read only each sequence's first row: the last layer's output projection
         // and FFN then run on those rows alone (exact: rows do not mix after attention). Attention itself
         // still sees every row as key and value.
-        let onlyFirstRows = (headDense != nil || m.pooling == "cls") && batch.sequences < T
+        let onlyFirstRows = (headDense != nil || m.pooling == .cls) && batch.sequences < T
         for (index, layer) in layers.enumerated() {
             // Q, K and V read the same x: it is converted (int8 / bf16) once for the three.
             if layer.q.inputKind == layer.k.inputKind && layer.q.inputKind == layer.v.inputKind {
@@ -255,7 +255,7 @@ final class Encoder: Sendable {
         x.initialize(repeating: 0, count: T * H)
         // Position ids first (a sequential count per sequence), then the row sums split over the cores.
         var positions = [Int](repeating: 0, count: T)
-        let robertaPositions = architecture == "xlm-roberta"
+        let robertaPositions = architecture == .xlmRoberta
         for s in 0..<batch.sequences {
             var nonPad = 0
             for t in batch.starts[s]..<batch.starts[s + 1] {
@@ -306,7 +306,7 @@ final class Encoder: Sendable {
         return (0..<S).map { s in
             let a = batch.starts[s], b = batch.starts[s + 1]
             var v = [Float](repeating: 0, count: H)
-            if m.pooling == "cls" {
+            if m.pooling == .cls {
                 for j in 0..<H { v[j] = x[a * H + j] }
             } else {
                 for t in a..<b { for j in 0..<H { v[j] += x[t * H + j] } }

@@ -29,7 +29,7 @@ struct Linear: @unchecked Sendable {
     enum Storage {
         case f32(UnsafePointer<Float>)
         case bf16(UnsafePointer<UInt16>, blocked: Bool)
-        case i8(UnsafePointer<Int8>, scale: UnsafePointer<Float>, sums: [Int32], passes: Int, blocked: Bool)
+        case i8(UnsafePointer<Int8>, scale: UnsafePointer<Float>, sums: [Int32], activations: ActivationScheme, blocked: Bool)
     }
 
     /// Output channels (rows of W).
@@ -64,7 +64,7 @@ struct Linear: @unchecked Sendable {
                 sito_i8_row_sums(w.pointer(as: Int8.self), w.shape[1], w.shape[0], w.shape[1], &sums)
             }
             storage = .i8(w.pointer(as: Int8.self), scale: s.pointer(as: Float.self), sums: sums,
-                          passes: file.header.quantization?.activationPasses ?? 1, blocked: blocked)
+                          activations: file.header.quantization?.activations ?? .onePass, blocked: blocked)
             owned = nil
         case .f16:
             let widened = OwnedFloats(count: w.count)
@@ -87,19 +87,23 @@ struct Linear: @unchecked Sendable {
     /// int8 rows + per-row scales (in the caller's scratch). Valid for every Linear whose `inputKind` and
     /// `inFeatures` are this one's (Q, K and V share one), until the scratch is reused.
     struct PreparedInput {
-        let kind: Int
+        let kind: InputKind
         let x: UnsafePointer<Float>
         let ldx: Int
         let scratch: UnsafeMutableRawPointer
     }
 
-    /// 0: f32, 1: bf16, 2: int8, 3: int8 two-pass — layers with equal kinds and inFeatures can share a
-    /// PreparedInput.
-    var inputKind: Int {
+    /// What `prepare` makes of x: layers with equal kinds and inFeatures can share a PreparedInput.
+    enum InputKind: Equatable {
+        case f32, bf16
+        case int8(ActivationScheme)
+    }
+
+    var inputKind: InputKind {
         switch storage {
-        case .f32: return 0
-        case .bf16: return 1
-        case .i8(_, _, _, let passes, _): return passes == 2 ? 3 : 2
+        case .f32: return .f32
+        case .bf16: return .bf16
+        case .i8(_, _, _, let activations, _): return .int8(activations)
         }
     }
 
@@ -149,14 +153,14 @@ struct Linear: @unchecked Sendable {
             eachBlock { r0, r1, _ in
                 for r in r0..<r1 { sito_f32_to_bf16(x + r * ldx, xb + r * k, k) }
             }
-        case .i8(_, _, _, let passes, _):
+        case .i8(_, _, _, let activations, _):
             let xq = (scratch + quantOffset(0, rows: rows)).assumingMemoryBound(to: Int8.self)
             let xs = (scratch + scaleOffset(0, rows: rows)).assumingMemoryBound(to: Float.self)
             let rq = (scratch + quantOffset(1, rows: rows)).assumingMemoryBound(to: Int8.self)
             let rs = (scratch + scaleOffset(1, rows: rows)).assumingMemoryBound(to: Float.self)
-            eachBlock(bufferFloats: passes < 2 ? 0 : k) { r0, r1, buffer in
+            eachBlock(bufferFloats: activations == .twoPass ? k : 0) { r0, r1, buffer in
                 sito_quantize_rows_i8(x + r0 * ldx, ldx, r1 - r0, k, xq + r0 * k, k, xs + r0)
-                guard passes == 2, let residual = buffer else { return }
+                guard activations == .twoPass, let residual = buffer else { return }
                 // Second pass: r = x − f32(f32(q1)·s1) (one rounded multiply, one rounded subtract,
                 // no FMA), quantized per row by the same rule; `residual` is one row of the core's own.
                 for r in r0..<r1 {
@@ -200,7 +204,7 @@ struct Linear: @unchecked Sendable {
                     sito_gemm_bf16(xb, k, w + n0 * k, k, bias + n0, y + n0, ldy, rows, n1 - n0, k)
                 }
             }
-        case .i8(let w, let scale, let sums, let passes, let blocked):
+        case .i8(let w, let scale, let sums, let activations, let blocked):
             let xq = UnsafePointer((p.scratch + quantOffset(0, rows: rows)).assumingMemoryBound(to: Int8.self))
             let xs = UnsafePointer((p.scratch + scaleOffset(0, rows: rows)).assumingMemoryBound(to: Float.self))
             let rq = UnsafePointer((p.scratch + quantOffset(1, rows: rows)).assumingMemoryBound(to: Int8.self))
@@ -220,7 +224,7 @@ struct Linear: @unchecked Sendable {
                 }
                 parallelOverOutputs(n) { n0, n1 in
                     gemm(xq, xs, bias, y, ldy, n0, n1)
-                    if passes < 2 { return }
+                    guard activations == .twoPass else { return }
                     gemm(rq, rs, nil, y2, n, n0, n1)
                     for r in 0..<rows {
                         let dst = y + r * ldy, src = y2 + r * n
@@ -236,8 +240,11 @@ struct Linear: @unchecked Sendable {
         switch storage {
         case .f32: return 0
         case .bf16: return Linear.align(rows * inFeatures * 2)
-        case .i8(_, _, _, let passes, _):
-            return passes == 2 ? quantOffset(2, rows: rows) + Linear.align(rows * outFeatures * 4) : quantOffset(1, rows: rows)
+        case .i8(_, _, _, let activations, _):
+            switch activations {
+            case .onePass: return quantOffset(1, rows: rows)
+            case .twoPass: return quantOffset(2, rows: rows) + Linear.align(rows * outFeatures * 4)
+            }
         }
     }
 

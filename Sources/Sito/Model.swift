@@ -50,10 +50,8 @@ public enum InputPart: String, Sendable, Equatable, Codable {
 }
 
 public enum ModelError: Error, LocalizedError, Equatable {
-    case notAReranker(path: String, task: String)
-    case notAnEmbedder(path: String, task: String)
-    case maxLengthTooLarge(requested: Int, limit: Int)
-    case maxLengthTooSmall(requested: Int)
+    case notAReranker(path: String, task: ModelTask)
+    case notAnEmbedder(path: String, task: ModelTask)
     /// Input `index` of the call (a document of score(), a text of embed()) is longer than the maximum
     /// and truncation was not allowed.
     case inputTooLong(index: Int, part: InputPart, tokens: Int, limit: Int)
@@ -65,8 +63,6 @@ public enum ModelError: Error, LocalizedError, Equatable {
         switch self {
         case let .notAReranker(path, task): return "\(path): this is a \(task) model, not a reranker (sequence-classification)"
         case let .notAnEmbedder(path, task): return "\(path): this is a \(task) model, not an embedding model"
-        case let .maxLengthTooLarge(requested, limit): return "max length \(requested) exceeds the model's limit of \(limit) tokens"
-        case let .maxLengthTooSmall(requested): return "max length \(requested) is too small: at least 4 tokens (the special tokens and some text)"
         case let .inputTooLong(index, part, tokens, limit):
             switch part {
             case .query: return "the query is too long: with document \(index) the pair is \(tokens) tokens, and the query alone leaves no room within the maximum \(limit) (truncation was not allowed)"
@@ -90,17 +86,16 @@ final class LoadedModel: Sendable {
     let maxLength: Int
     let encoder: Encoder
 
-    init(contentsOf url: URL, options: ModelOptions) throws {
-        let file = try SitoFile(contentsOf: url, options: SitoOpenOptions(verifyChecksums: options.verifyChecksums))
+    convenience init(contentsOf url: URL, options: ModelOptions) throws {
+        try self.init(file: try SitoFile(contentsOf: url, options: SitoOpenOptions(verifyChecksums: options.verifyChecksums)), options: options)
+    }
+
+    /// A file already opened (its checksums verified then, or not: `options.verifyChecksums` is not consulted).
+    init(file: SitoFile, options: ModelOptions) throws {
         let h = file.header
-        let limit = h.input.maxLength
-        if let requested = options.maxLength {
-            if requested > limit { throw ModelError.maxLengthTooLarge(requested: requested, limit: limit) }
-            if requested < 4 { throw ModelError.maxLengthTooSmall(requested: requested) }
-        }
+        self.maxLength = try h.input.checkedMaxLength(options.maxLength)
         self.file = file
         self.options = options
-        self.maxLength = options.maxLength ?? limit
         let blob = try file.require(h.tokenizer.tensor)
         self.tokenizer = try Tokenizer(info: h.tokenizer, input: h.input, bytes: blob.bytes)
         self.encoder = try Encoder(file: file, attention: options.attention)
@@ -154,10 +149,18 @@ public enum Model: Sendable {
     case embedder(Embedder)
 
     public init(contentsOf url: URL, options: ModelOptions = ModelOptions()) throws {
-        let loaded = try LoadedModel(contentsOf: url, options: options)
+        try self.init(loaded: try LoadedModel(contentsOf: url, options: options))
+    }
+
+    /// A file already opened (`options.verifyChecksums` is not consulted).
+    public init(file: SitoFile, options: ModelOptions = ModelOptions()) throws {
+        try self.init(loaded: try LoadedModel(file: file, options: options))
+    }
+
+    private init(loaded: LoadedModel) throws {
         switch loaded.file.header.task {
-        case "embedding": self = .embedder(try Embedder(loaded: loaded))
-        default: self = .reranker(try Reranker(loaded: loaded))
+        case .embedding: self = .embedder(try Embedder(loaded: loaded))
+        case .sequenceClassification: self = .reranker(try Reranker(loaded: loaded))
         }
     }
 

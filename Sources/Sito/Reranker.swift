@@ -44,9 +44,15 @@ public final class Reranker: Sendable {
         try self.init(loaded: try LoadedModel(contentsOf: url, options: options))
     }
 
+    /// A reranker over a file already opened (`options.verifyChecksums` is not consulted: the file was opened
+    /// with or without it).
+    public convenience init(file: SitoFile, options: ModelOptions = ModelOptions()) throws {
+        try self.init(loaded: try LoadedModel(file: file, options: options))
+    }
+
     init(loaded: LoadedModel) throws {
         model = loaded
-        guard header.task == "sequence-classification" else { throw ModelError.notAReranker(path: file.path, task: header.task) }
+        guard header.task == .sequenceClassification else { throw ModelError.notAReranker(path: file.path, task: header.task) }
     }
 
     /// Token ids of the pair as the model sees them.
@@ -89,12 +95,12 @@ public final class Reranker: Sendable {
     /// Sigmoid of a one-label model's logit, or the softmax probability of the last label.
     public func probability(_ logits: [Float]) -> Float {
         switch header.model.outputActivation {
-        case "sigmoid": return 1 / (1 + expf(-logits[logits.count - 1]))
-        case "softmax":
+        case .sigmoid: return 1 / (1 + expf(-logits[logits.count - 1]))
+        case .softmax:
             let mx = logits.max() ?? 0
             let e = logits.map { expf($0 - mx) }
             return e[e.count - 1] / e.reduce(0, +)
-        default: return logits[logits.count - 1]
+        case .none: return logits[logits.count - 1]
         }
     }
 }

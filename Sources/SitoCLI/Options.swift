@@ -33,7 +33,7 @@ public struct OutputArguments: ParsableArguments {
     @Flag(help: "Print JSON on stdout (every tool's keys: formats/cli-json.md).")
     public var json = false
 
-    @Flag(name: .shortAndLong, help: "No progress lines or notes on stderr (errors are still printed).")
+    @Flag(help: "No progress lines or notes on stderr (errors are still printed).")
     public var quiet = false
 
     public init() {}

@@ -17,12 +17,12 @@ public struct ExpectedTensor: Sendable, Equatable {
 
 public enum ArchitectureSchema {
     /// The (architecture, task, head) triples format 1 knows.
-    public static func isSupported(architecture: String, task: String, head: String) -> Bool {
+    public static func isSupported(architecture: Architecture, task: ModelTask, head: ClassifierHead) -> Bool {
         switch (architecture, task, head) {
-        case ("xlm-roberta", "sequence-classification", "roberta"),
-             ("xlm-roberta", "embedding", "none"),
-             ("bert", "sequence-classification", "bert-pooler"),
-             ("bert", "embedding", "none"):
+        case (.xlmRoberta, .sequenceClassification, .roberta),
+             (.xlmRoberta, .embedding, .none),
+             (.bert, .sequenceClassification, .bertPooler),
+             (.bert, .embedding, .none):
             return true
         default:
             return false
@@ -62,13 +62,13 @@ public enum ArchitectureSchema {
             norm("layers.\(i).ffn_norm")
         }
         switch m.head {
-        case "roberta":
+        case .roberta:
             linear("head.dense", out: m.hidden, in: m.hidden)
             linear("head.out_proj", out: m.numLabels, in: m.hidden, quantizable: false)
-        case "bert-pooler":
+        case .bertPooler:
             linear("pooler.dense", out: m.hidden, in: m.hidden)
             linear("head.out_proj", out: m.numLabels, in: m.hidden, quantizable: false)
-        default:
+        case .none:
             break
         }
         return out

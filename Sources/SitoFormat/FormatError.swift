@@ -32,12 +32,13 @@ public enum SitoFormatError: Error, Equatable, Sendable {
     case badChecksumField(path: String, tensor: String, value: String)
     case checksumMismatch(path: String, tensor: String, expected: String, actual: String)
     case invalidInt8(path: String, tensor: String)
-    case missingTensor(path: String, tensor: String, architecture: String)
-    case unexpectedTensor(path: String, tensor: String, architecture: String)
+    case missingTensor(path: String, tensor: String, architecture: Architecture)
+    case unexpectedTensor(path: String, tensor: String, architecture: Architecture)
     case wrongShape(path: String, tensor: String, shape: [Int], expected: [Int])
     case wrongDType(path: String, tensor: String, dtype: DType, allowed: [DType])
     case badMetadata(path: String, field: String, reason: String)
-    case unsupportedArchitecture(path: String, architecture: String, task: String)
+    /// Known words that do not go together (formats/sito.md, "Architectures").
+    case unsupportedArchitecture(path: String, architecture: Architecture, task: ModelTask, head: ClassifierHead)
     case writeFailed(path: String, reason: String)
 }
 
@@ -105,8 +106,8 @@ extension SitoFormatError: LocalizedError {
             return "\(path): tensor \(tensor) is \(dtype.rawValue), allowed: \(allowed.map(\.rawValue).joined(separator: ", "))"
         case let .badMetadata(path, field, reason):
             return "\(path): header field \(field): \(reason)"
-        case let .unsupportedArchitecture(path, architecture, task):
-            return "\(path): architecture \"\(architecture)\" with task \"\(task)\" is not supported (supported: xlm-roberta/sequence-classification, xlm-roberta/embedding, bert/sequence-classification, bert/embedding)"
+        case let .unsupportedArchitecture(path, architecture, task, head):
+            return "\(path): architecture \"\(architecture) (head \(head))\" with task \"\(task)\" is not supported (supported: xlm-roberta/sequence-classification, xlm-roberta/embedding, bert/sequence-classification, bert/embedding)"
         case let .writeFailed(path, reason):
             return "\(path): write failed: \(reason)"
         }

@@ -5,10 +5,8 @@
 public struct SitoHeader: Codable, Sendable, Equatable {
     /// Format version, equal to the preamble's.
     public var sito: Int
-    /// `xlm-roberta` or `bert`.
-    public var architecture: String
-    /// `sequence-classification` or `embedding`.
-    public var task: String
+    public var architecture: Architecture
+    public var task: ModelTask
     public var model: ModelHyperparameters
     public var input: InputRecipe
     public var tokenizer: TokenizerInfo
@@ -25,7 +23,7 @@ public struct SitoHeader: Codable, Sendable, Equatable {
         tensors.contains { $0.effectiveLayout != .rowMajor } ? 2 : 1
     }
 
-    public init(sito: Int = SitoFormatVersion.current, architecture: String, task: String,
+    public init(sito: Int = SitoFormatVersion.current, architecture: Architecture, task: ModelTask,
                 model: ModelHyperparameters, input: InputRecipe, tokenizer: TokenizerInfo,
                 source: SourceInfo, converter: ConverterInfo, created: String,
                 tensors: [TensorEntry], quantization: QuantizationInfo? = nil) {
@@ -55,15 +53,12 @@ public struct ModelHyperparameters: Codable, Sendable, Equatable {
     public var positionOffset: Int
     public var typeVocab: Int
     public var layerNormEps: Double
-    /// `gelu` (exact erf GELU) is the only activation of format 1.
-    public var activation: String
+    /// Exact erf GELU is the only activation of format 1.
+    public var activation: Activation
     public var numLabels: Int
-    /// `roberta`, `bert-pooler` or `none`.
-    public var head: String
-    /// `sigmoid`, `softmax` or `none`.
-    public var outputActivation: String
-    /// `mean`, `cls` or `none`.
-    public var pooling: String
+    public var head: ClassifierHead
+    public var outputActivation: OutputActivation
+    public var pooling: Pooling
     public var normalize: Bool
 
     enum CodingKeys: String, CodingKey {
@@ -74,8 +69,9 @@ public struct ModelHyperparameters: Codable, Sendable, Equatable {
     }
 
     public init(layers: Int, hidden: Int, heads: Int, ffn: Int, vocab: Int, maxPositions: Int,
-                positionOffset: Int, typeVocab: Int, layerNormEps: Double, activation: String,
-                numLabels: Int, head: String, outputActivation: String, pooling: String, normalize: Bool) {
+                positionOffset: Int, typeVocab: Int, layerNormEps: Double, activation: Activation,
+                numLabels: Int, head: ClassifierHead, outputActivation: OutputActivation, pooling: Pooling,
+                normalize: Bool) {
         self.layers = layers
         self.hidden = hidden
         self.heads = heads
@@ -96,20 +92,19 @@ public struct ModelHyperparameters: Codable, Sendable, Equatable {
 
 /// How text becomes input ids (formats/tokenization.md).
 public struct InputRecipe: Codable, Sendable, Equatable {
-    /// `joined-pair`, `pair` or `single`.
-    public var recipe: String
+    public var recipe: RecipeKind
     /// `joined-pair` only: the text between query and document (XLM-R rerankers: `</s></s>`).
     public var separator: String?
     /// Tokens per sequence, special tokens included.
     public var maxLength: Int
-    /// `right` (joined-pair, single) or `longest-first` (pair) (formats/tokenization.md, "Truncation").
-    public var truncation: String
+    /// `right` for joined-pair and single, `longest-first` for pair (formats/tokenization.md, "Truncation").
+    public var truncation: Truncation
 
     enum CodingKeys: String, CodingKey {
         case recipe, separator, maxLength = "max_length", truncation
     }
 
-    public init(recipe: String, separator: String?, maxLength: Int, truncation: String) {
+    public init(recipe: RecipeKind, separator: String?, maxLength: Int, truncation: Truncation) {
         self.recipe = recipe
         self.separator = separator
         self.maxLength = maxLength
@@ -156,8 +151,7 @@ public struct SpecialIds: Codable, Sendable, Equatable {
 
 /// The tokenizer: which kind, where its bytes are, and how its ids map to the model's.
 public struct TokenizerInfo: Codable, Sendable, Equatable {
-    /// `sentencepiece`, `wordpiece` or `bpe`.
-    public var kind: String
+    public var kind: TokenizerKind
     /// Name of the `u8` tensor holding the tokenizer's bytes.
     public var tensor: String
     /// Size of the model's id space (== model.vocab).
@@ -170,8 +164,8 @@ public struct TokenizerInfo: Codable, Sendable, Equatable {
     public var addedTokens: [AddedToken]
     /// sentencepiece: `whitespace-split`, `metaspace-collapse` or `metaspace`; wordpiece: `bert`;
     /// bpe: `byte-level` (formats/tokenization.md, "Whitespace", "Byte-level BPE").
-    public var whitespace: String
-    /// WordPiece options (issue 7); nil for SentencePiece.
+    public var whitespace: WhitespaceRule
+    /// WordPiece options; nil for SentencePiece.
     public var wordpiece: WordPieceOptions?
     /// Byte-level BPE options (issue 14); nil for the other kinds.
     public var bpe: BPEOptions?
@@ -181,8 +175,8 @@ public struct TokenizerInfo: Codable, Sendable, Equatable {
         case specials, addedTokens = "added_tokens", whitespace, wordpiece, bpe
     }
 
-    public init(kind: String, tensor: String, modelVocab: Int, idOffset: Int, idOverrides: [[Int]],
-                specials: SpecialIds, addedTokens: [AddedToken], whitespace: String, wordpiece: WordPieceOptions? = nil,
+    public init(kind: TokenizerKind, tensor: String, modelVocab: Int, idOffset: Int, idOverrides: [[Int]],
+                specials: SpecialIds, addedTokens: [AddedToken], whitespace: WhitespaceRule, wordpiece: WordPieceOptions? = nil,
                 bpe: BPEOptions? = nil) {
         self.kind = kind
         self.tensor = tensor
@@ -272,28 +266,26 @@ public struct ConverterInfo: Codable, Sendable, Equatable {
 
 /// What `sito-quantize` did (formats/quantization.md).
 public struct QuantizationInfo: Codable, Sendable, Equatable {
-    /// `int8` or `bf16`.
-    public var type: String
+    public var type: QuantizationType
     /// Human-readable scheme, e.g. `int8 weights per row (step scale), int8 activations per token`.
     public var scheme: String
     /// Tensor-name patterns the user asked to keep in float.
     public var keepFloat: [String]
     public var tool: ConverterInfo
-    /// int8 only: how many int8 passes quantize each activation row — 1 (per-token int8), or 2 (the
-    /// per-token int8 quantization plus the int8 quantization of its residual; formats/quantization.md).
-    /// Absent means 1.
-    public var activationPasses: Int?
+    /// int8 only: how each activation row is quantized (`activation_passes`: 1 or 2). Absent means one pass.
+    public var activations: ActivationScheme?
 
     enum CodingKeys: String, CodingKey {
-        case type, scheme, keepFloat = "keep_float", tool, activationPasses = "activation_passes"
+        case type, scheme, keepFloat = "keep_float", tool, activations = "activation_passes"
     }
 
-    public init(type: String, scheme: String, keepFloat: [String], tool: ConverterInfo, activationPasses: Int? = nil) {
+    public init(type: QuantizationType, scheme: String, keepFloat: [String], tool: ConverterInfo,
+                activations: ActivationScheme? = nil) {
         self.type = type
         self.scheme = scheme
         self.keepFloat = keepFloat
         self.tool = tool
-        self.activationPasses = activationPasses
+        self.activations = activations
     }
 }
 

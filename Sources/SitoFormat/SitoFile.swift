@@ -192,12 +192,7 @@ public final class SitoFile: @unchecked Sendable {
         } catch let DecodingError.valueNotFound(_, ctx) {
             throw SitoFormatError.headerNotJSON(path: path, reason: "null at \(describe(ctx.codingPath))")
         } catch let DecodingError.dataCorrupted(ctx) {
-            if let (tensor, dtype) = unknownEnumValue("dtype", in: json, at: ctx.codingPath) {
-                throw SitoFormatError.unknownDType(path: path, tensor: tensor, dtype: dtype)
-            }
-            if let (tensor, layout) = unknownEnumValue("layout", in: json, at: ctx.codingPath) {
-                throw SitoFormatError.unknownLayout(path: path, tensor: tensor, layout: layout)
-            }
+            if let error = unknownValueError(in: json, at: ctx.codingPath, path: path) { throw error }
             let at = ctx.codingPath.isEmpty ? "" : " at \(describe(ctx.codingPath))"
             throw SitoFormatError.headerNotJSON(path: path, reason: "\(ctx.debugDescription)\(at)")
         } catch {
@@ -216,25 +211,69 @@ public final class SitoFile: @unchecked Sendable {
         return Parsed(header: header, dataOffset: dataOffset, index: index)
     }
 
-    /// When decoding failed at `tensors[i].<key>` (`dtype` or `layout`), the tensor's name and the value it
-    /// declares, so that an unknown dtype or layout (a newer writer's, or corruption) gets its own error
-    /// rather than "not JSON".
-    private static func unknownEnumValue(_ key: String, in json: Data, at codingPath: [CodingKey]) -> (String, String)? {
-        guard codingPath.count == 3, codingPath[0].stringValue == "tensors", let i = codingPath[1].intValue,
-              codingPath[2].stringValue == key,
-              let probe = try? JSONDecoder().decode(TensorFieldProbe.self, from: json),
-              i >= 0, i < probe.tensors.count, let value = probe.tensors[i][key]?.string else { return nil }
-        return (probe.tensors[i]["name"]?.string ?? "#\(i)", value)
+    /// When decoding failed on a value no enum of the format knows (a newer writer's, or corruption), the
+    /// error that names it rather than "not JSON": `unknownDType`/`unknownLayout` for a tensor's dtype or
+    /// layout, `badMetadata` naming the field and the values it knows for a word of the header's vocabulary.
+    private static func unknownValueError(in json: Data, at codingPath: [CodingKey], path: String) -> SitoFormatError? {
+        guard let probe = try? JSONDecoder().decode(JSONProbe.self, from: json),
+              let found = probe.value(at: codingPath) else { return nil }
+        let value: String
+        switch found {
+        case let .string(s): value = s
+        case let .integer(n): value = String(n)
+        case .array, .object, .other: return nil
+        }
+        let keys = codingPath.map(\.stringValue)
+        if keys.count == 3, keys[0] == "tensors", let i = codingPath[1].intValue {
+            let name: String
+            if case let .string(n)? = probe.value(at: Array(codingPath.prefix(2)), then: "name") { name = n } else { name = "#\(i)" }
+            switch keys[2] {
+            case "dtype": return .unknownDType(path: path, tensor: name, dtype: value)
+            case "layout": return .unknownLayout(path: path, tensor: name, layout: value)
+            default: return nil
+            }
+        }
+        let field = keys.joined(separator: ".")
+        guard let known = headerVocabularies[field] else { return nil }
+        let shown = if case .string = found { "\"\(value)\"" } else { value }
+        return .badMetadata(path: path, field: field, reason: "\(shown) is not \(known)")
     }
 
-    /// The header's `tensors` array with each field's value kept only when it is a string: enough to name
-    /// the tensor and the value that failed to decode.
-    private struct TensorFieldProbe: Decodable {
-        struct Field: Decodable {
-            let string: String?
-            init(from decoder: Decoder) throws { string = try? decoder.singleValueContainer().decode(String.self) }
+    /// The header as untyped JSON, strings and integers kept: enough to find the value that failed to decode.
+    private enum JSONProbe: Decodable {
+        case string(String)
+        case integer(Int)
+        case array([JSONProbe])
+        case object([String: JSONProbe])
+        case other
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let s = try? c.decode(String.self) { self = .string(s) }
+            else if let n = try? c.decode(Int.self) { self = .integer(n) }
+            else if let a = try? c.decode([JSONProbe].self) { self = .array(a) }
+            else if let o = try? c.decode([String: JSONProbe].self) { self = .object(o) }
+            else { self = .other }
         }
-        let tensors: [[String: Field]]
+
+        func value(at path: [CodingKey], then key: String? = nil) -> JSONProbe? {
+            var node = self
+            for k in path {
+                switch node {
+                case let .array(items):
+                    guard let i = k.intValue, items.indices.contains(i) else { return nil }
+                    node = items[i]
+                case let .object(fields):
+                    guard let next = fields[k.stringValue] else { return nil }
+                    node = next
+                default:
+                    return nil
+                }
+            }
+            guard let key else { return node }
+            if case let .object(fields) = node { return fields[key] }
+            return nil
+        }
     }
 
     private static func describe(_ path: [CodingKey]) -> String {
@@ -344,40 +383,31 @@ public final class SitoFile: @unchecked Sendable {
         }
         if m.hidden % m.heads != 0 { throw bad("model.heads", "hidden \(m.hidden) is not divisible by heads \(m.heads)") }
         if !(m.layerNormEps > 0 && m.layerNormEps < 1) { throw bad("model.layer_norm_eps", "\(m.layerNormEps) is not in (0, 1)") }
-        if m.activation != "gelu" { throw bad("model.activation", "\"\(m.activation)\" is not supported (gelu)") }
-        if let passes = h.quantization?.activationPasses, passes != 1 && passes != 2 {
-            throw bad("quantization.activation_passes", "\(passes) is not 1 or 2")
-        }
-        if !["sigmoid", "softmax", "none"].contains(m.outputActivation) {
-            throw bad("model.output_activation", "\"\(m.outputActivation)\" is not sigmoid, softmax or none")
-        }
-        if !["mean", "cls", "none"].contains(m.pooling) { throw bad("model.pooling", "\"\(m.pooling)\" is not mean, cls or none") }
         guard ArchitectureSchema.isSupported(architecture: h.architecture, task: h.task, head: m.head) else {
-            throw SitoFormatError.unsupportedArchitecture(path: path, architecture: "\(h.architecture) (head \(m.head))", task: h.task)
+            throw SitoFormatError.unsupportedArchitecture(path: path, architecture: h.architecture, task: h.task, head: m.head)
         }
-        if h.architecture == "xlm-roberta" && m.positionOffset < 1 {
+        if h.architecture == .xlmRoberta && m.positionOffset < 1 {
             // RoBERTa positions start at padding_idx + 1, and pad tokens take row padding_idx.
             throw bad("model.position_offset", "an xlm-roberta model needs position_offset = pad_token_id + 1 ≥ 1")
         }
-        let pooled = h.task == "embedding"
-        if pooled != (m.pooling != "none") {
+        if (h.task == .embedding) != (m.pooling != .none) {
             throw bad("model.pooling", "\"\(m.pooling)\" does not fit task \"\(h.task)\" (embedding: mean or cls; otherwise none)")
         }
-        let truncations: [String: [String]] = ["joined-pair": ["right"], "single": ["right"], "pair": ["longest-first"]]
-        if let allowed = truncations[h.input.recipe], !allowed.contains(h.input.truncation) {
-            throw bad("input.truncation", "\"\(h.input.truncation)\" does not fit recipe \"\(h.input.recipe)\" (\(allowed.joined(separator: ", ")))")
+        let truncation: Truncation
+        switch h.input.recipe {
+        case .joinedPair, .single: truncation = .right
+        case .pair: truncation = .longestFirst
+        }
+        if h.input.truncation != truncation {
+            throw bad("input.truncation", "\"\(h.input.truncation)\" does not fit recipe \"\(h.input.recipe)\" (\(truncation))")
         }
         if h.input.maxLength + m.positionOffset > m.maxPositions {
             throw bad("input.max_length", "\(h.input.maxLength) + position offset \(m.positionOffset) exceeds max_positions \(m.maxPositions)")
         }
-        if !["joined-pair", "pair", "single"].contains(h.input.recipe) {
-            throw bad("input.recipe", "\"\(h.input.recipe)\" is not joined-pair, pair or single")
-        }
-        if h.input.recipe == "joined-pair" && (h.input.separator ?? "").isEmpty {
+        if h.input.recipe == .joinedPair && (h.input.separator ?? "").isEmpty {
             throw bad("input.separator", "a joined-pair recipe needs a separator")
         }
         let t = h.tokenizer
-        if !["sentencepiece", "wordpiece", "bpe"].contains(t.kind) { throw bad("tokenizer.kind", "\"\(t.kind)\" is not sentencepiece, wordpiece or bpe") }
         guard let ti = index[t.tensor], h.tensors[ti].dtype == .u8 else {
             throw bad("tokenizer.tensor", "no u8 tensor named \"\(t.tensor)\" holds the tokenizer")
         }

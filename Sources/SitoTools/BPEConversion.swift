@@ -152,8 +152,8 @@ public func convertBPETokenizer(folder: URL, modelVocab: Int) throws -> (info: T
     }
     let specials = SpecialIds(bos: try id(bos), pad: try id(config["pad_token"] as? String ?? "<pad>"), eos: try id(eos),
                               unk: try id(config["unk_token"] as? String ?? "<unk>"), mask: vocab["<mask>"] ?? byId["<mask>"])
-    let info = TokenizerInfo(kind: "bpe", tensor: bpeTensorName, modelVocab: modelVocab, idOffset: 0, idOverrides: [],
-                             specials: specials, addedTokens: added, whitespace: "byte-level", bpe: options)
+    let info = TokenizerInfo(kind: .bpe, tensor: bpeTensorName, modelVocab: modelVocab, idOffset: 0, idOverrides: [],
+                             specials: specials, addedTokens: added, whitespace: .byteLevel, bpe: options)
     return (info, serializeBPE(tokens: tokens, merges: pairs))
 }
 

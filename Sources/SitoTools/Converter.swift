@@ -1,4 +1,4 @@
-// Converter.swift: Hugging Face model folder → one `.sito` file (issue 2). Reads config.json, the
+// Converter.swift: Hugging Face model folder → one `.sito` file. Reads config.json, the
 // safetensors weights (single or sharded), the tokenizer; checks the inventory against the
 // architecture's schema; streams every tensor through a bounded buffer into an atomic SitoWriter.
 import CSitoKernels
@@ -17,8 +17,13 @@ public struct ConversionSummary: Codable, Sendable {
     public let bytes: Int
     public let dtype: String
     public let maxLength: Int
-    public let tokenizer: String
+    public let tokenizer: TokenizerKind
     public let seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case output, architecture, tensors, bytes, dtype, tokenizer, seconds
+        case maxLength = "max_length"
+    }
 }
 
 public struct Converter {
@@ -41,6 +46,8 @@ public struct Converter {
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDir), isDir.boolValue else {
             throw ConversionError.missingFile(path: folder.path, what: "model folder (not a directory)")
         }
+        // Before any work: the output must not be a file this conversion reads, nor anything but a .sito file.
+        try OutputSafety.check(output: output, inputs: Converter.inputs(of: folder))
         let config = try HFModelConfig(folder: folder)
         let m = config.hyperparameters
         let weights = try SafetensorsCollection(folder: folder)
@@ -65,25 +72,27 @@ public struct Converter {
         }
 
         let tokenizer: (info: TokenizerInfo, bytes: [UInt8])
-        if config.architecture.sitoArchitecture == "bert" {
-            tokenizer = try convertWordPieceTokenizer(folder: folder, modelVocab: m.vocab)
-        } else if config.architecture == .robertaSequenceClassification || config.architecture == .robertaModel
-                    || hasBPETokenizer(folder: folder) {
-            tokenizer = try convertBPETokenizer(folder: folder, modelVocab: m.vocab)
-        } else {
-            tokenizer = try convertTokenizer(folder: folder, modelVocab: m.vocab)
+        switch config.architecture.sitoArchitecture {
+        case .bert: tokenizer = try convertWordPieceTokenizer(folder: folder, modelVocab: m.vocab)
+        case .xlmRoberta:
+            if config.architecture == .robertaSequenceClassification || config.architecture == .robertaModel
+                || hasBPETokenizer(folder: folder) {
+                tokenizer = try convertBPETokenizer(folder: folder, modelVocab: m.vocab)
+            } else {
+                tokenizer = try convertTokenizer(folder: folder, modelVocab: m.vocab)
+            }
         }
         var maxLength = Converter.maxLength(folder: folder, model: m)
-        if let seq = config.sentenceTransformers?.maxSeqLength, seq >= 4, seq < maxLength { maxLength = seq }
+        if let seq = config.sentenceTransformers?.maxSeqLength, SitoLimits.maxLength.contains(seq), seq < maxLength { maxLength = seq }
         let input: InputRecipe
         switch config.architecture {
         case .xlmRobertaSequenceClassification, .robertaSequenceClassification:
             // The model card's recipe: one string "query</s></s>document", cut from the right.
-            input = InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: maxLength, truncation: "right")
+            input = InputRecipe(recipe: .joinedPair, separator: "</s></s>", maxLength: maxLength, truncation: .right)
         case .bertSequenceClassification:
-            input = InputRecipe(recipe: "pair", separator: nil, maxLength: maxLength, truncation: "longest-first")
+            input = InputRecipe(recipe: .pair, separator: nil, maxLength: maxLength, truncation: .longestFirst)
         case .bertModel, .robertaModel:
-            input = InputRecipe(recipe: "single", separator: nil, maxLength: maxLength, truncation: "right")
+            input = InputRecipe(recipe: .single, separator: nil, maxLength: maxLength, truncation: .right)
         }
 
         // Header: schema order, then the tokenizer blob.
@@ -130,6 +139,38 @@ public struct Converter {
         }
     }
 
+    /// Every file the converter reads or may read in `folder` (whether or not it exists): config.json, the
+    /// tokenizer files it looks for, the sentence-transformers configuration (modules.json, its module
+    /// folders' config.json, sentence_bert_config.json), every safetensors file, the shard index and the
+    /// shards it names. The output may be none of them (OutputSafety).
+    public static func inputs(of folder: URL) -> [ProtectedInput] {
+        var out = [ProtectedInput(path: folder.path, role: "the model folder")]
+        func add(_ name: String, _ what: String) {
+            out.append(ProtectedInput(path: folder.appendingPathComponent(name).path, role: "\(what), which sito-convert reads"))
+        }
+        add("config.json", "the model's config.json")
+        for name in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "sentencepiece.bpe.model", "vocab.txt"] {
+            add(name, "a tokenizer file")
+        }
+        add("model.safetensors", "the weights")
+        add("model.safetensors.index.json", "the shard index")
+        add("modules.json", "the sentence-transformers module list")
+        add("sentence_bert_config.json", "the sentence-transformers configuration")
+        func json(_ name: String) -> Any? {
+            FileManager.default.contents(atPath: folder.appendingPathComponent(name).path).flatMap { try? JSONSerialization.jsonObject(with: $0) }
+        }
+        var moduleFolders: Set<String> = ["1_Pooling", "2_Normalize"]
+        for module in json("modules.json") as? [[String: Any]] ?? [] {
+            if let path = module["path"] as? String, !path.isEmpty { moduleFolders.insert(path) }
+        }
+        for path in moduleFolders.sorted() { add(path + "/config.json", "a sentence-transformers module's configuration") }
+        let listed = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        for name in listed.sorted() where name.hasSuffix(".safetensors") && name != "model.safetensors" { add(name, "a weights file") }
+        let shards = ((json("model.safetensors.index.json") as? [String: Any])?["weight_map"] as? [String: Any])?.values.compactMap { $0 as? String } ?? []
+        for name in Set(shards).sorted() where !listed.contains(name) { add(name, "a shard named by model.safetensors.index.json") }
+        return out
+    }
+
     /// Writes f32 values as `dtype` (f32 as is, f16 and bf16 rounded to nearest even).
     static func appendNarrowed(_ chunk: UnsafeBufferPointer<Float>, as dtype: DType, to writer: SitoWriter) throws {
         switch dtype {
@@ -152,7 +193,7 @@ public struct Converter {
         var length = m.maxPositions - m.positionOffset
         if let data = FileManager.default.contents(atPath: folder.appendingPathComponent("tokenizer_config.json").path),
            let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-           let declared = (json["model_max_length"] as? NSNumber)?.doubleValue, declared >= 4, declared < Double(length) {
+           let declared = (json["model_max_length"] as? NSNumber)?.doubleValue, declared >= Double(SitoLimits.maxLength.lowerBound), declared < Double(length) {
             length = Int(declared)
         }
         return length

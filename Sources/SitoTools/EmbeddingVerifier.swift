@@ -1,4 +1,4 @@
-// EmbeddingVerifier.swift: sito-verify for embedding models (issue 7): single-text golden cases
+// EmbeddingVerifier.swift: sito-verify for embedding models: single-text golden cases
 // {"text", "input_ids", "embedding"} (formats/golden.md).
 //
 // Metrics:
@@ -28,12 +28,12 @@ public struct EmbeddingTolerance: Codable, Sendable, Equatable {
     /// Defaults per storage type, set from all-MiniLM-L6-v2 on its 530-sentence golden (README, "Real
     /// trained weights"; measured min cosine / top-1: bf16 0.99997 / 0.996, int8-2pass 0.9964 / 0.981,
     /// int8 0.9838 / 0.919), each a little below the measurement.
-    public static func defaults(for type: String) -> EmbeddingTolerance {
+    public static func defaults(for type: StorageType) -> EmbeddingTolerance {
         switch type {
-        case "f32": return EmbeddingTolerance(minCosine: 0.99999)
-        case "f16", "bf16": return EmbeddingTolerance(minCosine: 0.9999, minRetrievalTop1: 0.98)
-        case "int8-2pass": return EmbeddingTolerance(minCosine: 0.995, minRetrievalTop1: 0.97)
-        default: return EmbeddingTolerance(minCosine: 0.98, minRetrievalTop1: 0.9)
+        case .f32: return EmbeddingTolerance(minCosine: 0.99999)
+        case .f16, .bf16: return EmbeddingTolerance(minCosine: 0.9999, minRetrievalTop1: 0.98)
+        case .int8(.twoPass): return EmbeddingTolerance(minCosine: 0.995, minRetrievalTop1: 0.97)
+        case .int8(.onePass): return EmbeddingTolerance(minCosine: 0.98, minRetrievalTop1: 0.9)
         }
     }
 }
@@ -66,29 +66,37 @@ public struct EmbeddingVerifyReport: Codable, Sendable {
     }
 }
 
+extension EmbeddingVerifyReport: VerificationReport {
+    public var lines: [String] {
+        func f(_ x: Double?) -> String { x.map { String(format: "%.4f", $0) } ?? "–" }
+        var out = ["file            \(file) (\(dtype), embedding)",
+                   "golden          \(golden): \(cases) cases",
+                   "tokens          \(tokenMismatches) mismatches in \(tokenChecked) checked"]
+        for m in firstMismatches {
+            out.append("  case \(m.caseIndex) from token \(m.firstDifference): reference \(Array(m.expected.prefix(16))) sito \(Array(m.actual.prefix(16)))")
+        }
+        out.append("embeddings      \(embeddingsChecked) checked, cosine min \(String(format: "%.6f", minCosine)), mean \(String(format: "%.6f", meanCosine))")
+        out.append("retrieval       top-1 agreement \(f(retrievalTop1)), NDCG@10 \(f(retrievalNdcg10))")
+        out.append(passed ? "PASSED" : "FAILED: " + failures.joined(separator: "; "))
+        return out
+    }
+}
+
 public enum EmbeddingVerifier {
     public static func verify(_ embedder: Embedder, golden: GoldenFile, goldenPath: String,
                               tolerance: EmbeddingTolerance? = nil) throws -> EmbeddingVerifyReport {
         let start = Date()
         let type = Verifier.storageType(embedder.header)
         let tol = tolerance ?? EmbeddingTolerance.defaults(for: type)
-        var mismatches: [TokenMismatch] = []
-        var mismatchCount = 0, tokenChecked = 0
+        try golden.check(against: embedder.header, file: embedder.file.path, goldenPath: goldenPath)
+        var tokens = TokenCheck()
         var sequences: [[Int32]] = []
         var caseOf: [Int] = []
         for (i, c) in golden.cases.enumerated() {
             var ids: [Int32]
             if let text = c.text {
                 ids = try embedder.encode(text).ids
-                if let expected = c.inputIds {
-                    tokenChecked += 1
-                    if expected != ids {
-                        mismatchCount += 1
-                        if mismatches.count < 5 {
-                            mismatches.append(TokenMismatch(caseIndex: i, expected: expected, actual: ids))
-                        }
-                    }
-                }
+                if let expected = c.inputIds { tokens.compare(case: i, expected: expected, actual: ids) }
             } else if let expected = c.inputIds {
                 ids = expected
             } else {
@@ -119,8 +127,8 @@ public enum EmbeddingVerifier {
             sumCos += c
         }
         var report = EmbeddingVerifyReport(
-            file: embedder.file.path, golden: goldenPath, dtype: type, cases: golden.cases.count, tokenChecked: tokenChecked,
-            tokenMismatches: mismatchCount, firstMismatches: mismatches, embeddingsChecked: caseOf.count,
+            file: embedder.file.path, golden: goldenPath, dtype: type.description, cases: golden.cases.count, tokenChecked: tokens.checked,
+            tokenMismatches: tokens.mismatches, firstMismatches: tokens.first, embeddingsChecked: caseOf.count,
             minCosine: caseOf.isEmpty ? 0 : minCos, meanCosine: caseOf.isEmpty ? 0 : sumCos / Double(caseOf.count), worstCase: worst,
             retrievalTop1: nil, retrievalNdcg10: nil, tolerance: tol, passed: true, failures: [], seconds: 0)
         if reference.count >= 3 && got.allSatisfy({ $0.allSatisfy(\.isFinite) }) {
@@ -128,8 +136,8 @@ public enum EmbeddingVerifier {
             report.retrievalTop1 = agreement.top1
             report.retrievalNdcg10 = agreement.ndcg10
         }
-        if mismatchCount > tol.maxTokenMismatches {
-            report.failures.append("\(mismatchCount) token mismatches (allowed \(tol.maxTokenMismatches))")
+        if tokens.mismatches > tol.maxTokenMismatches {
+            report.failures.append("\(tokens.mismatches) token mismatches (allowed \(tol.maxTokenMismatches))")
         }
         if report.minCosine < tol.minCosine {
             report.failures.append(String(format: "min cosine %.6f below %.6f (case %d)", report.minCosine, tol.minCosine, worst ?? -1))

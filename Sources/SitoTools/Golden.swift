@@ -1,5 +1,6 @@
 // Golden.swift: the golden/1 reference files written by tools/make_goldens.py (schema: formats/golden.md).
 import Foundation
+import SitoFormat
 
 /// One reference case: a pair (query + document), an ids-only sequence, or a single text (embeddings).
 public struct GoldenCase: Codable, Sendable {
@@ -19,15 +20,67 @@ public struct GoldenCase: Codable, Sendable {
     }
 }
 
+/// The kind of model a golden is for (`task`, default sequence-classification) and a `.sito` file is (its header's task).
+extension ModelTask {
+    /// For messages: "a reranker (sequence-classification)", "an embedding model".
+    public var described: String {
+        switch self {
+        case .sequenceClassification: return "a reranker (sequence-classification)"
+        case .embedding: return "an embedding model"
+        }
+    }
+}
+
+/// `reference`: provenance, free-form; read leniently (a key of another type is as good as absent).
+public struct GoldenReference: Codable, Sendable {
+    /// The transformers tokenizer class, e.g. `XLMRobertaTokenizer`, `BertTokenizer`.
+    public var tokenizerClass: String?
+    /// `sito-int8` / `sito-bf16` in simulation goldens.
+    public var scheme: String?
+
+    enum CodingKeys: String, CodingKey {
+        case tokenizerClass = "tokenizer_class", scheme
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try? decoder.container(keyedBy: CodingKeys.self)
+        tokenizerClass = (try? c?.decodeIfPresent(String.self, forKey: .tokenizerClass)) ?? nil
+        scheme = (try? c?.decodeIfPresent(String.self, forKey: .scheme)) ?? nil
+    }
+}
+
+/// `recipe`: how text became ids (informative), read leniently.
+public struct GoldenRecipe: Codable, Sendable {
+    /// `{query}</s></s>{document}`, `pair` (BERT), `{text}` (embeddings).
+    public var template: String?
+    /// Embeddings: `mean` or `cls`, and whether the vector is L2-normalized.
+    public var pooling: String?
+    public var normalize: Bool?
+
+    public init(from decoder: Decoder) throws {
+        let c = try? decoder.container(keyedBy: CodingKeys.self)
+        template = (try? c?.decodeIfPresent(String.self, forKey: .template)) ?? nil
+        pooling = (try? c?.decodeIfPresent(String.self, forKey: .pooling)) ?? nil
+        normalize = (try? c?.decodeIfPresent(Bool.self, forKey: .normalize)) ?? nil
+    }
+}
+
 public struct GoldenFile: Codable, Sendable {
     public var format: String
     public var model: String?
+    /// As written; `modelTask` is its meaning (load refuses other values).
+    public var task: String?
+    public var reference: GoldenReference?
+    public var recipe: GoldenRecipe?
     public var maxLength: Int?
     public var cases: [GoldenCase]
 
     enum CodingKeys: String, CodingKey {
-        case format, model, maxLength = "max_length", cases
+        case format, model, task, reference, recipe, maxLength = "max_length", cases
     }
+
+    /// The kind of model the golden is for (formats/golden.md: `task`, default sequence-classification).
+    public var modelTask: ModelTask { task.flatMap(ModelTask.init(rawValue:)) ?? .sequenceClassification }
 }
 
 public enum GoldenError: Error, LocalizedError, Equatable {
@@ -56,6 +109,9 @@ extension GoldenFile {
         }
         guard golden.format == "golden/1" else {
             throw GoldenError.invalid(path: path, reason: "format is \"\(golden.format)\"; this Sito reads \"golden/1\"")
+        }
+        if let task = golden.task, ModelTask(rawValue: task) == nil {
+            throw GoldenError.invalid(path: path, reason: "task is \"\(task)\"; golden/1 knows \(ModelTask.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " and "))")
         }
         for (i, c) in golden.cases.enumerated() {
             let hasPair = c.query != nil && c.document != nil

@@ -42,7 +42,7 @@ public enum HFArchitecture: String, CaseIterable, Sendable {
     public static var supported: [String] { allCases.map(\.rawValue) }
 
     /// The `.sito` architecture name.
-    public var sitoArchitecture: String { isRoberta ? "xlm-roberta" : "bert" }
+    public var sitoArchitecture: Architecture { isRoberta ? .xlmRoberta : .bert }
 
     /// RoBERTa-style position ids (padding_idx + 1 onwards) and classification head.
     public var isRoberta: Bool {
@@ -52,17 +52,17 @@ public enum HFArchitecture: String, CaseIterable, Sendable {
         }
     }
 
-    public var task: String { isEncoderOnly ? "embedding" : "sequence-classification" }
+    public var task: ModelTask { isEncoderOnly ? .embedding : .sequenceClassification }
 
     /// A bare encoder (sentence-transformers embedding model), no classification head.
     public var isEncoderOnly: Bool { self == .bertModel || self == .robertaModel }
 
     /// The classification head (formats/sito.md, "Architectures").
-    public var head: String {
+    public var head: ClassifierHead {
         switch self {
-        case .xlmRobertaSequenceClassification, .robertaSequenceClassification: return "roberta"
-        case .bertSequenceClassification: return "bert-pooler"
-        case .bertModel, .robertaModel: return "none"
+        case .xlmRobertaSequenceClassification, .robertaSequenceClassification: return .roberta
+        case .bertSequenceClassification: return .bertPooler
+        case .bertModel, .robertaModel: return .none
         }
     }
 }
@@ -71,7 +71,7 @@ public enum HFArchitecture: String, CaseIterable, Sendable {
 /// sentence_bert_config.json.
 public struct SentenceTransformersConfig: Sendable, Equatable {
     /// `mean` or `cls`.
-    public let pooling: String
+    public let pooling: Pooling
     public let normalize: Bool
     /// `max_seq_length`, if stated.
     public let maxSeqLength: Int?
@@ -84,7 +84,7 @@ public struct SentenceTransformersConfig: Sendable, Equatable {
         guard let modules = (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] else {
             throw ConversionError.badConfig(path: modulesPath, reason: "not a list of sentence-transformers modules")
         }
-        var pooling: String?
+        var pooling: Pooling?
         var normalize = false
         for module in modules {
             let type = module["type"] as? String ?? ""
@@ -101,8 +101,8 @@ public struct SentenceTransformersConfig: Sendable, Equatable {
                              "pooling_mode_mean_sqrt_len_tokens", "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"]
                     .filter { (p[$0] as? Bool) == true }
                 switch modes {
-                case ["pooling_mode_mean_tokens"]: pooling = "mean"
-                case ["pooling_mode_cls_token"]: pooling = "cls"
+                case ["pooling_mode_mean_tokens"]: pooling = .mean
+                case ["pooling_mode_cls_token"]: pooling = .cls
                 default:
                     throw ConversionError.badConfig(path: path, reason: "pooling \(modes) is not supported (mean or cls alone)")
                 }
@@ -173,7 +173,7 @@ public struct HFModelConfig: Sendable {
         // RoBERTa quirk: position ids start at pad_token_id + 1 (fairseq's make_positions), so a table of
         // max_position_embeddings rows serves max_position_embeddings - pad_token_id - 1 tokens. BERT: 0.
         let positionOffset = arch.isRoberta ? pad + 1 : 0
-        var pooling = "none", normalize = false
+        var pooling = Pooling.none, normalize = false
         if arch.isEncoderOnly {
             guard let st = try SentenceTransformersConfig.read(folder: folder) else {
                 throw ConversionError.badConfig(path: path, reason: "a bare \(arch.rawValue) without sentence-transformers' modules.json: the pooling is unknown")
@@ -191,15 +191,15 @@ public struct HFModelConfig: Sendable {
             layers: try int("num_hidden_layers"), hidden: hidden, heads: heads, ffn: try int("intermediate_size"),
             vocab: try int("vocab_size"), maxPositions: try int("max_position_embeddings"),
             positionOffset: positionOffset, typeVocab: try int("type_vocab_size"), layerNormEps: eps,
-            activation: "gelu", numLabels: arch.isEncoderOnly ? 1 : numLabels, head: arch.head,
-            outputActivation: arch.isEncoderOnly ? "none" : (numLabels == 1 ? "sigmoid" : "softmax"),
+            activation: .gelu, numLabels: arch.isEncoderOnly ? 1 : numLabels, head: arch.head,
+            outputActivation: arch.isEncoderOnly ? .none : (numLabels == 1 ? .sigmoid : .softmax),
             pooling: pooling, normalize: normalize)
         let m = hyperparameters
         for (key, v) in [("num_hidden_layers", m.layers), ("intermediate_size", m.ffn), ("vocab_size", m.vocab),
                          ("max_position_embeddings", m.maxPositions), ("type_vocab_size", m.typeVocab)] where v <= 0 {
             throw ConversionError.badConfig(path: path, reason: "\"\(key)\" must be positive, got \(v)")
         }
-        guard m.maxPositions >= positionOffset + 4 else {
+        guard m.maxPositions >= positionOffset + SitoLimits.maxLength.lowerBound else {
             throw ConversionError.badConfig(path: path, reason: "max_position_embeddings \(m.maxPositions) leaves no room for tokens after the position offset \(positionOffset)")
         }
     }

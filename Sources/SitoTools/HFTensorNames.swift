@@ -4,10 +4,10 @@ import SitoFormat
 
 public enum HFTensorNames {
     /// Checkpoint tensors dropped on purpose, with the reason in formats/tensor-names.md.
-    static func isIgnored(_ name: String, prefix: String, head: String) -> Bool {
+    static func isIgnored(_ name: String, prefix: String, head: ClassifierHead) -> Bool {
         if name == "\(prefix)embeddings.position_ids" { return true }
         // RoBERTa classifiers and embedding models do not use the pooler; a BERT classifier does.
-        return head != "bert-pooler" && name.hasPrefix("\(prefix)pooler.")
+        return head != .bertPooler && name.hasPrefix("\(prefix)pooler.")
     }
 
     /// The prefix of encoder tensors: `roberta.` / `bert.` in task models; a bare `BertModel` /
@@ -44,13 +44,13 @@ public enum HFTensorNames {
         }
         for p in ["weight", "bias"] {
             switch m.head {
-            case "roberta":
+            case .roberta:
                 map["head.dense.\(p)"] = "classifier.dense.\(p)"
                 map["head.out_proj.\(p)"] = "classifier.out_proj.\(p)"
-            case "bert-pooler":
+            case .bertPooler:
                 map["pooler.dense.\(p)"] = "\(prefix)pooler.dense.\(p)"
                 map["head.out_proj.\(p)"] = "classifier.\(p)"
-            default:
+            case .none:
                 break
             }
         }

@@ -5,30 +5,29 @@ import CSitoKernels
 import Foundation
 import SitoFormat
 
-public enum QuantizeType: String, CaseIterable, Sendable {
-    case int8, bf16
-}
-
 public enum QuantizeError: Error, LocalizedError, Equatable {
     case alreadyQuantized(path: String, type: String)
     case nonFinite(path: String, tensor: String, index: Int)
     case badPattern(String)
-    case badPasses(Int)
+    case unmatchedPattern(String)
+    case twoPassNeedsInt8(QuantizationType)
 
     public var errorDescription: String? {
         switch self {
         case let .alreadyQuantized(path, type): return "\(path): already quantized (\(type)); quantize the f32 file instead"
         case let .nonFinite(path, tensor, index): return "\(path): tensor \(tensor) contains NaN or infinity (first at element \(index)); refusing to write a file that would score NaN"
         case let .badPattern(p): return "--keep-float pattern \"\(p)\" is empty"
-        case let .badPasses(n): return "\(n) activation passes: int8 files take 1 or 2, bf16 files 1"
+        case let .unmatchedPattern(p): return "--keep-float pattern \"\(p)\" matches no quantizable tensor (sito-inspect --tensors lists the names)"
+        case let .twoPassNeedsInt8(type): return "two activation passes apply to int8 only, not \(type)"
         }
     }
 }
 
+/// What sito-quantize did; its JSON form is the `--json` output (formats/cli-json.md, "sito-quantize").
 public struct QuantizationSummary: Codable, Sendable {
     public let input: String
     public let output: String
-    public let type: String
+    public let type: QuantizationType
     public let inputBytes: Int
     public let outputBytes: Int
     public let ratio: Double
@@ -37,6 +36,15 @@ public struct QuantizationSummary: Codable, Sendable {
     /// Tensors with all-zero rows (stored with scale 0), and how many rows.
     public let zeroRows: [String: Int]
     public let seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case input, output, type, ratio, seconds
+        case inputBytes = "input_bytes"
+        case outputBytes = "output_bytes"
+        case quantizedTensors = "quantized_tensors"
+        case keptFloat = "kept_float"
+        case zeroRows = "zero_rows"
+    }
 }
 
 public struct Quantizer {
@@ -45,19 +53,19 @@ public struct Quantizer {
     public static let int8TwoPassScheme = "int8 weights, one f32 step scale per output row (scale = amax/127, q = rint(w/scale)); int8 activations per token in two passes (the row, then its residual), dynamic"
     public static let bf16Scheme = "bf16 weights (round to nearest even); activations rounded to bf16; f32 accumulation"
 
-    public let type: QuantizeType
+    public let type: QuantizationType
     /// Glob patterns (`*` wildcard) of canonical tensor names to keep in float.
     public let keepFloat: [String]
-    /// int8: 1 or 2 activation passes (formats/quantization.md, "Two-pass activations").
-    public let activationPasses: Int
+    /// int8: how the runtime quantizes activations (formats/quantization.md, "Two-pass activations").
+    public let activations: ActivationScheme
     /// Layout of the quantized projection matrices: `blocked16` (the default; format 2, read directly by
     /// the kernels' register tiles) or `rowMajor` (a format 1 file, for older readers).
     public let layout: TensorLayout
 
-    public init(type: QuantizeType, keepFloat: [String] = [], activationPasses: Int = 1, layout: TensorLayout = .blocked16) {
+    public init(type: QuantizationType, keepFloat: [String] = [], activations: ActivationScheme = .onePass, layout: TensorLayout = .blocked16) {
         self.type = type
         self.keepFloat = keepFloat
-        self.activationPasses = activationPasses
+        self.activations = activations
         self.layout = layout
     }
 
@@ -92,39 +100,12 @@ public struct Quantizer {
     public func quantize(input: String, output: String, progress: ((Int, Int) -> Void)? = nil) throws -> QuantizationSummary {
         let start = Date()
         for p in keepFloat where p.isEmpty { throw QuantizeError.badPattern(p) }
-        guard activationPasses == 1 || (activationPasses == 2 && type == .int8) else { throw QuantizeError.badPasses(activationPasses) }
+        guard activations == .onePass || type == .int8 else { throw QuantizeError.twoPassNeedsInt8(type) }
+        // Before any work: not over the input under any name, nor over anything but a .sito file.
+        try OutputSafety.check(output: output, inputs: [ProtectedInput(path: input, role: "the .sito file being quantized")])
         let file = try SitoFile(contentsOf: URL(fileURLWithPath: input))
-        if let q = file.header.quantization { throw QuantizeError.alreadyQuantized(path: input, type: q.type) }
-        if file.header.tensors.contains(where: { $0.dtype == .i8 }) { throw QuantizeError.alreadyQuantized(path: input, type: "int8") }
-        if let t = file.header.tensors.first(where: { $0.effectiveLayout != .rowMajor }) {
-            throw QuantizeError.alreadyQuantized(path: input, type: "tensor \(t.name) has layout \(t.effectiveLayout.rawValue)")
-        }
-        let expected = ArchitectureSchema.expectedTensors(for: file.header.model)
-        var header = file.header
-        var entries: [TensorEntry] = []
-        var plan: [(source: String, target: DType, isScale: Bool, layout: TensorLayout)] = []
-        var kept: [String] = []
-        for e in expected {
-            let dtype = target(for: e)
-            if e.quantizable && dtype == .f32 { kept.append(e.name) }
-            let order = layout(for: e, dtype: dtype)
-            entries.append(TensorEntry(name: e.name, dtype: dtype, shape: e.shape, offset: 0, bytes: 0, xxh64: "", layout: order))
-            plan.append((e.name, dtype, false, order))
-            if dtype == .i8 {
-                entries.append(TensorEntry(name: e.name + scaleSuffix, dtype: .f32, shape: [e.shape[0]], offset: 0, bytes: 0, xxh64: ""))
-                plan.append((e.name, .f32, true, .rowMajor))
-            }
-        }
-        let tok = try file.require(header.tokenizer.tensor)
-        entries.append(tok.entry)
-        plan.append((tok.name, .u8, false, .rowMajor))
-        header.tensors = entries
-        header.created = Converter.timestamp()
-        let twoPass = type == .int8 && activationPasses == 2
-        header.quantization = QuantizationInfo(type: type.rawValue,
-                                               scheme: type == .bf16 ? Quantizer.bf16Scheme : (twoPass ? Quantizer.int8TwoPassScheme : Quantizer.int8Scheme),
-                                               keepFloat: keepFloat, tool: ConverterInfo(name: "sito-quantize", version: Quantizer.version),
-                                               activationPasses: type == .int8 ? activationPasses : nil)
+        let expected = try checkQuantizable(file, path: input)
+        let (header, plan, kept) = try self.plan(file, expected: expected)
         let writer = try SitoWriter(destination: output, header: header, inputs: [input])
         var zeroRows: [String: Int] = [:]
         var quantized = 0
@@ -139,41 +120,10 @@ public struct Quantizer {
                 } else if step.isScale {
                     try writer.append(pendingScales)
                 } else {
-                    let rows = view.shape.count == 2 ? view.shape[0] : 1
-                    let cols = view.count / rows
-                    // Row blocks of ~4M elements; blocked16 packs whole 16-row blocks, so blocks are multiples of 16.
-                    let blocked = step.layout == .blocked16
-                    var block = max(1, (1 << 22) / max(1, cols))
-                    if blocked { block = max(16, block / 16 * 16) }
-                    var r0 = 0
-                    var scales: [Float] = []
-                    while r0 < rows {
-                        let n = min(block, rows - r0)
-                        let values = Quantizer.widen(view, from: r0 * cols, count: n * cols)
-                        var first = 0
-                        if sito_count_nonfinite_f32(values, values.count, &first) > 0 {
-                            throw QuantizeError.nonFinite(path: input, tensor: step.source, index: r0 * cols + first)
-                        }
-                        switch step.target {
-                        case .i8:
-                            var q = [Int8](repeating: 0, count: n * cols)
-                            var s = [Float](repeating: 0, count: n)
-                            _ = sito_quantize_rows_i8(values, cols, n, cols, &q, cols, &s)
-                            zeroRows[step.source, default: 0] += s.filter { $0 == 0 }.count
-                            scales += s
-                            try writer.append(blocked ? Quantizer.packBlocked16(q, rows: n, cols: cols) : q)
-                        case .bf16:
-                            var b = [UInt16](repeating: 0, count: n * cols)
-                            sito_f32_to_bf16(values, &b, values.count)
-                            try writer.append(blocked ? Quantizer.packBlocked16(b, rows: n, cols: cols) : b)
-                        default:
-                            try writer.append(values)
-                        }
-                        r0 += n
-                    }
+                    let written = try write(view, as: step, to: writer, path: input)
                     if step.target == .i8 || step.target == .bf16 { quantized += 1 }
-                    pendingScales = scales
-                    if zeroRows[step.source] == 0 { zeroRows[step.source] = nil }
+                    pendingScales = written.scales
+                    if written.zeroRows > 0 { zeroRows[step.source] = written.zeroRows }
                 }
                 done += writer.header.tensors[i].bytes
                 progress?(done, total)
@@ -185,9 +135,105 @@ public struct Quantizer {
         }
         let inSize = file.fileSize
         let outSize = ((try? FileManager.default.attributesOfItem(atPath: output)[.size]) as? Int) ?? 0
-        return QuantizationSummary(input: input, output: output, type: type.rawValue, inputBytes: inSize, outputBytes: outSize,
+        return QuantizationSummary(input: input, output: output, type: type, inputBytes: inSize, outputBytes: outSize,
                                    ratio: inSize > 0 ? Double(outSize) / Double(inSize) : 0, quantizedTensors: quantized,
                                    keptFloat: kept, zeroRows: zeroRows, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// One tensor of the output, in file order: read from `source`, stored as `target` (a scale step writes
+    /// the scales of the int8 tensor before it).
+    struct Step {
+        let source: String
+        let target: DType
+        let isScale: Bool
+        let layout: TensorLayout
+    }
+
+    /// Refuses a file that is already quantized and `--keep-float` patterns that match no quantizable
+    /// tensor; returns the tensors the file's architecture has.
+    private func checkQuantizable(_ file: SitoFile, path: String) throws -> [ExpectedTensor] {
+        if let q = file.header.quantization { throw QuantizeError.alreadyQuantized(path: path, type: q.type.rawValue) }
+        if file.header.tensors.contains(where: { $0.dtype == .i8 }) { throw QuantizeError.alreadyQuantized(path: path, type: "int8") }
+        if let t = file.header.tensors.first(where: { $0.effectiveLayout != .rowMajor }) {
+            throw QuantizeError.alreadyQuantized(path: path, type: "tensor \(t.name) has layout \(t.effectiveLayout.rawValue)")
+        }
+        let expected = ArchitectureSchema.expectedTensors(for: file.header.model)
+        for p in keepFloat where !expected.contains(where: { $0.quantizable && Quantizer.matches($0.name, p) }) {
+            throw QuantizeError.unmatchedPattern(p)
+        }
+        return expected
+    }
+
+    /// The output's header, the steps that write its tensors, and the quantizable tensors kept in float.
+    private func plan(_ file: SitoFile, expected: [ExpectedTensor]) throws -> (SitoHeader, [Step], kept: [String]) {
+        var header = file.header
+        var entries: [TensorEntry] = []
+        var plan: [Step] = []
+        var kept: [String] = []
+        for e in expected {
+            let dtype = target(for: e)
+            if e.quantizable && dtype == .f32 { kept.append(e.name) }
+            let order = layout(for: e, dtype: dtype)
+            entries.append(TensorEntry(name: e.name, dtype: dtype, shape: e.shape, offset: 0, bytes: 0, xxh64: "", layout: order))
+            plan.append(Step(source: e.name, target: dtype, isScale: false, layout: order))
+            if dtype == .i8 {
+                entries.append(TensorEntry(name: e.name + scaleSuffix, dtype: .f32, shape: [e.shape[0]], offset: 0, bytes: 0, xxh64: ""))
+                plan.append(Step(source: e.name, target: .f32, isScale: true, layout: .rowMajor))
+            }
+        }
+        let tok = try file.require(header.tokenizer.tensor)
+        entries.append(tok.entry)
+        plan.append(Step(source: tok.name, target: .u8, isScale: false, layout: .rowMajor))
+        header.tensors = entries
+        header.created = Converter.timestamp()
+        let scheme: String
+        switch (type, activations) {
+        case (.bf16, _): scheme = Quantizer.bf16Scheme
+        case (.int8, .onePass): scheme = Quantizer.int8Scheme
+        case (.int8, .twoPass): scheme = Quantizer.int8TwoPassScheme
+        }
+        header.quantization = QuantizationInfo(type: type, scheme: scheme, keepFloat: keepFloat,
+                                               tool: ConverterInfo(name: "sito-quantize", version: Quantizer.version),
+                                               activations: type == .int8 ? activations : nil)
+        return (header, plan, kept)
+    }
+
+    /// Writes one float tensor as `step.target`, in row blocks of ~4M elements (blocked16 packs whole
+    /// 16-row blocks, so blocks are multiples of 16). Returns the int8 scales and how many rows were all zero.
+    private func write(_ view: TensorView, as step: Step, to writer: SitoWriter, path: String) throws -> (scales: [Float], zeroRows: Int) {
+        let rows = view.shape.count == 2 ? view.shape[0] : 1
+        let cols = view.count / rows
+        let blocked = step.layout == .blocked16
+        var block = max(1, (1 << 22) / max(1, cols))
+        if blocked { block = max(16, block / 16 * 16) }
+        var r0 = 0
+        var scales: [Float] = []
+        var zeroRows = 0
+        while r0 < rows {
+            let n = min(block, rows - r0)
+            let values = Quantizer.widen(view, from: r0 * cols, count: n * cols)
+            var first = 0
+            if sito_count_nonfinite_f32(values, values.count, &first) > 0 {
+                throw QuantizeError.nonFinite(path: path, tensor: step.source, index: r0 * cols + first)
+            }
+            switch step.target {
+            case .i8:
+                var q = [Int8](repeating: 0, count: n * cols)
+                var s = [Float](repeating: 0, count: n)
+                _ = sito_quantize_rows_i8(values, cols, n, cols, &q, cols, &s)
+                zeroRows += s.filter { $0 == 0 }.count
+                scales += s
+                try writer.append(blocked ? Quantizer.packBlocked16(q, rows: n, cols: cols) : q)
+            case .bf16:
+                var b = [UInt16](repeating: 0, count: n * cols)
+                sito_f32_to_bf16(values, &b, values.count)
+                try writer.append(blocked ? Quantizer.packBlocked16(b, rows: n, cols: cols) : b)
+            default:
+                try writer.append(values)
+            }
+            r0 += n
+        }
+        return (scales, zeroRows)
     }
 
     /// Row-major [rows, cols] (rows a multiple of 16) → blocked16 order (formats/sito.md, "Layouts").

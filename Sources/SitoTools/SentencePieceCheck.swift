@@ -1,5 +1,5 @@
 // SentencePieceCheck.swift: the tools' second opinion on an embedded SentencePiece model. The runtime
-// reads the model in Swift alone (Sources/Sito/SentencePieceTokenizer.swift); before sito-convert writes
+// reads the model in Swift alone (Sources/Sito/Tokenization/SentencePieceTokenizer.swift); before sito-convert writes
 // a file, and when sito-inspect or sito-verify opens one, the model is also loaded in libsentencepiece
 // (Debian libsentencepiece-dev, through CSentencePiece) and the two must agree on every piece's id.
 //
@@ -94,7 +94,7 @@ public final class SentencePieceProcessor {
 @discardableResult
 public func checkSentencePieceTokenizer(info: TokenizerInfo, bytes: UnsafeRawBufferPointer, file: String) throws -> Int {
     // The vocabulary does not depend on the input recipe; any one the tokenizer accepts will do.
-    let recipe = InputRecipe(recipe: "single", separator: nil, maxLength: 512, truncation: "right")
+    let recipe = InputRecipe(recipe: .single, separator: nil, maxLength: 512, truncation: .right)
     let tokenizer: Tokenizer
     do {
         tokenizer = try Tokenizer(info: info, input: recipe, bytes: bytes)
@@ -198,6 +198,6 @@ func derivedModel(_ model: [UInt8], info: TokenizerInfo, file: String) throws ->
 @discardableResult
 public func checkSentencePieceTokenizer(of file: SitoFile) throws -> Int? {
     let info = file.header.tokenizer
-    guard info.kind == "sentencepiece", let blob = file.tensor(info.tensor) else { return nil }
+    guard info.kind == .sentencepiece, let blob = file.tensor(info.tensor) else { return nil }
     return try checkSentencePieceTokenizer(info: info, bytes: blob.bytes, file: file.path)
 }

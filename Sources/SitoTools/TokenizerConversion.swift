@@ -100,23 +100,68 @@ func usesXLMRobertaClass(folder: URL) -> Bool {
 private func convertTokenizerJSON(_ url: URL, modelVocab: Int, whitespace: TokenizerWhitespaceChoice,
                                   classRule: Bool) throws -> (info: TokenizerInfo, bytes: [UInt8]) {
     let file = url.path
-    func bad(_ reason: String) -> TokenizerConversionError { .malformedJSON(file: file, reason: reason) }
     guard let data = FileManager.default.contents(atPath: file) else {
         throw TokenizerConversionError.malformedModel(file: file, reason: "cannot be read")
     }
     let root: [String: Any]
     do {
         guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw bad("the top level is not a JSON object")
+            throw TokenizerConversionError.malformedJSON(file: file, reason: "the top level is not a JSON object")
         }
         root = object
     } catch let error as TokenizerConversionError {
         throw error
     } catch {
-        throw bad(error.localizedDescription)
+        throw TokenizerConversionError.malformedJSON(file: file, reason: error.localizedDescription)
+    }
+    var (pieces, unk) = try unigramPieces(root, data: data, modelVocab: modelVocab, file: file)
+    let added = try addedTokens(root, pieces: &pieces, unk: unk, modelVocab: modelVocab, file: file)
+    func addedId(_ content: String) -> Int? { added.first { $0.content == content }?.id }
+    let (charsmap, collapse) = try normalizerSteps(root, file: file)
+
+    // Pre-tokenizer: Metaspace("▁"), prefix always, split on "▁".
+    guard let pre = root["pre_tokenizer"] as? [String: Any], pre["type"] as? String == "Metaspace",
+          pre["replacement"] as? String == "▁",
+          (pre["prepend_scheme"] as? String).map({ $0 == "always" }) ?? (pre["add_prefix_space"] as? Bool ?? true),
+          pre["split"] as? Bool ?? true else {
+        throw TokenizerConversionError.unsupportedPipeline(file: file, component: "pre_tokenizer", found: describeJSON(root["pre_tokenizer"]))
     }
 
-    // Model: Unigram, vocabulary of exactly modelVocab entries.
+    // Post-processor: `<s> A </s>`.
+    let (bos, eos) = try sequenceSpecials(root["post_processor"], file: file, describe: describeJSON)
+    guard let pad = addedId("<pad>") else { throw TokenizerConversionError.missingToken(file: file, token: "<pad>") }
+
+    var sp = SentencePieceModel(pieces: pieces)
+    sp.unkId = unk
+    sp.bosId = bos
+    sp.eosId = eos
+    sp.padId = pad
+    sp.normalizerName = "hf_precompiled"
+    sp.precompiledCharsmap = charsmap
+    // libsentencepiece's closest standalone approximation (the Sito runtime swaps in its own rules):
+    // dummy prefix, whitespace escaped, extra whitespace removed when tokenizer.json collapses spaces.
+    sp.addDummyPrefix = true
+    sp.removeExtraWhitespaces = collapse
+    sp.escapeWhitespaces = true
+
+    let mode: WhitespaceRule
+    switch whitespace {
+    case .transformersClass: mode = .whitespaceSplit
+    case .tokenizerJSON: mode = collapse ? .metaspaceCollapse : .metaspace
+    case .auto: mode = classRule ? .whitespaceSplit : (collapse ? .metaspaceCollapse : .metaspace)
+    }
+    let info = TokenizerInfo(
+        kind: .sentencepiece, tensor: tokenizerTensorName, modelVocab: modelVocab, idOffset: 0, idOverrides: [],
+        specials: SpecialIds(bos: bos, pad: pad, eos: eos, unk: unk, mask: addedId("<mask>")),
+        addedTokens: added, whitespace: mode)
+    return (info, sp.serialized())
+}
+
+/// The Unigram model of tokenizer.json: its pieces (a vocabulary of exactly `modelVocab` entries) and the
+/// unknown piece's id.
+private func unigramPieces(_ root: [String: Any], data: Data, modelVocab: Int, file: String) throws
+    -> (pieces: [SentencePieceModel.Piece], unk: Int) {
+    func bad(_ reason: String) -> TokenizerConversionError { .malformedJSON(file: file, reason: reason) }
     guard let model = root["model"] as? [String: Any] else { throw bad("no \"model\" object") }
     let type = model["type"] as? String ?? (model["vocab"] is [Any] ? "Unigram" : "unknown")
     guard type == "Unigram" else { throw TokenizerConversionError.unsupportedModel(file: file, type: type) }
@@ -145,12 +190,17 @@ private func convertTokenizerJSON(_ url: URL, modelVocab: Int, whitespace: Token
         guard seen.insert(Array(entry.piece.utf8)).inserted else { throw bad("model.vocab[\(i)] '\(entry.piece)' appears twice") }
         pieces.append(.init(entry.piece, score: Float(entry.score), type: i == unk ? .unknown : .normal, exactScore: entry.score))
     }
+    return (pieces, unk)
+}
 
-    // Added tokens: split out of the text before the model sees it.
+/// Added tokens: split out of the text before the model sees it. Each must be the vocabulary's piece of
+/// its id; special ones (but the unknown piece) become CONTROL pieces of `pieces`.
+private func addedTokens(_ root: [String: Any], pieces: inout [SentencePieceModel.Piece], unk: Int, modelVocab: Int,
+                         file: String) throws -> [AddedToken] {
     var added: [AddedToken] = []
     for (i, any) in ((root["added_tokens"] as? [Any]) ?? []).enumerated() {
         guard let t = any as? [String: Any], let id = t["id"] as? Int, let content = t["content"] as? String, !content.isEmpty else {
-            throw bad("added_tokens[\(i)] needs an integer id and a non-empty content")
+            throw TokenizerConversionError.malformedJSON(file: file, reason: "added_tokens[\(i)] needs an integer id and a non-empty content")
         }
         guard (0..<modelVocab).contains(id), pieces[id].text.utf8.elementsEqual(content.utf8) else {
             throw TokenizerConversionError.unsupportedPipeline(file: file, component: "added token",
@@ -166,19 +216,14 @@ private func convertTokenizerJSON(_ url: URL, modelVocab: Int, whitespace: Token
         if special && id != unk { pieces[id].type = .control }
         added.append(AddedToken(content: content, id: id, lstrip: t["lstrip"] as? Bool ?? false, rstrip: t["rstrip"] as? Bool ?? false))
     }
-    func addedId(_ content: String) -> Int? { added.first { $0.content == content }?.id }
+    return added
+}
 
-    // Normalizer: Precompiled, optionally followed by Replace(Regex " {2,}" → " ").
+/// Normalizer: Precompiled, optionally followed by Replace(Regex " {2,}" → " "). Returns the charsmap and
+/// whether runs of spaces collapse.
+private func normalizerSteps(_ root: [String: Any], file: String) throws -> (charsmap: [UInt8], collapse: Bool) {
     var charsmap: [UInt8] = []
     var collapse = false
-    func describe(_ any: Any?) -> String {
-        guard let any, !(any is NSNull) else { return "null" }
-        if let data = try? JSONSerialization.data(withJSONObject: any, options: [.sortedKeys, .fragmentsAllowed]) {
-            let text = String(decoding: data, as: UTF8.self)
-            return text.count > 200 ? String(text.prefix(200)) + "…" : text
-        }
-        return "\(any)"
-    }
     var steps: [[String: Any]] = []
     if let normalizer = root["normalizer"] as? [String: Any] {
         if normalizer["type"] as? String == "Sequence" {
@@ -187,58 +232,32 @@ private func convertTokenizerJSON(_ url: URL, modelVocab: Int, whitespace: Token
             steps = [normalizer]
         }
     } else if let n = root["normalizer"], !(n is NSNull) {
-        throw bad("normalizer is not an object")
+        throw TokenizerConversionError.malformedJSON(file: file, reason: "normalizer is not an object")
     }
     for (k, step) in steps.enumerated() {
         switch step["type"] as? String {
         case "Precompiled" where k == 0:
             guard let b64 = step["precompiled_charsmap"] as? String, let bytes = Data(base64Encoded: b64) else {
-                throw bad("normalizer Precompiled.precompiled_charsmap is not base64")
+                throw TokenizerConversionError.malformedJSON(file: file, reason: "normalizer Precompiled.precompiled_charsmap is not base64")
             }
             charsmap = Array(bytes)
         case "Replace" where k == steps.count - 1 && (step["pattern"] as? [String: Any])?["Regex"] as? String == " {2,}" && step["content"] as? String == " ":
             collapse = true
         default:
-            throw TokenizerConversionError.unsupportedPipeline(file: file, component: "normalizer step", found: describe(step))
+            throw TokenizerConversionError.unsupportedPipeline(file: file, component: "normalizer step", found: describeJSON(step))
         }
     }
+    return (charsmap, collapse)
+}
 
-    // Pre-tokenizer: Metaspace("▁"), prefix always, split on "▁".
-    guard let pre = root["pre_tokenizer"] as? [String: Any], pre["type"] as? String == "Metaspace",
-          pre["replacement"] as? String == "▁",
-          (pre["prepend_scheme"] as? String).map({ $0 == "always" }) ?? (pre["add_prefix_space"] as? Bool ?? true),
-          pre["split"] as? Bool ?? true else {
-        throw TokenizerConversionError.unsupportedPipeline(file: file, component: "pre_tokenizer", found: describe(root["pre_tokenizer"]))
+/// A JSON value as compact JSON for messages, cut at 200 characters.
+private func describeJSON(_ any: Any?) -> String {
+    guard let any, !(any is NSNull) else { return "null" }
+    if let data = try? JSONSerialization.data(withJSONObject: any, options: [.sortedKeys, .fragmentsAllowed]) {
+        let text = String(decoding: data, as: UTF8.self)
+        return text.count > 200 ? String(text.prefix(200)) + "…" : text
     }
-
-    // Post-processor: `<s> A </s>`.
-    let (bos, eos) = try sequenceSpecials(root["post_processor"], file: file, describe: describe)
-    guard let pad = addedId("<pad>") else { throw TokenizerConversionError.missingToken(file: file, token: "<pad>") }
-
-    var sp = SentencePieceModel(pieces: pieces)
-    sp.unkId = unk
-    sp.bosId = bos
-    sp.eosId = eos
-    sp.padId = pad
-    sp.normalizerName = "hf_precompiled"
-    sp.precompiledCharsmap = charsmap
-    // libsentencepiece's closest standalone approximation (the Sito runtime swaps in its own rules):
-    // dummy prefix, whitespace escaped, extra whitespace removed when tokenizer.json collapses spaces.
-    sp.addDummyPrefix = true
-    sp.removeExtraWhitespaces = collapse
-    sp.escapeWhitespaces = true
-
-    let mode: String
-    switch whitespace {
-    case .transformersClass: mode = "whitespace-split"
-    case .tokenizerJSON: mode = collapse ? "metaspace-collapse" : "metaspace"
-    case .auto: mode = classRule ? "whitespace-split" : (collapse ? "metaspace-collapse" : "metaspace")
-    }
-    let info = TokenizerInfo(
-        kind: "sentencepiece", tensor: tokenizerTensorName, modelVocab: modelVocab, idOffset: 0, idOverrides: [],
-        specials: SpecialIds(bos: bos, pad: pad, eos: eos, unk: unk, mask: addedId("<mask>")),
-        addedTokens: added, whitespace: mode)
-    return (info, sp.serialized())
+    return "\(any)"
 }
 
 /// `model.vocab` of a Unigram tokenizer.json: `[[piece, score], …]`.
@@ -338,11 +357,11 @@ private func convertFairseqModel(_ url: URL, folder: URL, modelVocab: Int) throw
         }
     }
     let info = TokenizerInfo(
-        kind: "sentencepiece", tensor: tokenizerTensorName, modelVocab: modelVocab, idOffset: 1,
+        kind: .sentencepiece, tensor: tokenizerTensorName, modelVocab: modelVocab, idOffset: 1,
         idOverrides: [[0, 3], [1, 0], [2, 2]],
         specials: SpecialIds(bos: 0, pad: 1, eos: 2, unk: 3, mask: mask),
         addedTokens: added,
         // Without tokenizer.json, transformers ≥ 5 builds XLMRobertaTokenizer from the model file.
-        whitespace: "whitespace-split")
+        whitespace: .whitespaceSplit)
     return (info, bytes)
 }

@@ -1,5 +1,5 @@
 // Verifier.swift: runs a `.sito` reranker on a golden file and measures how far it is from the
-// reference (issue 3, item 5; issue 4, item 4). The library path behind `sito-verify` and the tests.
+// reference. The library path behind `sito-verify` for rerankers, and the tests.
 //
 // Metrics (over the cases that carry what each needs):
 //   token_mismatches  cases with text and input_ids whose Sito ids (or, when the golden records them,
@@ -45,12 +45,12 @@ public struct Tolerance: Codable, Sendable, Equatable {
     /// standard error of about 0.002 (bf16) and 0.008 (int8), a top-1 agreement about 0.04–0.06; the
     /// defaults sit about four standard errors (Spearman) and two to three (top-1) below the worst
     /// measured figure, so a correct file passes and a broken one (Spearman near 0) fails.
-    public static func defaults(for type: String) -> Tolerance {
+    public static func defaults(for type: StorageType) -> Tolerance {
         switch type {
-        case "f32": return Tolerance(maxAbsError: 1e-4)
-        case "f16": return Tolerance(maxAbsError: 2e-2, minSpearman: 0.999, minTop1Agreement: 0.98)
-        case "bf16": return Tolerance(maxAbsError: nil, minSpearman: 0.985, minTop1Agreement: 0.85)
-        default: return Tolerance(maxAbsError: nil, minSpearman: 0.90, minTop1Agreement: 0.70)
+        case .f32: return Tolerance(maxAbsError: 1e-4)
+        case .f16: return Tolerance(maxAbsError: 2e-2, minSpearman: 0.999, minTop1Agreement: 0.98)
+        case .bf16: return Tolerance(maxAbsError: nil, minSpearman: 0.985, minTop1Agreement: 0.85)
+        case .int8: return Tolerance(maxAbsError: nil, minSpearman: 0.90, minTop1Agreement: 0.70)
         }
     }
 }
@@ -105,21 +105,70 @@ public struct VerifyReport: Codable, Sendable {
     }
 }
 
-public enum Verifier {
-    /// The storage type of a file, for choosing default tolerances: f32, f16, bf16, int8, or int8-2pass
-    /// (int8 with two activation passes).
-    public static func storageType(_ header: SitoHeader) -> String {
-        if let q = header.quantization { return q.type == "int8" && q.activationPasses == 2 ? "int8-2pass" : q.type }
-        return header.tensors.first { $0.name == "layers.0.attn.q.weight" }?.dtype.rawValue ?? "f32"
+extension VerifyReport: VerificationReport {
+    public var lines: [String] {
+        func f(_ x: Double?) -> String { x.map { String(format: "%.4f", $0) } ?? "–" }
+        var out = ["file            \(file) (\(dtype))",
+                   "golden          \(golden): \(cases) cases",
+                   "tokens          \(tokenMismatches) mismatches in \(tokenChecked) checked"]
+        for m in firstMismatches {
+            let a = max(0, m.firstDifference - 3)
+            out.append("  case \(m.caseIndex), from token \(m.firstDifference):")
+            out.append("    reference \(Array(m.expected.dropFirst(a).prefix(12)))")
+            out.append("    sito      \(Array(m.actual.dropFirst(a).prefix(12)))")
+        }
+        out.append("logits          \(logitsChecked) checked, max |Δ| \(String(format: "%.3g", maxAbsError)), mean |Δ| \(String(format: "%.3g", meanAbsError))")
+        out.append("ranking         \(queries) queries: Spearman \(f(spearman)), top-1 \(f(top1Agreement)), NDCG@10 \(f(ndcg10))")
+        out.append(passed ? "PASSED" : "FAILED: " + failures.joined(separator: "; "))
+        return out
     }
+}
+
+/// How a file stores its projections, as the verifiers' defaults tell them apart.
+public enum StorageType: Hashable, Sendable, CustomStringConvertible {
+    case f32, f16, bf16
+    case int8(ActivationScheme)
+
+    /// From the quantization record, else from the dtype of the first projection.
+    public init(_ header: SitoHeader) {
+        if let q = header.quantization {
+            switch q.type {
+            case .int8: self = .int8(q.activations ?? .onePass)
+            case .bf16: self = .bf16
+            }
+            return
+        }
+        switch header.tensors.first(where: { $0.name == "layers.0.attn.q.weight" })?.dtype {
+        case .f16: self = .f16
+        case .bf16: self = .bf16
+        case .i8: self = .int8(.onePass)
+        case .f32, .u8, nil: self = .f32
+        }
+    }
+
+    /// f32, f16, bf16, int8, or int8-2pass: what reports print.
+    public var description: String {
+        switch self {
+        case .f32: return "f32"
+        case .f16: return "f16"
+        case .bf16: return "bf16"
+        case .int8(.onePass): return "int8"
+        case .int8(.twoPass): return "int8-2pass"
+        }
+    }
+}
+
+public enum Verifier {
+    /// The storage type of a file, for choosing default tolerances.
+    public static func storageType(_ header: SitoHeader) -> StorageType { StorageType(header) }
 
     /// Runs every case of `golden` through `reranker`.
     public static func verify(_ reranker: Reranker, golden: GoldenFile, goldenPath: String, tolerance: Tolerance? = nil) throws -> VerifyReport {
         let start = Date()
         let type = storageType(reranker.header)
         let tol = tolerance ?? Tolerance.defaults(for: type)
-        var mismatches: [TokenMismatch] = []
-        var mismatchCount = 0, tokenChecked = 0
+        try golden.check(against: reranker.header, file: reranker.file.path, goldenPath: goldenPath)
+        var tokens = TokenCheck()
         // Sequences to run: Sito's own ids and token types for text cases, the reference's otherwise.
         var sequences: [[Int32]] = []
         var sequenceTypes: [[Int32]] = []
@@ -132,15 +181,7 @@ public enum Verifier {
                 ids = encoding.ids
                 types = encoding.typeIds
                 if let expected = c.inputIds {
-                    tokenChecked += 1
-                    if expected != ids || (c.tokenTypeIds.map { $0 != types } ?? false) {
-                        mismatchCount += 1
-                        if mismatches.count < 5 {
-                            // Same ids, other token types: report the type ids.
-                            let (e, a) = expected != ids ? (expected, ids) : (c.tokenTypeIds!, types)
-                            mismatches.append(TokenMismatch(caseIndex: i, expected: e, actual: a))
-                        }
-                    }
+                    tokens.compare(case: i, expected: expected, actual: ids, expectedTypes: c.tokenTypeIds, actualTypes: types)
                 }
             } else if let expected = c.inputIds {
                 ids = expected
@@ -192,16 +233,16 @@ public enum Verifier {
         }
         func mean(_ xs: [Double]) -> Double? { xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count) }
         var report = VerifyReport(
-            file: reranker.file.path, golden: goldenPath, dtype: type, cases: golden.cases.count,
-            tokenChecked: tokenChecked, tokenMismatches: mismatchCount, firstMismatches: mismatches,
+            file: reranker.file.path, golden: goldenPath, dtype: type.description, cases: golden.cases.count,
+            tokenChecked: tokens.checked, tokenMismatches: tokens.mismatches, firstMismatches: tokens.first,
             logitsChecked: count, maxAbsError: maxErr, meanAbsError: count > 0 ? sumErr / Double(count) : 0,
             worstCase: worst, queries: rhos.count, spearman: mean(rhos), top1Agreement: mean(tops), ndcg10: mean(ndcgs),
             tolerance: tol, passed: true, failures: [], seconds: 0)
         if !nonFinite.isEmpty {
             report.failures.append("\(nonFinite.count) cases with NaN or infinite logits (first: case \(nonFinite[0]))")
         }
-        if mismatchCount > tol.maxTokenMismatches {
-            report.failures.append("\(mismatchCount) token mismatches (allowed \(tol.maxTokenMismatches))")
+        if tokens.mismatches > tol.maxTokenMismatches {
+            report.failures.append("\(tokens.mismatches) token mismatches (allowed \(tol.maxTokenMismatches))")
         }
         if let limit = tol.maxAbsError, maxErr > Double(limit) {
             report.failures.append(String(format: "max |Δlogit| %.3g exceeds %.3g (case %d)", maxErr, Double(limit), worst ?? -1))

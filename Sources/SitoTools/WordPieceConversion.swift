@@ -76,7 +76,7 @@ public func convertWordPieceTokenizer(folder: URL, modelVocab: Int) throws -> (i
     let specials = SpecialIds(pad: try id("[PAD]"), unk: try id("[UNK]"), mask: index["[MASK]"], cls: try id("[CLS]"), sep: try id("[SEP]"))
     let added = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"].compactMap { t in index[t].map { AddedToken(content: t, id: $0, lstrip: false, rstrip: false) } }
     let bytes = Array(vocab.joined(separator: "\n").utf8) + [0x0A]
-    let info = TokenizerInfo(kind: "wordpiece", tensor: wordPieceTensorName, modelVocab: modelVocab, idOffset: 0, idOverrides: [],
-                             specials: specials, addedTokens: added, whitespace: "bert", wordpiece: options)
+    let info = TokenizerInfo(kind: .wordpiece, tensor: wordPieceTensorName, modelVocab: modelVocab, idOffset: 0, idOverrides: [],
+                             specials: specials, addedTokens: added, whitespace: .bert, wordpiece: options)
     return (info, bytes)
 }

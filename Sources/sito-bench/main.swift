@@ -1,4 +1,5 @@
-// sito-bench: measures a .sito reranker on pre-tokenized full-length pairs (issue 5, "Deliver" 1).
+// sito-bench: measures a .sito reranker or embedding model on pre-tokenized full-length sequences:
+// throughput, latency percentiles, open-to-first-score time and peak memory.
 //
 // One invocation measures ONE workload, so the process's peak RSS (getrusage, printed at the end) is that
 // workload's peak; tools/bench/run.py runs one process per (file, workload) and collects the JSON lines.
@@ -153,11 +154,12 @@ struct SitoBench: ParsableCommand {
             let url = URL(fileURLWithPath: file)
             let fileBytes = ((try? FileManager.default.attributesOfItem(atPath: file)[.size]) as? Int) ?? 0
             let t0 = now()
-            // Rerankers run Reranker.logits; embedding models (issue 7) Embedder.embed — same packing.
-            let isEmbedding = try SitoFile(contentsOf: url).header.task == "embedding"
-            let options = ModelOptions(attention: attention)
-            let reranker = isEmbedding ? nil : try Reranker(contentsOf: url, options: options)
-            let embedder = isEmbedding ? try Embedder(contentsOf: url, options: options) : nil
+            // Rerankers run Reranker.logits; embedding models Embedder.embed — same packing.
+            let reranker: Reranker?, embedder: Embedder?
+            switch try Model(contentsOf: url, options: ModelOptions(attention: attention)) {
+            case .reranker(let r): (reranker, embedder) = (r, nil)
+            case .embedder(let e): (reranker, embedder) = (nil, e)
+            }
             let t1 = now()
             let header = reranker?.header ?? embedder!.header
             let vocab = header.model.vocab
@@ -196,7 +198,7 @@ struct SitoBench: ParsableCommand {
             }
             let sorted = seconds.sorted()
             let median = percentile(sorted, 0.5)
-            let r = Result(label: label ?? header.architecture, file: file, fileBytes: fileBytes, workload: workload,
+            let r = Result(label: label ?? header.architecture.rawValue, file: file, fileBytes: fileBytes, workload: workload,
                            pairs: pairs, length: length, repeats: seconds.count, seconds: seconds, cpuSeconds: cpu, cores: ProcessInfo.processInfo.activeProcessorCount,
                            medianPairsPerSecond: Double(pairs) / median, p50Ms: median * 1000, p90Ms: percentile(sorted, 0.9) * 1000,
                            openSeconds: t1 - t0, firstScoreSeconds: firstScore, peakRSSBytes: peakRSSBytes(),

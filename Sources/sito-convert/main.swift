@@ -1,13 +1,13 @@
 // sito-convert: Hugging Face model folder (config.json, safetensors, tokenizer) → one `.sito` file.
 import ArgumentParser
-import SitoCLI
 import Foundation
+import SitoCLI
 import SitoTools
 
-@main
-struct SitoConvert: ParsableCommand {
-    static func main() { mainExitingTwoOnBadUsage() }
+extension ConvertDType: ExpressibleByArgument {}
 
+@main
+struct SitoConvert: SitoTool {
     static let configuration = CommandConfiguration(
         commandName: "sito-convert",
         abstract: "Convert a Hugging Face model folder into one self-contained .sito file.",
@@ -21,37 +21,25 @@ struct SitoConvert: ParsableCommand {
     @Argument(help: "The Hugging Face model folder.")
     var modelFolder: String
 
-    @Option(name: .shortAndLong, help: "The .sito file to write.")
-    var output: String
+    @Option(name: [.customShort("o"), .customLong("output")], help: "The .sito file to write.")
+    var outputPath: String
 
     @Option(help: "Storage type of the weight matrices: f32 (exact), f16 or bf16. Vectors stay f32.")
-    var dtype: String = "f32"
+    var dtype: ConvertDType = .f32
 
-    @Flag(help: "Print a JSON summary on stdout.")
-    var json = false
+    @OptionGroup(title: "Output")
+    var output: OutputArguments
 
-    func validate() throws {
-        guard ConvertDType(rawValue: dtype) != nil else {
-            throw ValidationError("--dtype must be one of \(ConvertDType.allCases.map(\.rawValue).joined(separator: ", ")), not \(dtype)")
-        }
-    }
-
-    func run() throws {
-        var converter = Converter(folder: URL(fileURLWithPath: modelFolder), dtype: ConvertDType(rawValue: dtype)!)
-        if ToolExit.stderrIsTerminal && !json {
-            let bar = ProgressBar(label: "converting")
-            converter.progress = { bar.update($0, $1) }
-        }
-        let summary: ConversionSummary
-        do {
-            summary = try converter.convert(to: output)
-        } catch {
-            ToolExit.fail("sito-convert", error)
-        }
-        if json {
+    func execute() throws {
+        var converter = Converter(folder: URL(fileURLWithPath: modelFolder), dtype: dtype)
+        let progress = Progress(tool: Self.toolName, quiet: output.quiet || output.json)
+        progress.step("converting \(modelFolder)")
+        converter.progress = { progress.update($0 >> 20, of: $1 >> 20, unit: "MiB") }
+        let summary = try converter.convert(to: outputPath)
+        if output.json {
             ToolExit.printJSON(summary)
         } else {
-            print("wrote \(summary.output): \(summary.architecture), \(summary.tensors) tensors, \(summary.bytes) bytes, \(summary.dtype), max length \(summary.maxLength), \(String(format: "%.1f", summary.seconds)) s")
+            print("wrote \(summary.output): \(summary.architecture), \(summary.tensors) tensors, \(summary.bytes) bytes, \(summary.dtype), max length \(summary.maxLength), \(formatFixed(summary.seconds, digits: 1)) s")
         }
     }
 }

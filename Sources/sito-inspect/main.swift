@@ -5,15 +5,13 @@
 // Exit codes: 0 readable (and checksums fine when asked), 1 corrupt tensors or a tokenizer that fails
 // its check, 2 unreadable file.
 import ArgumentParser
-import SitoCLI
 import Foundation
+import SitoCLI
 import SitoFormat
 import SitoTools
 
 @main
-struct SitoInspect: ParsableCommand {
-    static func main() { mainExitingTwoOnBadUsage() }
-
+struct SitoInspect: SitoTool {
     static let configuration = CommandConfiguration(
         commandName: "sito-inspect",
         abstract: "Show the metadata, tokenizer and tensors of a .sito file.",
@@ -27,8 +25,8 @@ struct SitoInspect: ParsableCommand {
     @Argument(help: "The .sito file.")
     var file: String
 
-    @Flag(help: "Print one JSON object on stdout.")
-    var json = false
+    @OptionGroup(title: "Output")
+    var output: OutputArguments
 
     @Flag(help: "Recompute every tensor's XXH64 and name each one that does not match (exit 1 if any).")
     var verifyChecksums = false
@@ -36,11 +34,9 @@ struct SitoInspect: ParsableCommand {
     @Flag(help: "List every tensor (name, dtype, shape, layout, bytes, offset) instead of a summary by dtype.")
     var tensors = false
 
-    func run() throws {
-        let tool = "sito-inspect"
-        let sito = ToolExit.run(tool) {
-            try SitoFile(contentsOf: URL(fileURLWithPath: file), options: SitoOpenOptions(checkSchema: false))
-        }
+    func execute() throws {
+        let tool = Self.toolName
+        let sito = try SitoFile(contentsOf: URL(fileURLWithPath: file), options: SitoOpenOptions(checkSchema: false))
         let schemaError = sito.schemaError()
         if let schemaError {
             ToolExit.warn(tool, "the Sito runtime would refuse this file: \(schemaError.errorDescription ?? "\(schemaError)")")
@@ -54,18 +50,18 @@ struct SitoInspect: ParsableCommand {
         }
         let report = InspectReport(file: sito, schemaError: schemaError, mismatches: mismatches, tokenizerCheck: tokenizerCheck,
                                    listTensors: tensors)
-        if json {
+        if output.json {
             ToolExit.printJSON(report)
         } else {
             print(report.text(), terminator: "")
         }
         var failed = false
         if let mismatches, !mismatches.isEmpty {
-            for m in mismatches { FileHandle.standardError.write(Data("\(tool): error: \(m.errorDescription ?? "\(m)")\n".utf8)) }
+            for m in mismatches { StandardStream.error.write("\(tool): error: \(m.errorDescription ?? "\(m)")\n") }
             failed = true
         }
         if let check = tokenizerCheck, !check.ok {
-            FileHandle.standardError.write(Data("\(tool): error: \(check.error ?? "")\n".utf8))
+            StandardStream.error.write("\(tool): error: \(check.error ?? "")\n")
             failed = true
         }
         if failed { throw ExitCode(ToolExit.checkFailed) }
@@ -86,7 +82,7 @@ struct InspectReport: Encodable {
         var error: String?
     }
     struct Tokenizer: Encodable {
-        var kind: String
+        var kind: TokenizerKind
         var tensor: String
         var bytes: Int?
         /// Pieces in the embedded SentencePiece model; nil when the blob is not one.
@@ -96,7 +92,7 @@ struct InspectReport: Encodable {
         var idOverrides: [[Int]]
         var specials: SpecialIds
         var addedTokens: [AddedToken]
-        var whitespace: String
+        var whitespace: WhitespaceRule
         /// Nil when there is nothing to check (a wordpiece vocabulary, a missing tensor).
         var check: Check?
 
@@ -134,8 +130,8 @@ struct InspectReport: Encodable {
     var headerBytes: Int
     var dataOffset: Int
     var schema: Schema
-    var architecture: String
-    var task: String
+    var architecture: Architecture
+    var task: ModelTask
     var model: ModelHyperparameters
     var input: InputRecipe
     var tokenizer: Tokenizer
@@ -166,8 +162,8 @@ struct InspectReport: Encodable {
         let blob = sito.tensor(h.tokenizer.tensor)
         tokenizer = Tokenizer(
             kind: h.tokenizer.kind, tensor: h.tokenizer.tensor, bytes: blob?.entry.bytes,
-            vocabularySize: h.tokenizer.kind == "sentencepiece" ? blob.flatMap { sentencePieceCount($0.bytes) }
-                : h.tokenizer.kind == "bpe" ? blob.flatMap { bpeTokenCount($0.bytes) }
+            vocabularySize: h.tokenizer.kind == .sentencepiece ? blob.flatMap { sentencePieceCount($0.bytes) }
+                : h.tokenizer.kind == .bpe ? blob.flatMap { bpeTokenCount($0.bytes) }
                 : blob.map { $0.bytes.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 } },  // wordpiece: one entry per line
             modelVocab: h.tokenizer.modelVocab, idOffset: h.tokenizer.idOffset, idOverrides: h.tokenizer.idOverrides,
             specials: h.tokenizer.specials, addedTokens: h.tokenizer.addedTokens, whitespace: h.tokenizer.whitespace,
@@ -208,7 +204,7 @@ struct InspectReport: Encodable {
         line("model", "layers \(m.layers), hidden \(m.hidden), heads \(m.heads), ffn \(m.ffn), vocab \(m.vocab), type_vocab \(m.typeVocab)")
         line("", "max_positions \(m.maxPositions), position_offset \(m.positionOffset), layer_norm_eps \(m.layerNormEps), activation \(m.activation)")
         line("", "num_labels \(m.numLabels), output_activation \(m.outputActivation), pooling \(m.pooling), normalize \(m.normalize)")
-        var recipe = input.recipe
+        var recipe = input.recipe.rawValue
         if let separator = input.separator { recipe += ", separator \(quoted(separator))" }
         line("input", "\(recipe), max_length \(input.maxLength), truncation \(input.truncation)")
         var src = source.name
@@ -226,7 +222,7 @@ struct InspectReport: Encodable {
         }
 
         let t = tokenizer
-        let vocab = t.vocabularySize.map { "\(formatCount($0)) \(t.kind == "wordpiece" ? "entries" : "pieces")" } ?? "vocabulary size unknown"
+        let vocab = t.vocabularySize.map { "\(formatCount($0)) \(t.kind == .wordpiece ? "entries" : "pieces")" } ?? "vocabulary size unknown"
         let size = t.bytes.map { " (\(formatBytes($0)))" } ?? " (missing)"
         line("tokenizer", "\(t.kind) in \(t.tensor)\(size), \(vocab), model vocab \(formatCount(t.modelVocab))")
         var ids = "model id = overrides[id] ?? id + \(t.idOffset)"

@@ -1,14 +1,15 @@
 // sito-quantize: .sito f32 → int8 (per-row scales, dynamic per-token activations) or bf16.
 import ArgumentParser
-import SitoCLI
 import Foundation
+import SitoCLI
 import SitoFormat
 import SitoTools
 
-@main
-struct SitoQuantize: ParsableCommand {
-    static func main() { mainExitingTwoOnBadUsage() }
+extension QuantizationType: ExpressibleByArgument {}
+extension TensorLayout: ExpressibleByArgument {}
 
+@main
+struct SitoQuantize: SitoTool {
     static let configuration = CommandConfiguration(
         commandName: "sito-quantize",
         abstract: "Quantize a .sito file to int8 (per-row scales) or bf16.",
@@ -22,11 +23,11 @@ struct SitoQuantize: ParsableCommand {
     @Argument(help: "The input .sito file (f32, f16 or bf16).")
     var input: String
 
-    @Option(name: .shortAndLong, help: "The .sito file to write.")
-    var output: String
+    @Option(name: [.customShort("o"), .customLong("output")], help: "The .sito file to write.")
+    var outputPath: String
 
     @Option(help: "int8 or bf16.")
-    var type: String
+    var type: QuantizationType
 
     @Option(help: "Keep tensors matching this name pattern (`*` wildcard) in f32; repeatable.")
     var keepFloat: [String] = []
@@ -35,33 +36,24 @@ struct SitoQuantize: ParsableCommand {
     var twoPassActivations = false
 
     @Option(help: "Layout of the quantized projection matrices: blocked16 (default; format 2, what the kernels read fastest) or row-major (a format 1 file, for older readers).")
-    var layout: String = TensorLayout.blocked16.rawValue
+    var layout: TensorLayout = .blocked16
 
-    @Flag(help: "Print a JSON summary on stdout.")
-    var json = false
+    @OptionGroup(title: "Output")
+    var output: OutputArguments
 
     func validate() throws {
-        guard QuantizeType(rawValue: type) != nil else { throw ValidationError("--type must be int8 or bf16, not \(type)") }
-        if twoPassActivations && type != "int8" { throw ValidationError("--two-pass-activations applies to --type int8 only") }
-        guard TensorLayout(rawValue: layout) != nil else {
-            throw ValidationError("--layout must be \(TensorLayout.allCases.map(\.rawValue).joined(separator: " or ")), not \(layout)")
-        }
+        if twoPassActivations && type != .int8 { throw ValidationError("--two-pass-activations applies to --type int8 only") }
     }
 
-    func run() throws {
-        let q = Quantizer(type: QuantizeType(rawValue: type)!, keepFloat: keepFloat, activationPasses: twoPassActivations ? 2 : 1,
-                          layout: TensorLayout(rawValue: layout)!)
-        let bar = ToolExit.stderrIsTerminal && !json ? ProgressBar(label: "quantizing") : nil
-        let summary: QuantizationSummary
-        do {
-            summary = try q.quantize(input: input, output: output, progress: bar.map { b in { b.update($0, $1) } })
-        } catch {
-            ToolExit.fail("sito-quantize", error)
-        }
-        if json {
+    func execute() throws {
+        let q = Quantizer(type: type, keepFloat: keepFloat, activations: twoPassActivations ? .twoPass : .onePass, layout: layout)
+        let progress = Progress(tool: Self.toolName, quiet: output.quiet || output.json)
+        progress.step("quantizing \(input) to \(type.rawValue)")
+        let summary = try q.quantize(input: input, output: outputPath, progress: { progress.update($0, of: $1, unit: "tensors") })
+        if output.json {
             ToolExit.printJSON(summary)
         } else {
-            print("wrote \(summary.output): \(summary.type), \(summary.quantizedTensors) tensors quantized, \(summary.outputBytes) bytes (\(String(format: "%.1f", summary.ratio * 100))% of the input), \(String(format: "%.1f", summary.seconds)) s")
+            print("wrote \(summary.output): \(summary.type), \(summary.quantizedTensors) tensors quantized, \(summary.outputBytes) bytes (\(formatFixed(summary.ratio * 100, digits: 1))% of the input), \(formatFixed(summary.seconds, digits: 1)) s")
             for (name, rows) in summary.zeroRows.sorted(by: { $0.key < $1.key }) {
                 print("note: \(name) has \(rows) all-zero rows (stored with scale 0)")
             }

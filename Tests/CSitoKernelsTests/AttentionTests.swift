@@ -89,7 +89,7 @@ final class AttentionTests: XCTestCase {
     /// The lowest level of each SIMD path this CPU has (several levels select the same path).
     static func distinctPaths(bf16: Bool) -> [sito_isa] {
         var seen: Set<String> = ["scalar"]
-        return availableLevels.filter { seen.insert(String(cString: sito_attention_path_name($0, bf16 ? 1 : 0))).inserted }
+        return chainLevels.filter { seen.insert(String(cString: sito_attention_path_name($0, bf16 ? 1 : 0))).inserted }
     }
 
     static let keyCounts = [1, 2, 63, 64, 65, 511, 513, 1000]
@@ -137,7 +137,7 @@ final class AttentionTests: XCTestCase {
             }
             let count = sito_attention_kv_bf16_elements(keys, d)
             XCTAssertEqual(count, keys * d + (keys + 1) / 2 * 2 * d)
-            for level in availableLevels {
+            for level in chainLevels {
                 let name = String(cString: sito_kernels_isa_name(level))
                 var kv = [UInt16](repeating: 0xFFFF, count: count + 1)
                 sito_attention_pack_kv_bf16_isa(level, p.k, p.ldk, p.v, p.ldv, keys, d, &kv)
@@ -205,7 +205,7 @@ final class AttentionTests: XCTestCase {
         defer { scratch.deallocate() }
         var kv = [UInt16](repeating: 0, count: sito_attention_kv_bf16_elements(p.keys, p.d))
         sito_attention_pack_kv_bf16(p.k, p.ldk, p.v, p.ldv, p.keys, p.d, &kv)
-        for level in availableLevels {
+        for level in chainLevels {
             for bf16 in [false, true] {
                 var separate = [Float](repeating: 0, count: p.nq * p.ldq), inPlace = p.q
                 if bf16 {
@@ -234,7 +234,7 @@ final class AttentionTests: XCTestCase {
         defer { scratch.deallocate() }
         var o = [Float](repeating: 5, count: 8)
         let x = [Float](repeating: 1, count: 8)
-        for level in availableLevels {
+        for level in chainLevels {
             sito_attention_f32_isa(level, x, 8, x, 8, x, 8, &o, 8, 1, 0, 8, 1, scratch)
             sito_attention_f32_isa(level, x, 8, x, 8, x, 8, &o, 8, 0, 1, 8, 1, scratch)
             sito_attention_bf16_isa(level, x, 8, [UInt16](repeating: 0, count: 16), &o, 8, 0, 1, 8, 1, scratch)
@@ -250,6 +250,14 @@ final class AttentionTests: XCTestCase {
             XCTAssertEqual(String(cString: sito_attention_path_name(top, 1)), "avx512bf16")
             XCTAssertEqual(String(cString: sito_attention_path_name(top, 0)), "avx512")
         }
+        if sito_isa_family_of(top) == SITO_ISA_FAMILY_ARM {
+            XCTAssertEqual(String(cString: sito_attention_path_name(SITO_ISA_NEON, 0)), "neon")
+            XCTAssertEqual(String(cString: sito_attention_path_name(SITO_ISA_NEON, 1)), "neon")
+        }
+        // A level of the other architecture's chain runs the reference.
+        let foreign = sito_isa_family_of(top) == SITO_ISA_FAMILY_ARM ? SITO_ISA_AVX2 : SITO_ISA_NEON
+        XCTAssertEqual(String(cString: sito_attention_path_name(foreign, 0)), "scalar")
+        XCTAssertEqual(String(cString: sito_f32ops_path_name(foreign)), "scalar")
         print("attention paths here: f32 \(String(cString: sito_attention_path_name(top, 0))), bf16 \(String(cString: sito_attention_path_name(top, 1)))")
     }
 }

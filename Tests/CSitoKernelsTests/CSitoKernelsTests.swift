@@ -377,7 +377,7 @@ final class F32OpsTests: XCTestCase {
         while v < 89 { xs.append(v); v += 0.000_731 }
         var rng = TestRNG(seed: 20)
         for _ in 0..<50_000 { xs.append(10 * rng.float()) }
-        for level in availableLevels {
+        for level in chainLevels {
             for n in raggedLengths + [xs.count] {
                 let x = Array(xs.prefix(n))
                 var y = [Float](repeating: 7, count: n + 1)
@@ -400,7 +400,7 @@ final class F32OpsTests: XCTestCase {
         var rng = TestRNG(seed: 21)
         for _ in 0..<30_000 { xs.append(4 * rng.float()) }
         let reference = xs.map { x in 0.5 * x * (1 + erff(x * 0.70710678118654752)) }
-        for level in availableLevels {
+        for level in chainLevels {
             var y = xs
             sito_gelu_f32_isa(level, &y, y.count)
             var worst: Float = 0
@@ -442,7 +442,7 @@ final class F32OpsTests: XCTestCase {
                     let sq = row.reduce(0.0) { $0 + Double($1 - mean) * Double($1 - mean) }
                     let inv = 1 / (Float(sq / Double(n)) + 1e-5).squareRoot()
                     for i in 0..<n { XCTAssertEqual(ref[r * ldx + i], (row[i] - mean) * inv * w[i] + b[i]) }
-                    for level in availableLevels {
+                    for level in chainLevels {
                         var y = x
                         sito_add_layernorm_f32_isa(level, &y, ldx, withDelta ? d : nil, ldd, m, n, w, b, 1e-5)
                         for i in 0..<n {
@@ -492,7 +492,7 @@ final class F32OpsTests: XCTestCase {
                     XCTAssertEqual(Double(ref.out[r * d + c]), exact, accuracy: 1e-5 * max(1, mag), "bk=\(bk)")
                 }
             }
-            for level in availableLevels where level != SITO_ISA_SCALAR {
+            for level in chainLevels where level != SITO_ISA_SCALAR {
                 let got = run(level)
                 for blk in 0..<blocks {
                     for r in 0..<bq {

@@ -26,6 +26,15 @@ final class InvariantTests: XCTestCase {
         try Tiny.bytes(Tiny.header(tensors: tensors), test: self)
     }
 
+    /// The sample with the header's `section.key` set to `value` as untyped JSON (a value no enum knows).
+    private func withField(_ section: String, _ key: String, _ value: String) throws -> [UInt8] {
+        try sample.withJSON { object in
+            var fields = object[section] as! [String: Any]
+            fields[key] = value
+            object[section] = fields
+        }
+    }
+
     private func assertBadMetadata(_ bytes: [UInt8], field: String, file: StaticString = #filePath, line: UInt = #line) {
         assertRefused(bytes, file: file, line: line) {
             guard case let .badMetadata(path, f, reason) = $0 else { return false }
@@ -353,17 +362,17 @@ final class InvariantTests: XCTestCase {
 
     func testMissingRequiredTensor() throws {
         let bytes = try sample.with { $0.tensors.removeAll { $0.name == "layers.0.ffn.up.bias" } }
-        assertRefused(bytes, .missingTensor(path: p, tensor: "layers.0.ffn.up.bias", architecture: "xlm-roberta"))
+        assertRefused(bytes, .missingTensor(path: p, tensor: "layers.0.ffn.up.bias", architecture: .xlmRoberta))
         XCTAssertNoThrow(try parse(bytes, options: SitoOpenOptions(checkSchema: false)))
     }
 
     func testUnexpectedTensor() throws {
         let bytes = try written(Tiny.entries() + [Tiny.entry("extra.weight", .f32, [2])])
-        assertRefused(bytes, .unexpectedTensor(path: p, tensor: "extra.weight", architecture: "xlm-roberta"))
+        assertRefused(bytes, .unexpectedTensor(path: p, tensor: "extra.weight", architecture: .xlmRoberta))
         XCTAssertNoThrow(try parse(bytes, options: SitoOpenOptions(checkSchema: false)))
         // The pooler of a BERT model is not part of an xlm-roberta one.
         let pooler = try written(Tiny.entries() + [Tiny.entry("pooler.dense.bias", .f32, [8])])
-        assertRefused(pooler, .unexpectedTensor(path: p, tensor: "pooler.dense.bias", architecture: "xlm-roberta"))
+        assertRefused(pooler, .unexpectedTensor(path: p, tensor: "pooler.dense.bias", architecture: .xlmRoberta))
     }
 
     func testWrongShape() throws {
@@ -395,11 +404,11 @@ final class InvariantTests: XCTestCase {
         assertBadMetadata(try sample.with { $0.model.layers = 1_000_000 }, field: "model.layers")
         assertBadMetadata(try sample.with { $0.model.vocab = 0 }, field: "model.vocab")
         assertBadMetadata(try sample.with { $0.model.layerNormEps = 0 }, field: "model.layer_norm_eps")
-        assertBadMetadata(try sample.with { $0.model.activation = "relu" }, field: "model.activation")
-        assertBadMetadata(try sample.with { $0.model.outputActivation = "tanh" }, field: "model.output_activation")
-        assertBadMetadata(try sample.with { $0.input.recipe = "triple" }, field: "input.recipe")
+        assertBadMetadata(try withField("model", "activation", "relu"), field: "model.activation")
+        assertBadMetadata(try withField("model", "output_activation", "tanh"), field: "model.output_activation")
+        assertBadMetadata(try withField("input", "recipe", "triple"), field: "input.recipe")
         assertBadMetadata(try sample.with { $0.input.separator = nil }, field: "input.separator")
-        assertBadMetadata(try sample.with { $0.tokenizer.kind = "tiktoken" }, field: "tokenizer.kind")
+        assertBadMetadata(try withField("tokenizer", "kind", "tiktoken"), field: "tokenizer.kind")
         assertBadMetadata(try sample.with { $0.tokenizer.tensor = "tokenizer.wordpiece" }, field: "tokenizer.tensor")
         assertBadMetadata(try sample.with { $0.tokenizer.tensor = "head.dense.bias" }, field: "tokenizer.tensor")
         assertBadMetadata(try sample.with { $0.tokenizer.modelVocab = 17 }, field: "tokenizer.model_vocab")
@@ -413,12 +422,12 @@ final class InvariantTests: XCTestCase {
     }
 
     func testUnknownArchitecture() throws {
-        assertRefused(try sample.with { $0.architecture = "gpt2" },
-                      .unsupportedArchitecture(path: p, architecture: "gpt2 (head roberta)", task: "sequence-classification"))
-        assertRefused(try sample.with { $0.architecture = "bert" },
-                      .unsupportedArchitecture(path: p, architecture: "bert (head roberta)", task: "sequence-classification"))
-        assertRefused(try sample.with { $0.task = "generation" },
-                      .unsupportedArchitecture(path: p, architecture: "xlm-roberta (head roberta)", task: "generation"))
+        assertRefused(try sample.withJSON { $0["architecture"] = "gpt2" },
+                      .badMetadata(path: p, field: "architecture", reason: "\"gpt2\" is not xlm-roberta or bert"))
+        assertRefused(try sample.with { $0.architecture = .bert },
+                      .unsupportedArchitecture(path: p, architecture: .bert, task: .sequenceClassification, head: .roberta))
+        assertRefused(try sample.withJSON { $0["task"] = "generation" },
+                      .badMetadata(path: p, field: "task", reason: "\"generation\" is not sequence-classification or embedding"))
     }
 
     func testHyperparametersThatDisagreeWithTheTensors() throws {
@@ -426,7 +435,7 @@ final class InvariantTests: XCTestCase {
         assertRefused(try sample.with { $0.model.maxPositions = 30 },
                       .wrongShape(path: p, tensor: "embeddings.position.weight", shape: [20, 8], expected: [30, 8]))
         assertRefused(try sample.with { $0.model.layers = 2 },
-                      .missingTensor(path: p, tensor: "layers.1.attn.q.weight", architecture: "xlm-roberta"))
+                      .missingTensor(path: p, tensor: "layers.1.attn.q.weight", architecture: .xlmRoberta))
     }
 
     // MARK: errors read well

@@ -36,7 +36,7 @@ final class RoundTripTests: XCTestCase {
         XCTAssertEqual(floats.pointer(as: Float.self)[3], Tiny.contents(of: floats.entry).withUnsafeBytes { $0.load(fromByteOffset: 12, as: Float.self) })
         XCTAssertNil(file.tensor("no.such.tensor"))
         XCTAssertThrowsError(try file.require("no.such.tensor")) { error in
-            XCTAssertEqual(error as? SitoFormatError, .missingTensor(path: url.path, tensor: "no.such.tensor", architecture: "xlm-roberta"))
+            XCTAssertEqual(error as? SitoFormatError, .missingTensor(path: url.path, tensor: "no.such.tensor", architecture: .xlmRoberta))
         }
     }
 
@@ -102,7 +102,7 @@ final class RoundTripTests: XCTestCase {
         let url = try Tiny.temporaryFolder(self).appendingPathComponent("all.sito")
         try Tiny.write(Tiny.header(tensors: entries), to: url)
         XCTAssertThrowsError(try SitoFile(contentsOf: url)) { error in
-            XCTAssertEqual(error as? SitoFormatError, .missingTensor(path: url.path, tensor: "embeddings.word.weight", architecture: "xlm-roberta"))
+            XCTAssertEqual(error as? SitoFormatError, .missingTensor(path: url.path, tensor: "embeddings.word.weight", architecture: .xlmRoberta))
         }
         let file = try SitoFile(contentsOf: url, options: SitoOpenOptions(verifyChecksums: true, checkSchema: false))
         for entry in file.header.tensors {
@@ -169,7 +169,7 @@ final class RoundTripTests: XCTestCase {
         let json = try SitoWriter.encode(header)
         var decoded = try JSONDecoder().decode(SitoHeader.self, from: json)
         XCTAssertEqual(decoded, header)
-        decoded.quantization = QuantizationInfo(type: "int8", scheme: "s", keepFloat: ["head.*"], tool: ConverterInfo(name: "q", version: "1"))
+        decoded.quantization = QuantizationInfo(type: .int8, scheme: "s", keepFloat: ["head.*"], tool: ConverterInfo(name: "q", version: "1"))
         XCTAssertEqual(try JSONDecoder().decode(SitoHeader.self, from: SitoWriter.encode(decoded)), decoded)
     }
 }

@@ -14,8 +14,8 @@ enum Tiny {
 
     static let model = ModelHyperparameters(
         layers: 1, hidden: 8, heads: 2, ffn: 16, vocab: 16, maxPositions: 20, positionOffset: 2,
-        typeVocab: 1, layerNormEps: 1e-5, activation: "gelu", numLabels: 1, head: "roberta",
-        outputActivation: "sigmoid", pooling: "none", normalize: false)
+        typeVocab: 1, layerNormEps: 1e-5, activation: .gelu, numLabels: 1, head: .roberta,
+        outputActivation: .sigmoid, pooling: .none, normalize: false)
 
     /// A minimal serialized SentencePiece `ModelProto`: 16 pieces `p00`…`p15` (field 1: piece, score;
     /// `p03` has type UNKNOWN, which a valid model needs) and an empty-ish trainer spec (field 2). 198
@@ -58,20 +58,20 @@ enum Tiny {
 
     static func header(model m: ModelHyperparameters = model, tensors: [TensorEntry]? = nil, quantized: Bool = false) -> SitoHeader {
         SitoHeader(
-            architecture: "xlm-roberta", task: "sequence-classification", model: m,
-            input: InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: m.maxPositions - m.positionOffset,
-                               truncation: "right"),
+            architecture: .xlmRoberta, task: .sequenceClassification, model: m,
+            input: InputRecipe(recipe: .joinedPair, separator: "</s></s>", maxLength: m.maxPositions - m.positionOffset,
+                               truncation: .right),
             tokenizer: TokenizerInfo(
-                kind: "sentencepiece", tensor: "tokenizer.sentencepiece", modelVocab: m.vocab, idOffset: 0,
+                kind: .sentencepiece, tensor: "tokenizer.sentencepiece", modelVocab: m.vocab, idOffset: 0,
                 idOverrides: [],
                 specials: SpecialIds(bos: 0, pad: 1, eos: 2, unk: 3, mask: m.vocab - 1),
                 addedTokens: [AddedToken(content: "<mask>", id: m.vocab - 1, lstrip: true, rstrip: false)],
-                whitespace: "metaspace-collapse"),
+                whitespace: .metaspaceCollapse),
             source: SourceInfo(name: "tests/tiny-xlm-roberta", revision: nil, filesXXH64: ["config.json": "0123456789abcdef"]),
             converter: ConverterInfo(name: "SitoFormatTests", version: "0.0.0"),
             created: "2026-11-26T16:00:00Z",
             tensors: tensors ?? entries(model: m, quantized: quantized),
-            quantization: quantized ? QuantizationInfo(type: "int8", scheme: "test", keepFloat: [], tool: ConverterInfo(name: "tests", version: "0")) : nil)
+            quantization: quantized ? QuantizationInfo(type: .int8, scheme: "test", keepFloat: [], tool: ConverterInfo(name: "tests", version: "0")) : nil)
     }
 
     /// Deterministic contents of a tensor: small floats, int8 in [-127, 127], or bytes.

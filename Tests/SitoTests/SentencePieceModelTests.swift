@@ -10,16 +10,16 @@ import XCTest
 
 final class SentencePieceModelTests: XCTestCase {
     typealias Piece = SentencePieceModel.Piece
-    static let recipe = InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: 64, truncation: "right")
+    static let recipe = InputRecipe(recipe: .joinedPair, separator: "</s></s>", maxLength: 64, truncation: .right)
 
     /// `<unk>` 0, `<s>` 1, `</s>` 2 (CONTROL), then `extra`; ids are sentencepiece ids (offset 0).
     func tokenizer(_ extra: [Piece], added: [AddedToken] = [], vocab: Int? = nil) throws -> Tokenizer {
         var pieces: [Piece] = [.init("<unk>", score: 0, type: .unknown), .init("<s>", score: 0, type: .control), .init("</s>", score: 0, type: .control)]
         pieces += extra
         let bytes = SentencePieceModel(pieces: pieces).serialized()
-        let info = TokenizerInfo(kind: "sentencepiece", tensor: "tokenizer.sentencepiece", modelVocab: vocab ?? pieces.count + 8,
+        let info = TokenizerInfo(kind: .sentencepiece, tensor: "tokenizer.sentencepiece", modelVocab: vocab ?? pieces.count + 8,
                                  idOffset: 0, idOverrides: [], specials: SpecialIds(bos: 1, pad: 0, eos: 2, unk: 0),
-                                 addedTokens: added, whitespace: "metaspace")
+                                 addedTokens: added, whitespace: .metaspace)
         return try bytes.withUnsafeBytes { try Tokenizer(info: info, input: Self.recipe, bytes: $0) }
     }
 
@@ -38,8 +38,8 @@ final class SentencePieceModelTests: XCTestCase {
         assertInvalidModel([.init("<unk2>", score: 0, type: .unknown)], "pieces 0 and 3 are both UNKNOWN")
         assertInvalidModel([.init("<0x41>", score: 0, type: .byte)], "BYTE piece")
         let noUnknown = SentencePieceModel(pieces: [.init("<s>", score: 0, type: .control), .init("a", score: -1)]).serialized()
-        let info = TokenizerInfo(kind: "sentencepiece", tensor: "t", modelVocab: 4, idOffset: 0, idOverrides: [],
-                                 specials: SpecialIds(bos: 0, pad: 0, eos: 0, unk: 0), addedTokens: [], whitespace: "metaspace")
+        let info = TokenizerInfo(kind: .sentencepiece, tensor: "t", modelVocab: 4, idOffset: 0, idOverrides: [],
+                                 specials: SpecialIds(bos: 0, pad: 0, eos: 0, unk: 0), addedTokens: [], whitespace: .metaspace)
         XCTAssertThrowsError(try noUnknown.withUnsafeBytes { try Tokenizer(info: info, input: Self.recipe, bytes: $0) }) {
             XCTAssertEqual($0 as? TokenizerError, .invalidModel("the model has no UNKNOWN piece"))
         }

@@ -11,12 +11,12 @@ import XCTest
 final class TokenizerTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let recipe = InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: 8192, truncation: "right")
+    static let recipe = InputRecipe(recipe: .joinedPair, separator: "</s></s>", maxLength: 8192, truncation: .right)
     nonisolated(unsafe) static var cached: (info: TokenizerInfo, bytes: [UInt8])?
     /// Loaded tokenizers by "whitespace/maxLength": loading 250,002 pieces takes seconds in debug builds.
     nonisolated(unsafe) static var loaded: [String: Tokenizer] = [:]
 
-    func tokenizer(_ whitespace: String = "metaspace-collapse", maxLength: Int = 8192) throws -> Tokenizer {
+    func tokenizer(_ whitespace: WhitespaceRule = .metaspaceCollapse, maxLength: Int = 8192) throws -> Tokenizer {
         let folder = Self.root.appendingPathComponent(".cache/fixtures/xlmr-tokenizer")
         guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path) else {
             XCTFail("fixture \(folder.path)/tokenizer.json is missing: run tools/setup.sh")
@@ -46,7 +46,7 @@ final class TokenizerTests: XCTestCase {
     /// Written specials are split out; whitespace beside them stays a lone "▁" in tokenizer.json's
     /// pipeline and disappears in transformers ≥ 5's class pipeline.
     func testSpecialTokensAndWhitespace() throws {
-        let json = try tokenizer("metaspace-collapse")
+        let json = try tokenizer(.metaspaceCollapse)
         XCTAssertEqual(json.encode("q</s></s>d"), [8096, 2, 2, 104])
         XCTAssertEqual(json.encode("q </s></s> d "), [8096, 6, 2, 2, 104, 6])
         XCTAssertEqual(json.encode(" </s> "), [6, 2, 6])
@@ -57,7 +57,7 @@ final class TokenizerTests: XCTestCase {
         XCTAssertEqual(json.encode("＜s＞"), [6, 0], "normalized to '<s>', which Hugging Face's lattice holds")
         XCTAssertEqual(json.encode("🧌🧌 x"), [6, 3, 1022], "unknown characters fuse into one <unk>")
         XCTAssertEqual(json.encode("Ａ\u{301}"), [62], "HF Precompiled drops the mark after a mapped grapheme")
-        let cls = try tokenizer("whitespace-split")
+        let cls = try tokenizer(.whitespaceSplit)
         XCTAssertEqual(cls.encode("q </s></s> d "), [8096, 2, 2, 104])
         XCTAssertEqual(cls.encode("  "), [])
     }
@@ -99,16 +99,16 @@ final class TokenizerTests: XCTestCase {
     func testArgumentAndModelErrors() throws {
         let t = try tokenizer(maxLength: 16)
         XCTAssertThrowsError(try t.encodePair(query: "q", document: "d", maxLength: 17)) {
-            XCTAssertEqual($0 as? TokenizerError, .badMaxLength(requested: 17, limit: 16))
+            XCTAssertEqual($0 as? TokenizerError, .maxLengthTooLarge(requested: 17, limit: 16))
         }
         XCTAssertThrowsError(try t.encodePair(query: "q", document: "d", maxLength: 1)) {
-            XCTAssertEqual($0 as? TokenizerError, .badMaxLength(requested: 1, limit: 16))
+            XCTAssertEqual($0 as? TokenizerError, .maxLengthTooSmall(requested: 1, minimum: 2))
         }
         let (info, bytes) = Self.cached!
         var wrong = info
-        wrong.whitespace = "bert"
+        wrong.whitespace = .bert
         XCTAssertThrowsError(try bytes.withUnsafeBytes { try Tokenizer(info: wrong, input: Self.recipe, bytes: $0) }) {
-            XCTAssertEqual($0 as? TokenizerError, .unsupportedWhitespace("bert"))
+            XCTAssertEqual($0 as? TokenizerError, .unsupportedWhitespace(.bert))
         }
         wrong = info
         wrong.idOffset = 5

@@ -19,10 +19,10 @@ final class BPEParityTests: XCTestCase {
     static let parityFile = root.appendingPathComponent("Tests/Fixtures/tokenizer/roberta-parity.json")
     static let vocab = 8000
 
-    static func tokenizer(recipe: String, maxLength: Int = 512) throws -> Tokenizer {
+    static func tokenizer(recipe: RecipeKind, maxLength: Int = 512) throws -> Tokenizer {
         let converted = try convertBPETokenizer(folder: folder, modelVocab: vocab)
-        let input = InputRecipe(recipe: recipe, separator: recipe == "joined-pair" ? "</s></s>" : nil, maxLength: maxLength,
-                                truncation: recipe == "pair" ? "longest-first" : "right")
+        let input = InputRecipe(recipe: recipe, separator: recipe == .joinedPair ? "</s></s>" : nil, maxLength: maxLength,
+                                truncation: recipe == .pair ? .longestFirst : .right)
         return try converted.bytes.withUnsafeBytes { try Tokenizer(info: converted.info, input: input, bytes: $0) }
     }
 
@@ -56,7 +56,7 @@ final class BPEParityTests: XCTestCase {
     }
 
     func testStringsMatchTokenizers() throws {
-        let tok = try Self.tokenizer(recipe: "joined-pair")
+        let tok = try Self.tokenizer(recipe: .joinedPair)
         let rows = try Self.parity().strings
         XCTAssertGreaterThanOrEqual(rows.count, 20_000)
         var bad: [String] = []
@@ -72,8 +72,8 @@ final class BPEParityTests: XCTestCase {
     }
 
     func testPairsMatchTokenizersInBothRecipes() throws {
-        let joined = try Self.tokenizer(recipe: "joined-pair")
-        let pair = try Self.tokenizer(recipe: "pair")
+        let joined = try Self.tokenizer(recipe: .joinedPair)
+        let pair = try Self.tokenizer(recipe: .pair)
         let rows = try Self.parity().pairs
         XCTAssertGreaterThanOrEqual(rows.count, 400)
         var bad: [String] = []
@@ -114,10 +114,10 @@ final class BPEParityTests: XCTestCase {
     }
 
     func testRecipesSpecialsAndRefusals() throws {
-        let joined = try Self.tokenizer(recipe: "joined-pair", maxLength: 16)
+        let joined = try Self.tokenizer(recipe: .joinedPair, maxLength: 16)
         let info = try convertBPETokenizer(folder: Self.folder, modelVocab: Self.vocab).info
-        XCTAssertEqual(info.kind, "bpe")
-        XCTAssertEqual(info.whitespace, "byte-level")
+        XCTAssertEqual(info.kind, .bpe)
+        XCTAssertEqual(info.whitespace, .byteLevel)
         XCTAssertEqual(info.specials, SpecialIds(bos: 0, pad: 1, eos: 2, unk: 3, mask: 7999))
         XCTAssertEqual(info.bpe, BPEOptions(addPrefixSpace: false, ignoreMerges: false))
         XCTAssertEqual(joined.modelId(ofPiece: "<mask>"), 7999)
@@ -131,14 +131,14 @@ final class BPEParityTests: XCTestCase {
         XCTAssertEqual(e.ids.first, 0)
         XCTAssertEqual(e.ids.last, 2)
         XCTAssertThrowsError(try joined.encodePair(query: "a", document: String(repeating: "b ", count: 40), onOverflow: .reject))
-        let pair = try Self.tokenizer(recipe: "pair", maxLength: 16)
+        let pair = try Self.tokenizer(recipe: .pair, maxLength: 16)
         let p = try pair.encodePair(query: "Jak dożyć 100 lat?", document: "Kiedy?")
         XCTAssertEqual(Array(p.ids.prefix(1)), [0])
         XCTAssertEqual(p.ids, [0] + pair.encode("Jak dożyć 100 lat?") + [2, 2] + pair.encode("Kiedy?") + [2])
         XCTAssertThrowsError(try pair.encodePair(query: "a", document: "b", maxLength: 3))
         // A corrupt blob is an error, not a crash.
         let converted = try convertBPETokenizer(folder: Self.folder, modelVocab: Self.vocab)
-        let input = InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: 512, truncation: "right")
+        let input = InputRecipe(recipe: .joinedPair, separator: "</s></s>", maxLength: 512, truncation: .right)
         for cut in [0, 3, 15, 16, 100, converted.bytes.count - 1] {
             let bytes = Array(converted.bytes.prefix(cut))
             XCTAssertThrowsError(try bytes.withUnsafeBytes { try Tokenizer(info: converted.info, input: input, bytes: $0) })
@@ -150,14 +150,14 @@ final class BPEParityTests: XCTestCase {
     /// (SentencePiece) and all-MiniLM-L6-v2 (WordPiece) tokenizers come from tools/setup.sh's fixtures;
     /// a missing one is skipped. Printed (formats/tokenization.md, "Byte-level BPE"; release numbers there).
     func testThroughputBesideSentencePieceAndWordPiece() throws {
-        var kinds: [(String, Tokenizer)] = [("bpe (roberta fixture, 8,000)", try Self.tokenizer(recipe: "joined-pair"))]
+        var kinds: [(String, Tokenizer)] = [("bpe (roberta fixture, 8,000)", try Self.tokenizer(recipe: .joinedPair))]
         let cache = Self.root.appendingPathComponent(".cache/fixtures")
-        let joined = InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: 8192, truncation: "right")
+        let joined = InputRecipe(recipe: .joinedPair, separator: "</s></s>", maxLength: 8192, truncation: .right)
         if let sp = try? convertTokenizer(folder: cache.appendingPathComponent("xlmr-tokenizer"), modelVocab: 250_002) {
             kinds.append(("sentencepiece (xlm-r, 250,002)", try sp.bytes.withUnsafeBytes { try Tokenizer(info: sp.info, input: joined, bytes: $0) }))
         }
         if let wp = try? convertWordPieceTokenizer(folder: cache.appendingPathComponent("all-minilm-l6-v2"), modelVocab: 30522) {
-            let single = InputRecipe(recipe: "single", separator: nil, maxLength: 256, truncation: "right")
+            let single = InputRecipe(recipe: .single, separator: nil, maxLength: 256, truncation: .right)
             kinds.append(("wordpiece (minilm, 30,522)", try wp.bytes.withUnsafeBytes { try Tokenizer(info: wp.info, input: single, bytes: $0) }))
         }
         let text = Self.polishDocument(minimumBytes: 60_000)

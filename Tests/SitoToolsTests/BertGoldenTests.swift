@@ -26,18 +26,18 @@ final class BertGoldenTests: XCTestCase {
         let out = try convert()
         defer { try? FileManager.default.removeItem(at: out.deletingLastPathComponent()) }
         let h = try SitoFile(contentsOf: out).header
-        XCTAssertEqual(h.architecture, "bert")
-        XCTAssertEqual(h.task, "sequence-classification")
-        XCTAssertEqual(h.model.head, "bert-pooler")
+        XCTAssertEqual(h.architecture, .bert)
+        XCTAssertEqual(h.task, .sequenceClassification)
+        XCTAssertEqual(h.model.head, .bertPooler)
         XCTAssertEqual(h.model.positionOffset, 0)
         XCTAssertEqual(h.model.typeVocab, 2)
         XCTAssertEqual(h.model.numLabels, 1)
-        XCTAssertEqual(h.model.outputActivation, "sigmoid")
+        XCTAssertEqual(h.model.outputActivation, .sigmoid)
         XCTAssertEqual(h.model.layerNormEps, 1e-12)
-        XCTAssertEqual(h.input.recipe, "pair")
-        XCTAssertEqual(h.input.truncation, "longest-first")
+        XCTAssertEqual(h.input.recipe, .pair)
+        XCTAssertEqual(h.input.truncation, .longestFirst)
         XCTAssertEqual(h.input.maxLength, 512)
-        XCTAssertEqual(h.tokenizer.kind, "wordpiece")
+        XCTAssertEqual(h.tokenizer.kind, .wordpiece)
         XCTAssertEqual(h.tokenizer.modelVocab, 30522)
         XCTAssertNotNil(h.tensors.first { $0.name == "pooler.dense.weight" })
         XCTAssertNotNil(h.tensors.first { $0.name == "head.out_proj.weight" })
@@ -123,14 +123,14 @@ final class BertGoldenTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: out.deletingLastPathComponent()) }
         let goldenPath = Fixtures.golden(BertGoldenTests.goldenName)
         let golden = try GoldenFile.load(path: goldenPath)
-        for type in [QuantizeType.int8, .bf16] {
+        for type in [QuantizationType.int8, .bf16] {
             let q = out.deletingLastPathComponent().appendingPathComponent("\(BertGoldenTests.fixture).\(type.rawValue).sito")
             _ = try Quantizer(type: type).quantize(input: out.path, output: q.path)
             let reranker = try Reranker(contentsOf: q, options: ModelOptions(verifyChecksums: true))
-            XCTAssertEqual(reranker.header.architecture, "bert")
-            XCTAssertEqual(reranker.header.model.head, "bert-pooler")
-            XCTAssertEqual(reranker.header.input.recipe, "pair")
-            XCTAssertEqual(Verifier.storageType(reranker.header), type.rawValue)
+            XCTAssertEqual(reranker.header.architecture, .bert)
+            XCTAssertEqual(reranker.header.model.head, .bertPooler)
+            XCTAssertEqual(reranker.header.input.recipe, .pair)
+            XCTAssertEqual(Verifier.storageType(reranker.header).description, type.rawValue)
             let scores = try reranker.score(query: "What is the capital of France?",
                                             documents: ["Paris is the capital and most populous city of France.",
                                                         "The Eiffel Tower was built for the 1889 World's Fair.", ""])

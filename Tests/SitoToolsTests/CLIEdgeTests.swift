@@ -10,52 +10,12 @@ import SitoCLI
 import XCTest
 
 final class CLIEdgeTests: XCTestCase {
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+    private func run(_ tool: String, _ arguments: [String], stdin: Data? = nil) throws -> ToolRun {
+        try ToolRunner.run(tool, arguments, stdin: stdin)
     }
 
-    /// An executable built next to the test bundle (SwiftPM puts executables and the .xctest together).
-    private func binary(_ name: String) throws -> URL {
-        var folders = [Bundle.main.bundleURL, Bundle(for: CLIEdgeTests.self).bundleURL.deletingLastPathComponent()]
-        if let exe = Bundle.main.executableURL { folders.append(exe.deletingLastPathComponent()) }
-        for folder in folders {
-            let candidate = folder.appendingPathComponent(name)
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        }
-        throw XCTSkip("\(name) is not built next to the tests (looked in \(folders.map(\.path)))")
-    }
-
-    private func run(_ tool: String, _ arguments: [String], stdin: Data? = nil) throws -> Run {
-        let process = Process()
-        process.executableURL = try binary(tool)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let input = Pipe()
-        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
-        try process.run()
-        if let stdin {
-            input.fileHandleForWriting.write(stdin)
-            try input.fileHandleForWriting.close()
-        }
-        // Read both pipes concurrently-safe: stderr is small; read stdout to the end first.
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self))
-    }
-
-    /// Exit code 2, one `tool: error:` line (or ArgumentParser's usage error), and every phrase present.
-    private func assertBadInput(_ r: Run, _ phrases: [String], file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(r.status, 2, "stderr: \(r.stderr)", file: file, line: line)
-        for p in phrases {
-            XCTAssertTrue(r.stderr.contains(p), "missing \"\(p)\" in stderr:\n\(r.stderr)", file: file, line: line)
-        }
-        XCTAssertFalse(r.stderr.contains("Fatal error"), file: file, line: line)
+    private func assertBadInput(_ r: ToolRun, _ phrases: [String], file: StaticString = #filePath, line: UInt = #line) {
+        ToolRunner.assertBadInput(r, phrases, file: file, line: line)
     }
 
     private var work: URL!

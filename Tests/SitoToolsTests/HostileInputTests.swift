@@ -236,7 +236,7 @@ final class HostileInputTests: XCTestCase {
         XCTAssertGreaterThan(tokenizersBuilt, 50)
     }
 
-    let microRecipe = InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: 32, truncation: "right")
+    let microRecipe = InputRecipe(recipe: .joinedPair, separator: "</s></s>", maxLength: 32, truncation: .right)
     let sampleTexts = ["as is", "", "  s, s.  ", "<s></s><mask> s", "Zażółć gęślą jaźń", "日本語のテキスト", "\u{0}\u{FFFD}\u{1F600}", String(repeating: "s.", count: 40)]
 
     // MARK: SentencePiece model bytes → runtime Tokenizer
@@ -300,7 +300,7 @@ final class HostileInputTests: XCTestCase {
         let modelVocab = pieces.count + 2
         try Data(base).write(to: work.appendingPathComponent("sentencepiece.bpe.model"))
         XCTAssertNoThrow(try convertTokenizer(folder: work, modelVocab: modelVocab), "the unmutated model converts")
-        let recipe = InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: 32, truncation: "right")
+        let recipe = InputRecipe(recipe: .joinedPair, separator: "</s></s>", maxLength: 32, truncation: .right)
         var loaded = 0
         try run("sentencepiece.bpe.model", cases: 800, seed: 0xFA1F_0007) { n, rng, outcomes in
             var bytes = base

@@ -26,7 +26,7 @@ final class QuantizationTests: XCTestCase {
             let model = Fixtures.models.appendingPathComponent(fixture)
             guard FileManager.default.fileExists(atPath: model.appendingPathComponent("config.json").path) else { continue }
             _ = try Converter(folder: model).convert(to: files.url(fixture, "f32").path)
-            for type in QuantizeType.allCases {
+            for type in QuantizationType.allCases {
                 _ = try Quantizer(type: type).quantize(input: files.url(fixture, "f32").path, output: files.url(fixture, type.rawValue).path)
             }
         }
@@ -108,7 +108,7 @@ final class QuantizationTests: XCTestCase {
         print(String(format: "%@ %@ vs f32: max |Δ| %.3g, mean %.3g, spearman %.5f, top1 %.3f, ndcg10 %.5f", fixture, type,
                      r.maxAbsError, r.meanAbsError, r.spearman ?? .nan, r.top1Agreement ?? .nan, r.ndcg10 ?? .nan))
         XCTAssertEqual(r.dtype, type)
-        XCTAssertEqual(r.tolerance, Tolerance.defaults(for: type))
+        XCTAssertEqual(r.tolerance, Tolerance.defaults(for: Verifier.storageType(reranker.header)))
         XCTAssertEqual(r.tokenMismatches, 0)
         XCTAssertTrue(r.passed, "\(fixture) \(type): " + r.failures.joined(separator: "; "))
         return r
@@ -142,7 +142,7 @@ final class QuantizationTests: XCTestCase {
         let f32 = folder.appendingPathComponent("base.f32.sito").path
         _ = try Converter(folder: model).convert(to: f32)
         let reference = try GoldenFile.load(path: Fixtures.golden("xlmr-base.rank.golden.json"))
-        for type in QuantizeType.allCases {
+        for type in QuantizationType.allCases {
             let out = folder.appendingPathComponent("base.\(type.rawValue).sito")
             _ = try Quantizer(type: type).quantize(input: f32, output: out.path)
             let simName = "xlmr-base.rank.sim-\(type.rawValue).golden.json"
@@ -187,7 +187,7 @@ final class QuantizationTests: XCTestCase {
     func testInt8PolicyAndValues() throws {
         let f32 = try SitoFile(contentsOf: try file("xlmr-tiny", "f32"))
         let q = try SitoFile(contentsOf: try file("xlmr-tiny", "int8"), options: SitoOpenOptions(verifyChecksums: true))
-        XCTAssertEqual(q.header.quantization?.type, "int8")
+        XCTAssertEqual(q.header.quantization?.type, .int8)
         XCTAssertEqual(q.header.quantization?.scheme, Quantizer.int8Scheme)
         XCTAssertEqual(q.header.quantization?.keepFloat, [])
         let policy = QuantizationTests.policyNames(layers: q.header.model.layers)
@@ -229,7 +229,7 @@ final class QuantizationTests: XCTestCase {
     func testBf16PolicyAndValues() throws {
         let f32 = try SitoFile(contentsOf: try file("xlmr-tiny", "f32"))
         let b = try SitoFile(contentsOf: try file("xlmr-tiny", "bf16"), options: SitoOpenOptions(verifyChecksums: true))
-        XCTAssertEqual(b.header.quantization?.type, "bf16")
+        XCTAssertEqual(b.header.quantization?.type, .bf16)
         let policy = QuantizationTests.policyNames(layers: b.header.model.layers)
         for e in ArchitectureSchema.expectedTensors(for: b.header.model) {
             let t = try b.require(e.name)
@@ -257,7 +257,7 @@ final class QuantizationTests: XCTestCase {
         let input = try file("xlmr-tiny", "f32")
         let golden = try GoldenFile.load(path: Fixtures.golden("xlmr-tiny.golden.json"))
         let ids = golden.cases.compactMap(\.inputIds).prefix(60).map { $0 }
-        for type in QuantizeType.allCases {
+        for type in QuantizationType.allCases {
             var logits: [[[Float]]] = []
             for layout in TensorLayout.allCases {
                 let out = folder.appendingPathComponent("\(type)-\(layout).sito")
@@ -332,7 +332,7 @@ final class QuantizationTests: XCTestCase {
     func testNonFiniteInputIsRefusedWithNoOutput() throws {
         for (tensor, at, value) in [("layers.1.ffn.up.weight", 5, Float.nan), ("embeddings.word.weight", 32 * 1000 + 7, .infinity),
                                     ("embeddings.position.weight", 3, -.infinity)] {
-            for type in QuantizeType.allCases {
+            for type in QuantizationType.allCases {
                 let folder = try Fixtures.temporaryFolder()
                 defer { try? FileManager.default.removeItem(at: folder) }
                 let input = try patchedCopy(tensor: tensor, at: at, values: [value], in: folder)
@@ -376,7 +376,7 @@ final class QuantizationTests: XCTestCase {
         try FileManager.default.copyItem(at: try file("xlmr-tiny", "f32"), to: input)
         let before = try Data(contentsOf: input)
         let attributes = try FileManager.default.attributesOfItem(atPath: input.path)
-        for type in QuantizeType.allCases {
+        for type in QuantizationType.allCases {
             _ = try Quantizer(type: type).quantize(input: input.path, output: folder.appendingPathComponent("\(type).sito").path)
         }
         XCTAssertEqual(try Data(contentsOf: input), before)
@@ -392,9 +392,9 @@ final class QuantizationTests: XCTestCase {
     func testAlreadyQuantizedInputIsRefused() throws {
         let folder = try Fixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        for from in QuantizeType.allCases {
+        for from in QuantizationType.allCases {
             let input = try file("xlmr-tiny", from.rawValue)
-            for to in QuantizeType.allCases {
+            for to in QuantizationType.allCases {
                 let out = folder.appendingPathComponent("\(from)-\(to).sito")
                 XCTAssertThrowsError(try Quantizer(type: to).quantize(input: input.path, output: out.path)) { error in
                     XCTAssertEqual(error as? QuantizeError, .alreadyQuantized(path: input.path, type: from.rawValue))

@@ -29,17 +29,17 @@ final class RobertaGoldenTests: XCTestCase {
         let out = try convert()
         defer { try? FileManager.default.removeItem(at: out.deletingLastPathComponent()) }
         let h = try SitoFile(contentsOf: out).header
-        XCTAssertEqual(h.architecture, "xlm-roberta")  // the same graph
-        XCTAssertEqual(h.model.head, "roberta")
+        XCTAssertEqual(h.architecture, .xlmRoberta)  // the same graph
+        XCTAssertEqual(h.model.head, .roberta)
         XCTAssertEqual(h.model.positionOffset, 2)
         XCTAssertEqual(h.model.vocab, 8000)
         XCTAssertEqual(h.model.layerNormEps, 1e-5)
-        XCTAssertEqual(h.input.recipe, "joined-pair")
+        XCTAssertEqual(h.input.recipe, .joinedPair)
         XCTAssertEqual(h.input.separator, "</s></s>")
         XCTAssertEqual(h.input.maxLength, 512)
-        XCTAssertEqual(h.tokenizer.kind, "bpe")
+        XCTAssertEqual(h.tokenizer.kind, .bpe)
         XCTAssertEqual(h.tokenizer.tensor, "tokenizer.bpe")
-        XCTAssertEqual(h.tokenizer.whitespace, "byte-level")
+        XCTAssertEqual(h.tokenizer.whitespace, .byteLevel)
         XCTAssertEqual(h.tokenizer.bpe, BPEOptions(addPrefixSpace: false, ignoreMerges: false))
     }
 
@@ -75,15 +75,15 @@ final class RobertaGoldenTests: XCTestCase {
         let out = try convert(folder)
         defer { try? FileManager.default.removeItem(at: out.deletingLastPathComponent()) }
         let h = try SitoFile(contentsOf: out).header
-        XCTAssertEqual(h.architecture, "xlm-roberta")
-        XCTAssertEqual(h.task, "embedding")
-        XCTAssertEqual(h.model.head, "none")
-        XCTAssertEqual(h.input.recipe, "single")
-        XCTAssertEqual(h.tokenizer.kind, "bpe")
+        XCTAssertEqual(h.architecture, .xlmRoberta)
+        XCTAssertEqual(h.task, .embedding)
+        XCTAssertEqual(h.model.head, ClassifierHead.none)
+        XCTAssertEqual(h.input.recipe, .single)
+        XCTAssertEqual(h.tokenizer.kind, .bpe)
         let goldenPath = Fixtures.golden("roberta-tiny-embed.golden.json")
         let golden = try GoldenFile.load(path: goldenPath)
         let embedder = try Embedder(contentsOf: out)
-        XCTAssertEqual(embedder.header.model.pooling, "mean")
+        XCTAssertEqual(embedder.header.model.pooling, .mean)
         XCTAssertTrue(embedder.header.model.normalize)
         XCTAssertEqual(embedder.maxLength, 128)
         let r = try EmbeddingVerifier.verify(embedder, golden: golden, goldenPath: goldenPath)
@@ -118,11 +118,11 @@ final class RobertaGoldenTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: out.deletingLastPathComponent()) }
         let goldenPath = Fixtures.golden(RobertaGoldenTests.goldenName)
         let golden = try GoldenFile.load(path: goldenPath)
-        for type in [QuantizeType.int8, .bf16] {
+        for type in [QuantizationType.int8, .bf16] {
             let q = out.deletingLastPathComponent().appendingPathComponent("\(RobertaGoldenTests.fixture).\(type.rawValue).sito")
             _ = try Quantizer(type: type).quantize(input: out.path, output: q.path)
             let reranker = try Reranker(contentsOf: q, options: ModelOptions(verifyChecksums: true))
-            XCTAssertEqual(reranker.header.tokenizer.kind, "bpe")
+            XCTAssertEqual(reranker.header.tokenizer.kind, .bpe)
             let r = try Verifier.verify(reranker, golden: golden, goldenPath: goldenPath)
             print("roberta-tiny \(type.rawValue): \(r.cases) cases, \(r.tokenMismatches) token mismatches, max |Δ| \(r.maxAbsError), mean |Δ| \(r.meanAbsError), spearman \(r.spearman ?? -1), top1 \(r.top1Agreement ?? -1), ndcg@10 \(r.ndcg10 ?? -1)")
             XCTAssertEqual(r.tokenMismatches, 0)

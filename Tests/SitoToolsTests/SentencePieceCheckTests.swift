@@ -12,8 +12,8 @@ final class SentencePieceCheckTests: XCTestCase {
     typealias Piece = SentencePieceModel.Piece
 
     static func info(vocab: Int, added: [AddedToken] = []) -> TokenizerInfo {
-        TokenizerInfo(kind: "sentencepiece", tensor: tokenizerTensorName, modelVocab: vocab, idOffset: 0, idOverrides: [],
-                      specials: SpecialIds(bos: 1, pad: 0, eos: 2, unk: 0), addedTokens: added, whitespace: "metaspace")
+        TokenizerInfo(kind: .sentencepiece, tensor: tokenizerTensorName, modelVocab: vocab, idOffset: 0, idOverrides: [],
+                      specials: SpecialIds(bos: 1, pad: 0, eos: 2, unk: 0), addedTokens: added, whitespace: .metaspace)
     }
 
     static let pieces: [Piece] = [.init("<unk>", score: 0, type: .unknown), .init("<s>", score: 0, type: .control),

@@ -50,7 +50,7 @@ final class TokenizerConversionTests: XCTestCase {
 
     func load(_ converted: (info: TokenizerInfo, bytes: [UInt8]), maxLength: Int = 512) throws -> Tokenizer {
         try converted.bytes.withUnsafeBytes {
-            try Tokenizer(info: converted.info, input: InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: maxLength, truncation: "right"), bytes: $0)
+            try Tokenizer(info: converted.info, input: InputRecipe(recipe: .joinedPair, separator: "</s></s>", maxLength: maxLength, truncation: .right), bytes: $0)
         }
     }
 
@@ -73,7 +73,7 @@ final class TokenizerConversionTests: XCTestCase {
         XCTAssertEqual(converted.info.idOffset, 0)
         XCTAssertEqual(converted.info.idOverrides, [])
         XCTAssertEqual(converted.info.specials, SpecialIds(bos: 0, pad: 1, eos: 2, unk: 3, mask: 9))
-        XCTAssertEqual(converted.info.whitespace, "metaspace-collapse")
+        XCTAssertEqual(converted.info.whitespace, .metaspaceCollapse)
         let model = try SentencePieceModel(serialized: converted.bytes)
         XCTAssertEqual(model.pieces.map(\.type), [.control, .control, .control, .unknown, .normal, .normal, .normal, .normal, .normal, .control])
         let tokenizer = try load(converted)
@@ -124,10 +124,10 @@ final class TokenizerConversionTests: XCTestCase {
         XCTAssertEqual(converted.info.idOffset, 1)
         XCTAssertEqual(converted.info.idOverrides, [[0, 3], [1, 0], [2, 2]])
         XCTAssertEqual(converted.info.specials, SpecialIds(bos: 0, pad: 1, eos: 2, unk: 3, mask: 250_001))
-        XCTAssertEqual(converted.info.whitespace, "whitespace-split")
+        XCTAssertEqual(converted.info.whitespace, .whitespaceSplit)
         XCTAssertEqual(converted.bytes, fairseq.serialized(), "the model file is embedded as is")
         let viaFairseq = try load(converted)
-        let viaJSON = try TokenizerFixtures.tokenizer(whitespace: "whitespace-split")
+        let viaJSON = try TokenizerFixtures.tokenizer(whitespace: .whitespaceSplit)
         let texts = ["Jak dożyć 100 lat?", "query </s></s> document", "＜s＞ i ＜pad＞ i ＜mask＞ ＜unk＞", "🧌🧌 x", "Zażółć gęślą jaźń", "a<mask>b", "<pad>"]
         for text in texts {
             XCTAssertEqual(viaFairseq.encode(text), viaJSON.encode(text), text)
@@ -147,12 +147,12 @@ final class TokenizerConversionTests: XCTestCase {
     func testWhitespaceRuleFollowsTheTransformersClass() throws {
         let cfg = try JSONSerialization.data(withJSONObject: ["tokenizer_class": "XLMRobertaTokenizer"])
         let a = try convertTokenizer(folder: try folder("cls", files: ["tokenizer.json": tinyTokenizerJSON(), "tokenizer_config.json": cfg]), modelVocab: 10)
-        XCTAssertEqual(a.info.whitespace, "whitespace-split")
+        XCTAssertEqual(a.info.whitespace, .whitespaceSplit)
         let model = try JSONSerialization.data(withJSONObject: ["model_type": "xlm-roberta"])
         let b = try convertTokenizer(folder: try folder("cfg", files: ["tokenizer.json": tinyTokenizerJSON(), "config.json": model]), modelVocab: 10)
-        XCTAssertEqual(b.info.whitespace, "whitespace-split")
+        XCTAssertEqual(b.info.whitespace, .whitespaceSplit)
         let c = try convertTokenizer(folder: try folder("cfg2", files: ["tokenizer.json": tinyTokenizerJSON(), "config.json": model]), modelVocab: 10, whitespace: .tokenizerJSON)
-        XCTAssertEqual(c.info.whitespace, "metaspace-collapse")
+        XCTAssertEqual(c.info.whitespace, .metaspaceCollapse)
     }
 
     // MARK: Errors

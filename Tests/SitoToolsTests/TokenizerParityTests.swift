@@ -15,7 +15,7 @@ enum TokenizerFixtures {
     static let root = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let xlmrFolder = root.appendingPathComponent(".cache/fixtures/xlmr-tokenizer")
     static let parityFile = root.appendingPathComponent("Tests/Fixtures/tokenizer/xlmr-parity.json")
-    static let recipe = InputRecipe(recipe: "joined-pair", separator: "</s></s>", maxLength: 8192, truncation: "right")
+    static let recipe = InputRecipe(recipe: .joinedPair, separator: "</s></s>", maxLength: 8192, truncation: .right)
 
     /// (info, bytes) of the converted real XLM-R tokenizer (call `requireFixture()` first).
     static func converted() throws -> (info: TokenizerInfo, bytes: [UInt8]) {
@@ -36,7 +36,7 @@ enum TokenizerFixtures {
     }
 
     /// The real tokenizer with the given whitespace mode (loaded once per mode: seconds in debug builds).
-    static func tokenizer(whitespace: String = "metaspace-collapse") throws -> Tokenizer {
+    static func tokenizer(whitespace: WhitespaceRule = .metaspaceCollapse) throws -> Tokenizer {
         try requireFixture()
         let converted = try converted()
         return try loaded.withLock { loaded in
@@ -49,7 +49,7 @@ enum TokenizerFixtures {
         }
     }
 
-    private static let loaded = Mutex<[String: Tokenizer]>([:])
+    private static let loaded = Mutex<[WhitespaceRule: Tokenizer]>([:])
 
     private static let cache = Mutex<(info: TokenizerInfo, bytes: [UInt8])?>(nil)
 }
@@ -100,7 +100,7 @@ final class TokenizerParityTests: XCTestCase {
         XCTFail("\(what): \(mismatches.count) of \(total) differ from Hugging Face; first ones:\n" + mismatches.prefix(25).joined(separator: "\n"))
     }
 
-    func runParity(whitespace: String, useClass: Bool) throws {
+    func runParity(whitespace: WhitespaceRule, useClass: Bool) throws {
         let tokenizer = try TokenizerFixtures.tokenizer(whitespace: whitespace)
         let golden = try Self.loadGolden()
         XCTAssertGreaterThanOrEqual(golden.strings.count, 20_000)
@@ -122,11 +122,11 @@ final class TokenizerParityTests: XCTestCase {
 
     /// tokenizer.json's own pipeline (`tokenizers`; transformers' generic backend).
     func testParityTokenizerJSONPipeline() throws {
-        try runParity(whitespace: "metaspace-collapse", useClass: false)
+        try runParity(whitespace: .metaspaceCollapse, useClass: false)
     }
 
     /// transformers ≥ 5 XLMRobertaTokenizer (what AutoTokenizer gives for a real XLM-R model folder).
     func testParityTransformersClassPipeline() throws {
-        try runParity(whitespace: "whitespace-split", useClass: true)
+        try runParity(whitespace: .whitespaceSplit, useClass: true)
     }
 }

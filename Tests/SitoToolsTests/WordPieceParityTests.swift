@@ -25,7 +25,7 @@ final class WordPieceParityTests: XCTestCase {
             throw CocoaError(.fileNoSuchFile)
         }
         let converted = try convertWordPieceTokenizer(folder: folder, modelVocab: 30522)
-        let recipe = InputRecipe(recipe: "single", separator: nil, maxLength: 256, truncation: "right")
+        let recipe = InputRecipe(recipe: .single, separator: nil, maxLength: 256, truncation: .right)
         return try converted.bytes.withUnsafeBytes { try Tokenizer(info: converted.info, input: recipe, bytes: $0) }
     }
 

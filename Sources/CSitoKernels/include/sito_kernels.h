@@ -1,4 +1,4 @@
-// sito_kernels.h: the compute kernels of Sito's runtime (issue 4, issue 5): int8 and bf16 GEMMs,
+// sito_kernels.h: the compute kernels of Sito's runtime: int8 and bf16 GEMMs,
 // per-row int8 quantization, bf16/f16 conversions, run-time instruction-set selection, the f32
 // helpers of the forward pass (e^x, GELU, residual add + LayerNorm, online-softmax steps), and the fused
 // attention of a query block (f32 or bf16 operands).
@@ -40,8 +40,10 @@ extern "C" {
 ///   int8 GEMM       : ≥ AVX512_VNNI → "avx512vnni"; ≥ AVX2 → "avx2"; else "scalar".
 ///   bf16 GEMM       : ≥ AVX512_BF16 → "avx512bf16"; ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; else "scalar".
 ///   quantize / convert: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2" (quantize only); else "scalar".
-///   attention       : f32 ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; bf16 also ≥ AVX512_BF16 → "avx512bf16"
-///                     (sito_attention_path_name); else "scalar".
+///   attention       : f32 ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; any ARM level → "neon"; bf16 also
+///                     ≥ AVX512_BF16 → "avx512bf16", ≥ NEON_BF16 → "neon-bf16" (sito_attention_path_name);
+///                     else "scalar".
+///   f32 helpers, f32 GEMM: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; any ARM level → "neon"; else "scalar".
 /// All paths of the quantize and convert kernels, and all paths of the int8 GEMM, give BIT-IDENTICAL
 /// results; bf16 GEMM paths differ only as documented at sito_gemm_bf16 (both architectures).
 ///
@@ -257,10 +259,11 @@ void sito_gemm_bf16_blocked16(const uint16_t *xb, size_t ldxb, const uint16_t *W
 void sito_gemm_bf16_blocked16_isa(sito_isa isa, const uint16_t *xb, size_t ldxb, const uint16_t *W,
                                   const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K);
 
-// MARK: - f32 helpers of the forward pass (issue 5) ------------------------------------------------------
+// MARK: - f32 helpers of the forward pass ------------------------------------------------------
 
-/// Path the f32 helpers below take at `level`: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; else "scalar"
-/// (sito_add_layernorm_f32 has no avx2 path: at AVX2 it runs the scalar reference).
+/// Path the f32 helpers below take at `level`: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; any level of the ARM
+/// chain → "neon" (NEON is baseline on aarch64); else "scalar" (sito_add_layernorm_f32 has no avx2 path:
+/// at AVX2 it runs the scalar reference; its neon path sums in 2 × 2 double lanes like the avx512 one).
 /// Unlike the int8 kernels these paths are NOT bit-identical: each SIMD path is within the named
 /// tolerance stated at each function of its scalar reference (tests: Tests/CSitoKernelsTests,
 /// F32OpsTests). The scalar references are exactly the Swift code the encoder used before (libm expf and
@@ -331,11 +334,12 @@ enum {
     SITO_ATTENTION_KEY_BLOCK = 64,
 };
 
-/// Path the attention kernels take at `level`, f32 scheme: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; else
-/// "scalar". bf16 scheme (bf16 != 0): ≥ AVX512_BF16 → "avx512bf16" (vdpbf16ps; "avx512" when d is odd);
-/// ≥ AVX512 → "avx512" and ≥ AVX2 → "avx2" (the f32 code on bf16-rounded operands: same scheme, no bf16
-/// instructions); else "scalar". Every level computes the same scheme; paths differ only as stated at
-/// each function.
+/// Path the attention kernels take at `level`, f32 scheme: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; any ARM
+/// level → "neon" (the avx2/avx512 code on 4 lanes); else "scalar". bf16 scheme (bf16 != 0):
+/// ≥ AVX512_BF16 → "avx512bf16" (vdpbf16ps; "avx512" when d is odd); ≥ NEON_BF16 → "neon-bf16" (BFDOT;
+/// "neon" when d % 8 != 0); ≥ AVX512 → "avx512", ≥ AVX2 → "avx2" and the other ARM levels → "neon" (the f32
+/// code on bf16-rounded operands: same scheme, no bf16 instructions); else "scalar". Every level computes
+/// the same scheme; paths differ only as stated at each function.
 const char *sito_attention_path_name(sito_isa level, int bf16);
 
 /// Bytes of per-thread scratch one call needs for head dimension d, for either scheme (91 KB at d = 64;
@@ -371,7 +375,7 @@ void sito_attention_f32_isa(sito_isa isa, const float *Q, size_t ldq, const floa
 ///   K part: [L, d] bf16, row-major (K[j,k] at kv[j·d + k])
 ///   V part: [⌈L/2⌉, d, 2] bf16 at kv + L·d: keys in pairs, V[j,c] at kv[L·d + (j/2)·2d + 2c + j%2]
 ///           (with L odd, the last pair's second key is +0)
-/// Each value is sito_f32_to_bf16 of the f32 one (every path: scalar, avx512; bit-identical).
+/// Each value is sito_f32_to_bf16 of the f32 one (every path: scalar, avx512, neon; bit-identical).
 /// Elements: sito_attention_kv_bf16_elements(L, d).
 size_t sito_attention_kv_bf16_elements(size_t L, size_t d);
 void sito_attention_pack_kv_bf16(const float *K, size_t ldk, const float *V, size_t ldv, size_t L, size_t d,
@@ -387,10 +391,12 @@ void sito_attention_pack_kv_bf16_isa(sito_isa isa, const float *K, size_t ldk, c
 ///   o   = o·c + Σ_j p_j·bf16(V[j,:])                        products exact in f32, f32 sums
 /// (m', c and O as in sito_attention_f32.) kv from sito_attention_pack_kv_bf16 (L, d).
 /// Paths: avx512bf16 (vdpbf16ps: each step adds two exact products, odd element first; subnormal bf16
-/// inputs count as 0, which only matters for |values| < 2^-126), avx512/avx2 (the f32 code on the rounded
-/// values, bit-identical sums in the reference's order; only e^x differs). Because e^x differs by ≤ 2 ulp,
-/// a probability near a bf16 rounding boundary may round the other way (one bf16 ulp, ≤ 2^-7 relative):
-/// tolerance (tests: attentionBF16Tolerance) as sito_attention_f32's with ε + 2^-7.
+/// inputs count as 0, which only matters for |values| < 2^-126), neon-bf16 (BFDOT, the same structure on
+/// 4 lanes; each step adds a pair of products with the Arm BFDOT rounding, within the same tolerance),
+/// avx512/avx2/neon (the f32 code on the rounded values, bit-identical sums in the reference's order; only
+/// e^x differs). Because e^x differs by ≤ 2 ulp, a probability near a bf16 rounding boundary may round the
+/// other way (one bf16 ulp, ≤ 2^-7 relative): tolerance (tests: attentionBF16Tolerance) as
+/// sito_attention_f32's with ε + 2^-7.
 void sito_attention_bf16(const float *Q, size_t ldq, const uint16_t *kv, float *O, size_t ldo, size_t nq,
                          size_t L, size_t d, float scale, void *scratch);
 void sito_attention_bf16_isa(sito_isa isa, const float *Q, size_t ldq, const uint16_t *kv, float *O,
@@ -403,8 +409,17 @@ void sito_attention_bf16_isa(sito_isa isa, const float *Q, size_t ldq, const uin
 /// M) over threads as for the other GEMMs. This is what the runtime calls for f32 projections when it is
 /// built without OpenBLAS (the `OpenBLAS` package trait off).
 /// Summation order is the path's own: paths differ from the scalar reference (a plain k-ordered f32 sum
-/// per element) by at most `gemmF32Tolerance` (Tests/CSitoKernelsTests): |Δ| ≤ 1e-5 · Σ_k |x_k·w_k| +
-/// 1e-30 per element, the bound of any f32 summation order for K ≤ 8192.
+/// per element, then + bias) by at most `gemmF32Tolerance` (Tests/CSitoKernelsTests): |Δ| ≤ 1e-5 ·
+/// Σ_k |x_k·w_k| + |bias[n]| · 2^-23 + 1e-30 per element (the first term: what f32 summation in another
+/// order, with or without FMA, moves a sum of K ≤ 8192 terms of mixed signs by in practice — it is not the
+/// worst-case bound, K · 2^-24, which only same-signed terms approach; the second: the final bias addition
+/// rounding a slightly different sum).
+/// Paths: "avx512" (≥ AVX512), "avx2" (≥ AVX2), "neon" (every aarch64 level), "scalar". In every path each
+/// output element is computed the same way whichever N (or split of N over threads) it is part of, so
+/// splitting N gives bit-identical results; splitting M may not (fewer than ~4 rows take another kernel).
+/// SIMD paths: for M ≥ 3-6 rows (path-dependent) W is packed per call into a per-thread buffer of 128 KiB
+/// (allocated at a thread's first call, freed at its exit) and each element sums k in order, one FMA per
+/// product; fewer rows take dot products (lane partial sums along k, combined by a fixed tree).
 void sito_gemm_f32(const float *X, size_t ldx, const float *W, size_t ldw, const float *bias,
                    float *Y, size_t ldy, size_t M, size_t N, size_t K);
 void sito_gemm_f32_isa(sito_isa isa, const float *X, size_t ldx, const float *W, size_t ldw,

@@ -123,8 +123,7 @@ final class BPETokenizer: Sendable {
 
     init(info: TokenizerInfo, input recipe: InputRecipe, bytes: UnsafeRawBufferPointer) throws {
         guard let options = info.bpe else { throw TokenizerError.invalidModel("a bpe tokenizer without its options") }
-        guard info.whitespace == "byte-level" else { throw TokenizerError.unsupportedWhitespace(info.whitespace) }
-        guard ["joined-pair", "pair", "single"].contains(recipe.recipe) else { throw TokenizerError.unsupportedRecipe(recipe.recipe) }
+        guard info.whitespace == .byteLevel else { throw TokenizerError.unsupportedWhitespace(info.whitespace) }
         guard let bos = info.specials.bos else { throw TokenizerError.missingSpecial("bos") }
         guard let eos = info.specials.eos else { throw TokenizerError.missingSpecial("eos") }
         guard info.idOffset == 0, info.idOverrides.isEmpty else {
@@ -186,18 +185,19 @@ final class BPETokenizer: Sendable {
     // MARK: Recipes
 
     func encodeSingle(text: String, maxLength: Int?, onOverflow: OverflowPolicy) throws -> Encoding {
-        let limit = try checkedLimit(maxLength, least: 2)
+        let limit = try recipe.checkedMaxLength(maxLength)
         return try finish(encode(text), limit: limit, onOverflow: onOverflow)
     }
 
     func encodePair(query: String, document: String, maxLength: Int?, onOverflow: OverflowPolicy) throws -> Encoding {
         switch recipe.recipe {
-        case "joined-pair":
-            let limit = try checkedLimit(maxLength, least: 2)
+        case .joinedPair:
+            let limit = try recipe.checkedMaxLength(maxLength)
             return try finish(encode(query + (recipe.separator ?? "") + document), limit: limit, onOverflow: onOverflow)
-        case "pair":
+        case .pair:
             // RobertaProcessing: <s> A </s> </s> B </s>; tokenizers' LongestFirst on the two contents.
-            let limit = try checkedLimit(maxLength, least: 4)
+            let limit = try recipe.checkedMaxLength(maxLength)
+            if limit < 4 { throw TokenizerError.maxLengthTooSmall(requested: limit, minimum: 4) }
             let a = encode(query), b = encode(document)
             let full = a.count + b.count + 4
             var (n1, n2) = (a.count, b.count)
@@ -207,15 +207,9 @@ final class BPETokenizer: Sendable {
             }
             let ids = [bos] + a.prefix(n1) + [eos, eos] + b.prefix(n2) + [eos]
             return Encoding(ids: ids, typeIds: [Int32](repeating: 0, count: ids.count), truncated: full > limit, untruncatedLength: full)
-        default:
+        case .single:
             throw TokenizerError.unsupportedRecipe(recipe.recipe)
         }
-    }
-
-    private func checkedLimit(_ maxLength: Int?, least: Int) throws -> Int {
-        let limit = maxLength ?? recipe.maxLength
-        guard limit >= least && limit <= recipe.maxLength else { throw TokenizerError.badMaxLength(requested: limit, limit: recipe.maxLength) }
-        return limit
     }
 
     /// `[bos] + content + [eos]`, content cut from the right to `limit - 2` (transformers `truncation=True`

@@ -29,11 +29,11 @@ import SitoFormat
 /// A loaded SentencePiece tokenizer (behind `Tokenizer`). Immutable after init; safe to use from any
 /// number of threads at once.
 final class SentencePieceTokenizer: Sendable {
-    public let info: TokenizerInfo
-    public let recipe: InputRecipe
+    let info: TokenizerInfo
+    let recipe: InputRecipe
     /// Pieces in use: the embedded model's, plus a NORMAL twin of each added token the model holds only as
     /// a CONTROL/UNKNOWN piece or not at all (below).
-    public let pieceCount: Int
+    let pieceCount: Int
 
     private let charsmap: PrecompiledCharsmap
     private let lattice: UnigramLattice
@@ -59,14 +59,14 @@ final class SentencePieceTokenizer: Sendable {
     /// empty piece, a piece text twice among the NORMAL/USER_DEFINED/UNUSED pieces or twice among the
     /// CONTROL/UNKNOWN ones (libsentencepiece's rule), no or two UNKNOWN pieces, a BYTE piece, a bad
     /// charsmap; `badIdMapping` for ids outside `[0, model_vocab)`.
-    public init(info: TokenizerInfo, input recipe: InputRecipe, bytes: UnsafeRawBufferPointer) throws {
-        guard info.kind == "sentencepiece" else { throw TokenizerError.unsupportedKind(info.kind) }
-        guard let mode = WhitespaceMode(rawValue: info.whitespace) else {
+    init(info: TokenizerInfo, input recipe: InputRecipe, bytes: UnsafeRawBufferPointer) throws {
+        guard let mode = WhitespaceMode(info.whitespace) else {
             throw TokenizerError.unsupportedWhitespace(info.whitespace)
         }
         whitespace = mode
-        guard recipe.recipe == "joined-pair" || recipe.recipe == "single" else {
-            throw TokenizerError.unsupportedRecipe(recipe.recipe)
+        switch recipe.recipe {
+        case .joinedPair, .single: break
+        case .pair: throw TokenizerError.unsupportedRecipe(recipe.recipe)
         }
         guard let bos = info.specials.bos else { throw TokenizerError.missingSpecial("bos") }
         guard let eos = info.specials.eos else { throw TokenizerError.missingSpecial("eos") }
@@ -134,7 +134,7 @@ final class SentencePieceTokenizer: Sendable {
 
     /// Model ids of one text, without `<s>`/`</s>` and without truncation (special tokens written in the
     /// text are split out and mapped to their ids).
-    public func encode(_ text: String) -> [Int32] {
+    func encode(_ text: String) -> [Int32] {
         var ids: [Int32] = []
         var text = text
         text.withUTF8 { encodeContent($0, into: &ids) }
@@ -142,16 +142,16 @@ final class SentencePieceTokenizer: Sendable {
     }
 
     /// One text as a whole sequence: `<s>` + encode(text) + `</s>` (embedding models).
-    public func encodeSingle(text: String, maxLength: Int? = nil, onOverflow: OverflowPolicy = .truncate) throws -> Encoding {
+    func encodeSingle(text: String, maxLength: Int? = nil, onOverflow: OverflowPolicy = .truncate) throws -> Encoding {
         try finish(encode(text), maxLength: maxLength, onOverflow: onOverflow)
     }
 
     /// A query/document pair, by the recipe of the file. `joined-pair` (XLM-R rerankers): the single
     /// text `query + separator + document`, exactly as the model card's `tokenizer(f"{q}</s></s>{d}",
     /// truncation=True, max_length=N)`. `maxLength` defaults to the recipe's and may not exceed it.
-    public func encodePair(query: String, document: String, maxLength: Int? = nil,
+    func encodePair(query: String, document: String, maxLength: Int? = nil,
                            onOverflow: OverflowPolicy = .truncate) throws -> Encoding {
-        guard recipe.recipe == "joined-pair" else { throw TokenizerError.unsupportedRecipe(recipe.recipe) }
+        guard recipe.recipe == .joinedPair else { throw TokenizerError.unsupportedRecipe(recipe.recipe) }
         let text = query + (recipe.separator ?? "") + document
         return try finish(encode(text), maxLength: maxLength, onOverflow: onOverflow)
     }
@@ -159,7 +159,7 @@ final class SentencePieceTokenizer: Sendable {
     /// The model id of a piece of the embedded model (e.g. "▁Hello"), or of an added token's twin; nil
     /// when there is none. A text held by a CONTROL/UNKNOWN piece and a NORMAL one answers the former's
     /// id, as libsentencepiece's `PieceToId` does.
-    public func modelId(ofPiece piece: String) -> Int32? {
+    func modelId(ofPiece piece: String) -> Int32? {
         var piece = piece
         return piece.withUTF8 { buffer -> Int32? in
             guard let entry = lattice.table.find(buffer), entry.modelId >= 0 else { return nil }
@@ -170,10 +170,7 @@ final class SentencePieceTokenizer: Sendable {
     // MARK: Steps
 
     private func finish(_ content: [Int32], maxLength: Int?, onOverflow: OverflowPolicy) throws -> Encoding {
-        let limit = maxLength ?? recipe.maxLength
-        guard limit >= 2 && limit <= recipe.maxLength else {
-            throw TokenizerError.badMaxLength(requested: limit, limit: recipe.maxLength)
-        }
+        let limit = try recipe.checkedMaxLength(maxLength)
         let full = content.count + 2
         var kept = content[...]
         if full > limit {
@@ -280,14 +277,25 @@ final class SentencePieceTokenizer: Sendable {
 // MARK: - Helpers
 
 /// How whitespace of the normalized text becomes "▁" (formats/tokenization.md, "Whitespace").
-enum WhitespaceMode: String, CaseIterable {
+/// The SentencePiece subset of `WhitespaceRule`.
+enum WhitespaceMode {
     /// tokenizer.json as written for XLM-R: collapse runs of U+0020, then Metaspace (prepend "▁"
     /// unless the text starts with a space; every space becomes "▁", so trailing spaces give a lone "▁").
-    case metaspaceCollapse = "metaspace-collapse"
+    case metaspaceCollapse
     /// The same without the collapse (older tokenizer.json files: `Precompiled` alone).
-    case metaspace = "metaspace"
+    case metaspace
     /// transformers ≥ 5 `XLMRobertaTokenizer`: split on Unicode White_Space (dropped), "▁" before each word.
-    case whitespaceSplit = "whitespace-split"
+    case whitespaceSplit
+
+    /// The mode of a header's rule; nil for WordPiece's `bert` and byte-level BPE's `byte-level`.
+    init?(_ rule: WhitespaceRule) {
+        switch rule {
+        case .metaspaceCollapse: self = .metaspaceCollapse
+        case .metaspace: self = .metaspace
+        case .whitespaceSplit: self = .whitespaceSplit
+        case .bert, .byteLevel: return nil
+        }
+    }
 }
 
 /// Accumulates the normalized segment as the "▁"-joined string the lattice segments.

@@ -39,9 +39,9 @@ public struct Encoding: Sendable, Equatable {
 
 /// Why a tokenizer could not be built or a text could not be encoded.
 public enum TokenizerError: Error, Equatable, Sendable {
-    case unsupportedKind(String)
-    case unsupportedWhitespace(String)
-    case unsupportedRecipe(String)
+    /// A whitespace rule of another tokenizer kind (`bert` for SentencePiece, or the other way round).
+    case unsupportedWhitespace(WhitespaceRule)
+    case unsupportedRecipe(RecipeKind)
     /// The embedded SentencePiece model (or WordPiece vocabulary) is malformed: formats/tokenization.md,
     /// "Load", lists what the runtime refuses.
     case invalidModel(String)
@@ -51,18 +51,18 @@ public enum TokenizerError: Error, Equatable, Sendable {
     case missingSpecial(String)
     /// `onOverflow: .reject` and the text needs more than `maxLength` tokens.
     case tooLong(tokens: Int, maxLength: Int)
-    /// A requested maximum length outside `2 ... limit`.
-    case badMaxLength(requested: Int, limit: Int)
+    /// A requested maximum length below the recipe's special tokens (`InputRecipe.fewestTokens`).
+    case maxLengthTooSmall(requested: Int, minimum: Int)
+    /// A requested maximum length above the file's `input.max_length`.
+    case maxLengthTooLarge(requested: Int, limit: Int)
 }
 
 extension TokenizerError: CustomStringConvertible {
     /// A message a user can act on.
     public var description: String {
         switch self {
-        case .unsupportedKind(let kind):
-            return "tokenizer kind '\(kind)' is not supported (expected 'sentencepiece', 'wordpiece' or 'bpe')"
         case .unsupportedWhitespace(let mode):
-            return "tokenizer whitespace mode '\(mode)' is not supported (expected one of \(WhitespaceMode.allCases.map(\.rawValue)))"
+            return "tokenizer whitespace mode '\(mode)' is not supported by this tokenizer kind (sentencepiece: 'whitespace-split', 'metaspace-collapse' or 'metaspace'; wordpiece: 'bert'; bpe: 'byte-level')"
         case .unsupportedRecipe(let recipe):
             return "input recipe '\(recipe)' is not supported by this tokenizer kind (sentencepiece: 'joined-pair' or 'single'; wordpiece: 'pair' or 'single'; bpe: 'joined-pair', 'pair' or 'single')"
         case .invalidModel(let reason):
@@ -73,8 +73,10 @@ extension TokenizerError: CustomStringConvertible {
             return "the tokenizer defines no '\(name)' token, which the input recipe needs"
         case .tooLong(let tokens, let maxLength):
             return "input is \(tokens) tokens long, more than the maximum of \(maxLength) (special tokens included); shorten it or allow truncation"
-        case .badMaxLength(let requested, let limit):
-            return "maximum length \(requested) is outside 2 ... \(limit) (the model's limit)"
+        case .maxLengthTooSmall(let requested, let minimum):
+            return "max length \(requested) is too small: at least \(minimum) tokens (the special tokens)"
+        case .maxLengthTooLarge(let requested, let limit):
+            return "max length \(requested) exceeds the model's limit of \(limit) tokens"
         }
     }
 }
@@ -83,6 +85,26 @@ extension TokenizerError: LocalizedError {
     public var errorDescription: String? { description }
 }
 
+
+extension InputRecipe {
+    /// The fewest tokens a sequence of this recipe has: its special tokens (`<s>`/`[CLS]` and
+    /// `</s>`/`[SEP]`; a BERT pair has a second `[SEP]`).
+    public var fewestTokens: Int {
+        switch recipe {
+        case .joinedPair, .single: return 2
+        case .pair: return 3
+        }
+    }
+
+    /// The one check of a requested maximum length (nil: the file's `max_length`), for the tokenizers and
+    /// the models alike: at least `fewestTokens`, at most `maxLength`.
+    public func checkedMaxLength(_ requested: Int?) throws(TokenizerError) -> Int {
+        guard let requested else { return maxLength }
+        if requested < fewestTokens { throw .maxLengthTooSmall(requested: requested, minimum: fewestTokens) }
+        if requested > maxLength { throw .maxLengthTooLarge(requested: requested, limit: maxLength) }
+        return requested
+    }
+}
 
 /// A loaded tokenizer of any kind. Immutable after init; safe to use from any number of threads at once.
 public final class Tokenizer: Sendable {
@@ -101,10 +123,9 @@ public final class Tokenizer: Sendable {
         self.info = info
         self.recipe = recipe
         switch info.kind {
-        case "sentencepiece": backend = .sentencePiece(try SentencePieceTokenizer(info: info, input: recipe, bytes: bytes))
-        case "wordpiece": backend = .wordPiece(try WordPieceTokenizer(info: info, input: recipe, bytes: bytes))
-        case "bpe": backend = .bpe(try BPETokenizer(info: info, input: recipe, bytes: bytes))
-        default: throw TokenizerError.unsupportedKind(info.kind)
+        case .sentencepiece: backend = .sentencePiece(try SentencePieceTokenizer(info: info, input: recipe, bytes: bytes))
+        case .wordpiece: backend = .wordPiece(try WordPieceTokenizer(info: info, input: recipe, bytes: bytes))
+        case .bpe: backend = .bpe(try BPETokenizer(info: info, input: recipe, bytes: bytes))
         }
     }
 

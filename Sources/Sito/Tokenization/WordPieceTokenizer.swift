@@ -31,7 +31,10 @@ final class WordPieceTokenizer: Sendable {
 
     init(info: TokenizerInfo, input recipe: InputRecipe, bytes: UnsafeRawBufferPointer) throws {
         guard let options = info.wordpiece else { throw TokenizerError.invalidModel("a wordpiece tokenizer without its options") }
-        guard recipe.recipe == "pair" || recipe.recipe == "single" else { throw TokenizerError.unsupportedRecipe(recipe.recipe) }
+        switch recipe.recipe {
+        case .pair, .single: break
+        case .joinedPair: throw TokenizerError.unsupportedRecipe(recipe.recipe)
+        }
         guard let cls = info.specials.cls else { throw TokenizerError.missingSpecial("cls") }
         guard let sep = info.specials.sep else { throw TokenizerError.missingSpecial("sep") }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw TokenizerError.invalidModel("the vocabulary is not UTF-8") }
@@ -62,7 +65,7 @@ final class WordPieceTokenizer: Sendable {
     // MARK: Recipes
 
     func encodeSingle(text: String, maxLength: Int?, onOverflow: OverflowPolicy) throws -> Encoding {
-        let limit = try checkedLimit(maxLength)
+        let limit = try recipe.checkedMaxLength(maxLength)
         let content = encode(text)
         let full = content.count + 2
         if full > limit && onOverflow == .reject { throw TokenizerError.tooLong(tokens: full, maxLength: limit) }
@@ -72,8 +75,8 @@ final class WordPieceTokenizer: Sendable {
     }
 
     func encodePair(query: String, document: String, maxLength: Int?, onOverflow: OverflowPolicy) throws -> Encoding {
-        guard recipe.recipe == "pair" else { throw TokenizerError.unsupportedRecipe(recipe.recipe) }
-        let limit = try checkedLimit(maxLength)
+        guard recipe.recipe == .pair else { throw TokenizerError.unsupportedRecipe(recipe.recipe) }
+        let limit = try recipe.checkedMaxLength(maxLength)
         let a = encode(query), b = encode(document)
         let full = a.count + b.count + 3
         var (n1, n2) = (a.count, b.count)
@@ -84,13 +87,6 @@ final class WordPieceTokenizer: Sendable {
         let ids = [cls] + a.prefix(n1) + [sep] + b.prefix(n2) + [sep]
         let types = [Int32](repeating: 0, count: n1 + 2) + [Int32](repeating: 1, count: n2 + 1)
         return Encoding(ids: ids, typeIds: types, truncated: full > limit, untruncatedLength: full)
-    }
-
-    private func checkedLimit(_ maxLength: Int?) throws -> Int {
-        let limit = maxLength ?? recipe.maxLength
-        let least = recipe.recipe == "pair" ? 3 : 2
-        guard limit >= least && limit <= recipe.maxLength else { throw TokenizerError.badMaxLength(requested: limit, limit: recipe.maxLength) }
-        return limit
     }
 
     /// tokenizers' `TruncationStrategy::LongestFirst` for a pair: lengths kept of each sequence so that

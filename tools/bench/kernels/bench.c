@@ -7,7 +7,9 @@
 //   clang -std=gnu11 -O2 -o /tmp/sito-kernel-bench tools/bench/kernels/bench.c Sources/CSitoKernels/*.c
 //      -I Sources/CSitoKernels/include -lopenblas -lm && OPENBLAS_NUM_THREADS=1 /tmp/sito-kernel-bench
 // Options: [reps] (default 5), --wall (wall-clock instead of thread CPU time), --attention (only the
-// attention section: sito_attention_* against the sgemm + online-softmax tiling it replaced); shapes are fixed below. Each number is the median of `reps` timed runs
+// attention section: sito_attention_* against the sgemm + online-softmax tiling it replaced), --f32 (only
+// the f32 GEMM comparison: sito_gemm_f32 against cblas_sgemm on the runtime's projection shapes); shapes
+// are fixed below. Every GEMM shape also reports sito_gemm_f32's paths beside sgemm. Each number is the median of `reps` timed runs
 // after one warm-up run, in GOPS = 2·M·N·K / seconds / 1e9 (a multiply-add counts as two operations).
 // Each GEMM computes Y[M,N] = X[M,K] · W[N,K]ᵀ, W row-major as in a `.sito` file (OpenBLAS: sgemm with
 // W transposed, the same memory layout). Before timing, every path's output is checked against the
@@ -87,13 +89,19 @@ __attribute__((target("avx512f,fma"), noinline)) static double peak_fma(long n) 
     const __m512 x = _mm512_set1_ps(1), y = _mm512_set1_ps(1e-9f);
     PEAK_BODY(__m512, _mm512_setzero_ps(), _mm512_fmadd_ps(x, y, a[i]), 32.0)
 }
+__attribute__((target("avx2,fma"), noinline)) static double peak_fma_ymm(long n) {
+    const __m256 x = _mm256_set1_ps(1), y = _mm256_set1_ps(1e-9f);
+    PEAK_BODY(__m256, _mm256_setzero_ps(), _mm256_fmadd_ps(x, y, a[i]), 16.0)
+}
 #endif
 
 static void print_peaks(void) {
 #if defined(__x86_64__)
     const sito_isa have = sito_kernels_detect_isa();
     printf("register-only peaks (1 thread, now):");
-    if (have >= SITO_ISA_AVX512) printf("  fma-zmm %.1f GFLOP/s", peak_fma(20000000));
+    if (sito_isa_family_of(have) == SITO_ISA_FAMILY_X86) printf("  fma-ymm %.1f GFLOP/s", peak_fma_ymm(20000000));
+    if (have >= SITO_ISA_AVX512 && sito_isa_family_of(have) == SITO_ISA_FAMILY_X86)
+        printf("  fma-zmm %.1f GFLOP/s", peak_fma(20000000));
     if (have >= SITO_ISA_AVX512_VNNI) printf("  vpdpbusd-zmm %.1f GOPS", peak_vnni(20000000));
     if (have >= SITO_ISA_AVX512_BF16) printf("  vdpbf16ps-zmm %.1f GFLOP/s", peak_bf16(20000000));
     printf("\n");
@@ -121,6 +129,40 @@ static double bf16_worst_ratio(const uint16_t *xb, const uint16_t *wb, const flo
     return worst;
 }
 
+static int f32_only = 0;
+
+/// Whether `level` is of this CPU's chain (x86 or ARM) and not above the detected level.
+static int runs_here(sito_isa level) {
+    const sito_isa have = sito_kernels_detect_isa();
+    return sito_isa_family_of(level) == sito_isa_family_of(have) && level <= have;
+}
+
+/// sito_gemm_f32 at every f32 path this CPU has (with bias, as Linear.swift will call it), after OpenBLAS's
+/// cblas_sgemm on the same shape took t_sgemm: GFLOP/s and the fraction of sgemm's. The output is checked
+/// against the scalar reference (gemmF32Tolerance) on the shapes small enough for it.
+static void bench_gemm_f32(const float *X, const float *Wf, const float *bias, float *Y, float *Yref, size_t M,
+                           size_t N, size_t K, double t_sgemm) {
+    const double ops = 2.0 * (double)M * (double)N * (double)K;
+    const int check = (double)M * N * K <= 2.0e9;
+    if (check) sito_gemm_f32_isa(SITO_ISA_SCALAR, X, K, Wf, K, bias, Yref, N, M, N, K);
+    const sito_isa levels[] = {SITO_ISA_AVX2, SITO_ISA_AVX512, SITO_ISA_NEON};
+    for (int l = 0; l < 3; l++) {
+        if (!runs_here(levels[l])) continue;
+        double t;
+        TIME_MEDIAN(t, sito_gemm_f32_isa(levels[l], X, K, Wf, K, bias, Y, N, M, N, K));
+        double worst = 0;
+        for (size_t m = 0; check && m < M; m++)
+            for (size_t n = 0; n < N; n++) {
+                double mag = 0;
+                for (size_t k = 0; k < K; k++) mag += fabs((double)X[m * K + k] * Wf[n * K + k]);
+                const double tol = 1e-5 * mag + fabs(bias[n]) * 0x1p-23 + 1e-30;
+                worst = fmax(worst, fabs((double)Y[m * N + n] - Yref[m * N + n]) / tol);
+            }
+        printf("  f32/%s %6.1f (%3.0f%% of sgemm)%s", sito_gemm_f32_path_name(levels[l]), ops / t * 1e-9,
+               100.0 * t_sgemm / t, worst > 1 ? " OUT-OF-TOLERANCE" : "");
+    }
+}
+
 static void bench_shape(size_t M, size_t N, size_t K) {
     const double ops = 2.0 * (double)M * (double)N * (double)K;
     float *X = malloc(M * K * sizeof(float)), *Wf = malloc(N * K * sizeof(float));
@@ -143,6 +185,15 @@ static void bench_shape(size_t M, size_t N, size_t K) {
     TIME_MEDIAN(t, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, 1.0f, X, (int)K,
                                Wf, (int)K, 0.0f, Y, (int)N));
     printf("  sgemm %6.1f", ops / t * 1e-9);
+    const double t_sgemm = t;
+    bench_gemm_f32(X, Wf, bias, Y, Yref, M, N, K, t_sgemm);
+    if (f32_only) {
+        printf("\n");
+        fflush(stdout);
+        free(X); free(Wf); free(Y); free(Yref); free(xq); free(wq); free(sx); free(sw); free(bias); free(sums);
+        free(xb); free(wb);
+        return;
+    }
 
     // Scalar references only on the smaller shapes (they are slow); the tests cover correctness anyway.
     const int check = (double)M * N * K <= 2.0e9;
@@ -230,11 +281,10 @@ static void bench_attention(size_t L) {
         }
     });
     printf("  sgemm+softmax %6.1f", flops / t * 1e-9);
-    const sito_isa have = sito_kernels_detect_isa();
     sito_attention_f32_isa(SITO_ISA_SCALAR, Q, ld, K, ld, V, ld, ref, d, L, L, d, scale, scratch);
-    const sito_isa levels[] = {SITO_ISA_AVX2, SITO_ISA_AVX512};
-    for (int l = 0; l < 2; l++) {
-        if (levels[l] > have) continue;
+    const sito_isa levels[] = {SITO_ISA_AVX2, SITO_ISA_AVX512, SITO_ISA_NEON};
+    for (int l = 0; l < 3; l++) {
+        if (!runs_here(levels[l])) continue;
         TIME_MEDIAN(t, sito_attention_f32_isa(levels[l], Q, ld, K, ld, V, ld, O, ld, L, L, d, scale, scratch));
         double worst = 0;
         for (size_t i = 0; i < L; i++)
@@ -245,9 +295,9 @@ static void bench_attention(size_t L) {
     TIME_MEDIAN(tp, sito_attention_pack_kv_bf16(K, ld, V, ld, L, d, kv));
     printf("  pack %.1fus", tp * 1e6);
     sito_attention_bf16_isa(SITO_ISA_SCALAR, Q, ld, kv, ref, d, L, L, d, scale, scratch);
-    const sito_isa bf_levels[] = {SITO_ISA_AVX2, SITO_ISA_AVX512, SITO_ISA_AVX512_BF16};
-    for (int l = 0; l < 3; l++) {
-        if (bf_levels[l] > have) continue;
+    const sito_isa bf_levels[] = {SITO_ISA_AVX2, SITO_ISA_AVX512, SITO_ISA_AVX512_BF16, SITO_ISA_NEON, SITO_ISA_NEON_BF16};
+    for (int l = 0; l < 5; l++) {
+        if (!runs_here(bf_levels[l])) continue;
         TIME_MEDIAN(t, sito_attention_bf16_isa(bf_levels[l], Q, ld, kv, O, ld, L, L, d, scale, scratch));
         double worst = 0;
         for (size_t i = 0; i < L; i++)
@@ -265,6 +315,7 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--wall") == 0) timer = CLOCK_MONOTONIC;
         else if (strcmp(argv[i], "--attention") == 0) attention_only = 1;
+        else if (strcmp(argv[i], "--f32") == 0) f32_only = 1;
         else reps = atoi(argv[i]);
     }
     if (reps < 1 || reps > MAXREPS) reps = 5;
@@ -279,6 +330,17 @@ int main(int argc, char **argv) {
         {512, 1024, 1024}, {512, 4096, 1024}, {512, 1024, 4096},   // 512 tokens
         {4096, 1024, 1024}, {4096, 4096, 1024}, {1, 1024, 1024}, {20, 1024, 1024},   // + one short pair
     };
+    // The f32 GEMM comparison (--f32): the runtime's projection shapes, K × N = 1024 × 1024, 1024 × 4096
+    // (FFN up), 4096 × 1024 (FFN down), for 128 and 4096 rows.
+    static const size_t f32_shapes[][3] = {
+        {128, 1024, 1024}, {128, 4096, 1024}, {128, 1024, 4096},
+        {4096, 1024, 1024}, {4096, 4096, 1024}, {4096, 1024, 4096},
+    };
+    if (f32_only) {
+        for (size_t i = 0; i < sizeof f32_shapes / sizeof f32_shapes[0]; i++)
+            bench_shape(f32_shapes[i][0], f32_shapes[i][1], f32_shapes[i][2]);
+        return 0;
+    }
     if (!attention_only)
         for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) bench_shape(shapes[i][0], shapes[i][1], shapes[i][2]);
     static const size_t lengths[] = {128, 512, 2048};

@@ -46,6 +46,11 @@ public func convertBPETokenizer(folder: URL, modelVocab: Int) throws -> (info: T
         if (model["byte_fallback"] as? Bool) == true { throw pipeline("model", "BPE with byte_fallback") }
         guard let v = model["vocab"] as? [String: Any] else { throw bad("model.vocab is not an object") }
         vocab = try readVocab(v, file: file)
+        // With an unk token, tokenizers emits it for a byte whose one-character token is missing (without
+        // one, the byte is dropped, as the runtime does): refused rather than reproduced.
+        if model["unk_token"] is String, let byte = missingByte(vocab) {
+            throw pipeline("model", "BPE with an unk_token and no token for byte 0x\(String(byte, radix: 16))")
+        }
         guard let m = model["merges"] as? [Any] else { throw bad("model.merges is not an array") }
         merges = try m.enumerated().map { i, entry in
             if let s = entry as? String, let pair = splitMerge(s) { return pair }
@@ -84,6 +89,10 @@ public func convertBPETokenizer(folder: URL, modelVocab: Int) throws -> (info: T
             throw TokenizerConversionError.malformedJSON(file: file, reason: "not a JSON object of token → id")
         }
         vocab = try readVocab(v, file: file)
+        if let byte = missingByte(vocab) {
+            throw TokenizerConversionError.unsupportedPipeline(file: file, component: "vocabulary",
+                                                               found: "no token for byte 0x\(String(byte, radix: 16)) (how transformers treats it is not reproduced)")
+        }
         guard let text = String(data: mergesData, encoding: .utf8) else {
             throw TokenizerConversionError.malformedModel(file: mergesURL.path, reason: "not UTF-8")
         }
@@ -179,6 +188,18 @@ func serializeBPE(tokens: [String], merges: [(Int32, Int32)]) -> [UInt8] {
         u32(Int(r))
     }
     return out
+}
+
+/// The first byte whose GPT-2 byte-level character is not a vocabulary token, or nil when all 256 are.
+private func missingByte(_ vocab: [String: Int]) -> Int? {
+    var next: UInt32 = 256
+    for b in 0..<256 {
+        let printable = (0x21...0x7E).contains(b) || (0xA1...0xAC).contains(b) || (0xAE...0xFF).contains(b)
+        let scalar = Unicode.Scalar(printable ? UInt32(b) : next)!
+        if !printable { next += 1 }
+        if vocab[String(Character(scalar))] == nil { return b }
+    }
+    return nil
 }
 
 private func jsonObject(_ url: URL) -> [String: Any]? {

@@ -113,6 +113,27 @@ final class BPEParityTests: XCTestCase {
         XCTAssertTrue(bare.bytes == fromJSON.bytes)
     }
 
+    /// A BPE with an unk token whose vocabulary lacks a byte's token would emit <unk> where the runtime
+    /// drops the byte: the converter refuses it, naming the byte.
+    func testUnkTokenWithAMissingByteIsRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sito-bpe-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = try Data(contentsOf: Self.folder.appendingPathComponent("tokenizer.json"))
+        var root = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        var model = try XCTUnwrap(root["model"] as? [String: Any])
+        var vocab = try XCTUnwrap(model["vocab"] as? [String: Any])
+        vocab["renamed-byte-0"] = vocab.removeValue(forKey: "\u{100}")  // byte 0x00's character
+        model["vocab"] = vocab
+        model["unk_token"] = "<unk>"
+        root["model"] = model
+        try JSONSerialization.data(withJSONObject: root).write(to: dir.appendingPathComponent("tokenizer.json"))
+        XCTAssertThrowsError(try convertBPETokenizer(folder: dir, modelVocab: Self.vocab)) { error in
+            let message = (error as? LocalizedError)?.errorDescription ?? ""
+            XCTAssertTrue(message.contains("unk_token") && message.contains("0x0"), message)
+        }
+    }
+
     func testRecipesSpecialsAndRefusals() throws {
         let joined = try Self.tokenizer(recipe: .joinedPair, maxLength: 16)
         let info = try convertBPETokenizer(folder: Self.folder, modelVocab: Self.vocab).info

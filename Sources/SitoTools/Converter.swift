@@ -26,6 +26,17 @@ public struct ConversionSummary: Codable, Sendable {
     }
 }
 
+/// What a RoBERTa reranker (byte-level BPE) is fed for a query–document pair (formats/tokenization.md,
+/// "Byte-level BPE"). XLM-R (SentencePiece) files always use the model card's recipe; BERT cross-encoders
+/// and embedding models have their own.
+public enum PairRecipe: String, CaseIterable, Sendable {
+    /// The model card: `tokenizer(f"{query}</s></s>{document}", truncation=True)`: recipe `joined-pair`.
+    case modelCard = "model-card"
+    /// sentence-transformers' `CrossEncoder`: `tokenizer(query, document, truncation=True)`,
+    /// `<s> A </s></s> B </s>` cut longest-first: recipe `pair`.
+    case crossEncoder = "cross-encoder"
+}
+
 public struct Converter {
     public static let version = "0.1.0"
 
@@ -33,6 +44,8 @@ public struct Converter {
     public let dtype: ConvertDType
     /// Called with (bytes done, bytes total) while writing.
     public var progress: ((Int, Int) -> Void)?
+    /// The pair recipe of a RoBERTa (byte-level BPE) reranker; `crossEncoder` is refused for other tokenizers.
+    public var pairRecipe: PairRecipe = .modelCard
 
     public init(folder: URL, dtype: ConvertDType = .f32) {
         self.folder = folder
@@ -87,8 +100,16 @@ public struct Converter {
         let input: InputRecipe
         switch config.architecture {
         case .xlmRobertaSequenceClassification, .robertaSequenceClassification:
-            // The model card's recipe: one string "query</s></s>document", cut from the right.
-            input = InputRecipe(recipe: .joinedPair, separator: "</s></s>", maxLength: maxLength, truncation: .right)
+            switch pairRecipe {
+            case .modelCard:
+                // The model card's recipe: one string "query</s></s>document", cut from the right.
+                input = InputRecipe(recipe: .joinedPair, separator: "</s></s>", maxLength: maxLength, truncation: .right)
+            case .crossEncoder:
+                guard tokenizer.info.kind == .bpe else {
+                    throw ConversionError.badConfig(path: folder.path, reason: "the cross-encoder pair recipe needs a byte-level BPE tokenizer (RoBERTa); this folder's is \(tokenizer.info.kind)")
+                }
+                input = InputRecipe(recipe: .pair, separator: nil, maxLength: maxLength, truncation: .longestFirst)
+            }
         case .bertSequenceClassification:
             input = InputRecipe(recipe: .pair, separator: nil, maxLength: maxLength, truncation: .longestFirst)
         case .bertModel, .robertaModel:

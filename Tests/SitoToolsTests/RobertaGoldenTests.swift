@@ -94,6 +94,31 @@ final class RobertaGoldenTests: XCTestCase {
         XCTAssertTrue(r.passed, r.failures.joined(separator: "; "))
     }
 
+    /// `pairRecipe: .crossEncoder` writes the `pair` recipe (<s> A </s></s> B </s>, longest-first), whose
+    /// ids match tokenizers' on the parity file's pairs; XLM-R (SentencePiece) folders refuse it.
+    func testCrossEncoderPairRecipe() throws {
+        var converter = Converter(folder: try Fixtures.model(RobertaGoldenTests.fixture))
+        converter.pairRecipe = .crossEncoder
+        let dir = try Fixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("pair.sito")
+        _ = try converter.convert(to: out.path)
+        let reranker = try Reranker(contentsOf: out)
+        XCTAssertEqual(reranker.header.input.recipe, .pair)
+        XCTAssertEqual(reranker.header.input.truncation, .longestFirst)
+        let parity = try BPEParityTests.parity()
+        var checked = 0
+        for p in parity.pairs {
+            guard let want = p.pair else { continue }
+            XCTAssertEqual(try reranker.tokenizer.encodePair(query: p.query, document: p.document, maxLength: p.maxLength).ids, BPEParityTests.ids(want))
+            checked += 1
+        }
+        XCTAssertGreaterThanOrEqual(checked, 300)
+        var xlmr = Converter(folder: try Fixtures.model("xlmr-tiny"))
+        xlmr.pairRecipe = .crossEncoder
+        XCTAssertThrowsError(try xlmr.convert(to: dir.appendingPathComponent("xlmr.sito").path))
+    }
+
     /// The older RoBERTa layout: vocab.json + merges.txt (+ tokenizer_config.json), no tokenizer.json.
     func testVocabAndMergesFolderConvertsToTheSameTokenizer() throws {
         let source = try Fixtures.copyModel(RobertaGoldenTests.fixture)

@@ -167,7 +167,7 @@ public struct TokenizerInfo: Codable, Sendable, Equatable {
     public var whitespace: WhitespaceRule
     /// WordPiece options; nil for SentencePiece.
     public var wordpiece: WordPieceOptions?
-    /// Byte-level BPE options (issue 14); nil for the other kinds.
+    /// Byte-level BPE options; nil for the other kinds.
     public var bpe: BPEOptions?
 
     enum CodingKeys: String, CodingKey {

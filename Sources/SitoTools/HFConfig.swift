@@ -31,7 +31,7 @@ public enum ConversionError: Error, LocalizedError, Equatable {
 public enum HFArchitecture: String, CaseIterable, Sendable {
     case xlmRobertaSequenceClassification = "XLMRobertaForSequenceClassification"
     /// RoBERTa: the same graph as XLM-R (written as `.sito` architecture `xlm-roberta`); a byte-level BPE
-    /// tokenizer (issue 14).
+    /// tokenizer.
     case robertaSequenceClassification = "RobertaForSequenceClassification"
     /// A bare RoBERTa encoder; with sentence-transformers' modules.json, an embedding model.
     case robertaModel = "RobertaModel"

@@ -28,6 +28,15 @@ Variants
                     one label, f32, one file; `bert.` names, `bert.pooler.dense.*`, `classifier.*`.
                     tokenizer.json, vocab.txt, tokenizer_config.json and special_tokens_map.json are
                     copied as they are from .cache/fixtures/all-minilm-l6-v2 (tools/fetch_fixtures.sh).
+    roberta-tiny    a `RobertaForSequenceClassification` (model_type roberta, the layout of
+                    sdadas/polish-reranker-roberta-v2) over the trained byte-level BPE vocabulary (8000) of
+                    Tests/Fixtures/roberta-tokenizer (committed; tools/make_bpe_tokenizer.py): hidden 32,
+                    2 layers, 4 heads, ffn 64, 514 positions, pad id 1, one label, f32, one file;
+                    tokenizer.json, vocab.json, merges.txt, tokenizer_config.json and
+                    special_tokens_map.json copied as they are.
+    roberta-tiny-embed  the same vocabulary as a sentence-transformers embedding model: a bare
+                    `RobertaModel` (names without `roberta.`, the pooler kept), modules.json with mean
+                    pooling and Normalize, max_seq_length 128.
 
 Weights
     Embedding tables N(0, 0.02²) with the padding row (id 1) zeroed, as HF's init does. Linear matrices
@@ -97,8 +106,19 @@ VARIANTS = {
     "bert-tiny-cls": dict(family="bert", hidden=32, layers=2, heads=4, ffn=64, positions=512, dtype="f32",
                           shards=1, position_ids=False, seed=20261130, qk_gain=2.0, head_std=6.0,
                           type_vocab=2),
+    # family "roberta" (issue 14): RobertaForSequenceClassification over the trained byte-level BPE of
+    # Tests/Fixtures/roberta-tokenizer (tools/make_bpe_tokenizer.py), vocabulary 8000.
+    "roberta-tiny": dict(family="roberta", hidden=32, layers=2, heads=4, ffn=64, positions=514, dtype="f32",
+                         shards=1, position_ids=False, seed=20261203, qk_gain=2.0, head_std=6.0, vocab=8000),
+    # The same vocabulary as a sentence-transformers embedding model: a bare RobertaModel (names without
+    # `roberta.`, with the unused pooler), mean pooling, L2-normalized, max_seq_length 128.
+    "roberta-tiny-embed": dict(family="roberta", embedding=True, hidden=32, layers=2, heads=4, ffn=64, positions=514,
+                               dtype="f32", shards=1, position_ids=False, seed=20261204, qk_gain=2.0, head_std=6.0,
+                               vocab=8000),
 }
-DEFAULT_VARIANTS = ["xlmr-tiny", "xlmr-tiny-long", "bert-tiny-cls"]
+DEFAULT_VARIANTS = ["xlmr-tiny", "xlmr-tiny-long", "bert-tiny-cls", "roberta-tiny", "roberta-tiny-embed"]
+ROBERTA_TOKENIZER = os.path.join(ROOT, "Tests", "Fixtures", "roberta-tokenizer")
+ROBERTA_TOKENIZER_FILES = ["tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"]
 
 # sha256 of the weight files of the default variants, as written by RECIPE 1 (numpy ≥ 1.17 Generator).
 # Checked on numpy 1.24.2 (Debian's python3-numpy) and 2.4.6: identical bytes.
@@ -112,6 +132,12 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     "bert-tiny-cls": {
         "model.safetensors": "a4e837a4f86fc56e682d53d30437322a4f2266927e950160f8bb18ff05085bb8",
+    },
+    "roberta-tiny": {
+        "model.safetensors": "1273eb3c596b2d0275f23b7d600ea23253e8cfc7d4aafa26f3ea395639e66de1",
+    },
+    "roberta-tiny-embed": {
+        "model.safetensors": "872b2a3141c33f95c072f3f2b47e330c80c825191103446c167da95a2cbdf3ef",
     },
 }
 
@@ -131,6 +157,10 @@ def is_bert(v: dict) -> bool:
     return v.get("family") == "bert"
 
 
+def is_roberta(v: dict) -> bool:
+    return v.get("family") == "roberta"
+
+
 def pad_id(v: dict) -> int:
     return BERT_PAD_ID if is_bert(v) else PAD_ID
 
@@ -141,7 +171,7 @@ def inventory(v: dict) -> list[tuple[str, tuple[int, ...], str, str]]:
     H, F, P, dt = v["hidden"], v["ffn"], v["positions"], v["dtype"]
     e = "roberta.embeddings."
     t = [
-        (e + "word_embeddings.weight", (VOCAB, H), "embedding", dt),
+        (e + "word_embeddings.weight", (v.get("vocab", VOCAB), H), "embedding", dt),
         (e + "position_embeddings.weight", (P, H), "embedding", dt),
         (e + "token_type_embeddings.weight", (1, H), "embedding-nopad", dt),
         (e + "LayerNorm.weight", (H,), "ln_weight", dt),
@@ -166,6 +196,10 @@ def inventory(v: dict) -> list[tuple[str, tuple[int, ...], str, str]]:
             (p + "output.LayerNorm.weight", (H,), "ln_weight", dt),
             (p + "output.LayerNorm.bias", (H,), "bias", dt),
         ]
+    if v.get("embedding"):
+        # sentence-transformers saves the bare RobertaModel: no `roberta.` prefix, the pooler kept.
+        t = [(n[len("roberta."):], shape, kind, d) for n, shape, kind, d in t]
+        return t + [("pooler.dense.weight", (H, H), "linear", dt), ("pooler.dense.bias", (H,), "bias", dt)]
     t += [
         ("classifier.dense.weight", (H, H), "linear", dt),
         ("classifier.dense.bias", (H,), "bias", dt),
@@ -335,6 +369,35 @@ def config_json(v: dict) -> dict:
     }
 
 
+def roberta_config_json(v: dict) -> dict:
+    """As transformers writes a RobertaForSequenceClassification reranker's config (polish-roberta-large-v2
+    layout: model_type roberta, pad 1, bos 0, eos 2, layer norm eps 1e-5, one token type)."""
+    c = config_json(v)
+    c.update(architectures=["RobertaModel" if v.get("embedding") else "RobertaForSequenceClassification"],
+             model_type="roberta", vocab_size=v["vocab"])
+    if v.get("embedding"):
+        for k in ("id2label", "label2id"):
+            del c[k]
+    return c
+
+
+def sentence_transformers_files() -> dict[str, object]:
+    """modules.json, 1_Pooling/config.json, sentence_bert_config.json: mean pooling, then Normalize."""
+    return {
+        "modules.json": [
+            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+            {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+        ],
+        "1_Pooling/config.json": {
+            "word_embedding_dimension": 32, "pooling_mode_cls_token": False, "pooling_mode_mean_tokens": True,
+            "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False,
+            "pooling_mode_weightedmean_tokens": False, "pooling_mode_lasttoken": False, "include_prompt": True,
+        },
+        "sentence_bert_config.json": {"max_seq_length": 128, "do_lower_case": False},
+    }
+
+
 def bert_config_json(v: dict) -> dict:
     """As transformers writes a BertForSequenceClassification cross-encoder's config (ms-marco MiniLM)."""
     return {
@@ -425,12 +488,16 @@ def up_to_date(folder: str, stamp: dict) -> bool:
 
 
 def tokenizer_sha(v: dict, tokenizer_path: str, bert_tokenizer_dir: str) -> str:
-    """sha256 of the tokenizer source (XLM-R: tokenizer.json; BERT: the copied files, name by name)."""
-    if not is_bert(v):
+    """sha256 of the tokenizer source (XLM-R: tokenizer.json; BERT, RoBERTa: the copied files, name by name)."""
+    if is_roberta(v):
+        files, folder = ROBERTA_TOKENIZER_FILES, ROBERTA_TOKENIZER
+    elif is_bert(v):
+        files, folder = BERT_TOKENIZER_FILES, bert_tokenizer_dir
+    else:
         return sha256_file(tokenizer_path)
     h = hashlib.sha256()
-    for rel in BERT_TOKENIZER_FILES:
-        h.update(f"{rel} {sha256_file(os.path.join(bert_tokenizer_dir, rel))}\n".encode())
+    for rel in files:
+        h.update(f"{rel} {sha256_file(os.path.join(folder, rel))}\n".encode())
     return h.hexdigest()
 
 
@@ -474,7 +541,15 @@ def make(name: str, out: str, tokenizer_path: str, force: bool,
         dump_json(os.path.join(tmp, "model.safetensors.index.json"),
                   {"metadata": {"total_size": total}, "weight_map": weight_map})
 
-    if is_bert(v):
+    if is_roberta(v):
+        dump_json(os.path.join(tmp, "config.json"), roberta_config_json(v))
+        for rel in ROBERTA_TOKENIZER_FILES:
+            shutil.copyfile(os.path.join(ROBERTA_TOKENIZER, rel), os.path.join(tmp, rel))
+        if v.get("embedding"):
+            for rel, obj in sentence_transformers_files().items():
+                os.makedirs(os.path.dirname(os.path.join(tmp, rel)), exist_ok=True)
+                dump_json(os.path.join(tmp, rel), obj)
+    elif is_bert(v):
         dump_json(os.path.join(tmp, "config.json"), bert_config_json(v))
         for rel in BERT_TOKENIZER_FILES:
             shutil.copyfile(os.path.join(bert_tokenizer_dir, rel), os.path.join(tmp, rel))
@@ -487,7 +562,8 @@ def make(name: str, out: str, tokenizer_path: str, force: bool,
             dump_json(os.path.join(tmp, fname), obj)
 
     shas, sizes = {}, {}
-    for rel in sorted(os.listdir(tmp)):
+    files = [os.path.relpath(os.path.join(d, f), tmp) for d, _, fs in os.walk(tmp) for f in fs]
+    for rel in sorted(files):
         p = os.path.join(tmp, rel)
         shas[rel], sizes[rel] = sha256_file(p), os.path.getsize(p)
     dump_json(os.path.join(tmp, ".make_fixture.json"),
@@ -521,7 +597,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="rewrite even when up to date")
     a = p.parse_args(argv)
     names = a.model or DEFAULT_VARIANTS
-    if any(not is_bert(VARIANTS[n]) for n in names) and not os.path.isfile(a.tokenizer):
+    if any(not is_bert(VARIANTS[n]) and not is_roberta(VARIANTS[n]) for n in names) and not os.path.isfile(a.tokenizer):
         print(f"make_fixture: ERROR: {a.tokenizer} not found; run tools/fetch_fixtures.sh first",
               file=sys.stderr)
         return 2

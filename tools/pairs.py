@@ -270,6 +270,35 @@ def bert_set() -> list[dict]:
     return cases
 
 
+def roberta_set() -> list[dict]:
+    """RoBERTa rerankers (issue 14; the byte-level BPE fixture, vocabulary 8000): the tiny set, English
+    pairs, RoBERTa specials and GPT-2-regex edges written in the text, pairs cut at 512 tokens (query or
+    document or both long), and ids-only cases up to 512 ids."""
+    cases = tiny_set()
+    rng = random.Random(20261203)
+    en = english_messages()
+    msgs = clean_messages()
+    cases += real_pairs(en, rng, n_queries=10, n_related=3, n_docs=5, prefix="real-en")
+    q = "Jak dożyć 100 lat?"
+    for tag, doc in [("mask-spaced", "Trzeba <mask> dużo i   <mask> zdrowo."), ("mask-glued", "a<mask>b<mask>"),
+                     ("eos-inside", "Tak</s></s>nie </s> może"), ("bos-pad-unk", "<s> <pad>x<unk> </s>"),
+                     ("lookalikes", "<S> </ s> <mask <MASK>"), ("contractions", "I'm sure it's what they've said, DON'T you'll'd"),
+                     ("whitespace-runs", "a  \t\t b\n\n\n   c    "), ("digits", "W 2023 r. 12,5% z 1 000 000 zł, ½ i ²"),
+                     ("emoji-mixed", "Zdrowie 👍🏽👨‍👩‍👧 Здоровье 健康 صحة e\u0301 a\u0328")]:
+        cases.append({"tag": "edge-roberta:" + tag, "query": q, "document": doc})
+    cases.append({"tag": "edge-roberta:special-query", "query": "</s><mask>", "document": "Odpowiedź."})
+    cases.append({"tag": "long:query-long-document-short", "query": joined(msgs, rng, 4000), "document": CARD_ANSWERS[0]})
+    cases.append({"tag": "long:query-short-document-long", "query": CARD_QUERY, "document": joined(msgs, rng, 4000)})
+    cases.append({"tag": "long:both-long", "query": joined(msgs, rng, 3000), "document": joined(msgs, rng, 5000)})
+    cases.append({"tag": "long:en-both-long", "query": " ".join(rng.sample(en, 60)), "document": " ".join(rng.sample(en, 90))})
+    cases.append({"tag": "long:about-500-tokens", "query": CARD_QUERY, "document": joined(msgs, rng, 1500)})
+    ids_rng = random.Random(514)
+    for n in (1, 2, 100, 512):
+        ids = [0] if n == 1 else [0] + [ids_rng.randrange(4, 7999) for _ in range(n - 2)] + [2]
+        cases.append({"tag": f"ids:{n}", "input_ids": ids})
+    return cases
+
+
 def english_messages() -> list[str]:
     """Source (English) messages that read like prose, by the same rules as clean_messages()."""
     out = []
@@ -307,10 +336,11 @@ def sentences_set() -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Write query/document cases as JSONL.")
-    p.add_argument("--set", choices=["tiny", "long", "sentences", "rank", "bert"], required=True)
+    p.add_argument("--set", choices=["tiny", "long", "sentences", "rank", "bert", "roberta"], required=True)
     p.add_argument("--stats", action="store_true", help="print counts per tag kind instead")
     a = p.parse_args(argv)
-    cases = {"tiny": tiny_set, "long": long_set, "sentences": sentences_set, "rank": rank_set, "bert": bert_set}[a.set]()
+    cases = {"tiny": tiny_set, "long": long_set, "sentences": sentences_set, "rank": rank_set, "bert": bert_set,
+             "roberta": roberta_set}[a.set]()
     if a.stats:
         kinds: dict[str, int] = {}
         for c in cases:

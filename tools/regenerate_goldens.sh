@@ -23,6 +23,7 @@ python3 "$ROOT/tools/make_fixture.py"
 python3 "$ROOT/tools/pairs.py" --set tiny >"$TMP/tiny.jsonl"
 python3 "$ROOT/tools/pairs.py" --set long >"$TMP/long.jsonl"
 python3 "$ROOT/tools/pairs.py" --set bert >"$TMP/bert.jsonl"
+python3 "$ROOT/tools/pairs.py" --set roberta >"$TMP/roberta.jsonl"
 
 "$PY" "$ROOT/tools/make_goldens.py" --model "$MODELS/xlmr-tiny" --pairs "$TMP/tiny.jsonl" \
     --out "$OUT/xlmr-tiny.golden.json"
@@ -30,6 +31,15 @@ python3 "$ROOT/tools/pairs.py" --set bert >"$TMP/bert.jsonl"
     --out "$OUT/xlmr-tiny-long.golden.json"
 "$PY" "$ROOT/tools/make_goldens.py" --model "$MODELS/bert-tiny-cls" --pairs "$TMP/bert.jsonl" \
     --out "$OUT/bert-tiny-cls.golden.json"
+"$PY" "$ROOT/tools/make_goldens.py" --model "$MODELS/roberta-tiny" --pairs "$TMP/roberta.jsonl" \
+    --out "$OUT/roberta-tiny.golden.json"
+python3 "$ROOT/tools/pairs.py" --set sentences >"$TMP/sentences-roberta.jsonl"
+"$PY" "$ROOT/tools/make_goldens.py" --model "$MODELS/roberta-tiny-embed" --task embedding \
+    --pairs "$TMP/sentences-roberta.jsonl" --out "$OUT/roberta-tiny-embed.golden.json"
+# RoBERTa's byte-level BPE (issue 14): the fixture tokenizer is committed (tools/make_bpe_tokenizer.py
+# retrains it, identically); its tokenizers parity file, checked against transformers too.
+"$PY" "$ROOT/tools/make_bpe_goldens.py" --tokenizer "$ROOT/Tests/Fixtures/roberta-tokenizer/tokenizer.json" \
+    --out "$ROOT/Tests/Fixtures/tokenizer/roberta-parity.json" --transformers-folder "$MODELS/roberta-tiny"
 
 # Quantization (issue 4): the 400 ranking pairs on xlmr-base (made on request: ~1.1 GB, ~3 min), then the
 # simulations of Sito's int8 and bf16 schemes on every classifier golden (tools/simulate_quant.py).

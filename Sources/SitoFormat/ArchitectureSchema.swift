@@ -20,6 +20,7 @@ public enum ArchitectureSchema {
     public static func isSupported(architecture: Architecture, task: ModelTask, head: ClassifierHead) -> Bool {
         switch (architecture, task, head) {
         case (.xlmRoberta, .sequenceClassification, .roberta),
+             (.xlmRoberta, .embedding, .none),
              (.bert, .sequenceClassification, .bertPooler),
              (.bert, .embedding, .none):
             return true

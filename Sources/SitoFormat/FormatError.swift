@@ -107,7 +107,7 @@ extension SitoFormatError: LocalizedError {
         case let .badMetadata(path, field, reason):
             return "\(path): header field \(field): \(reason)"
         case let .unsupportedArchitecture(path, architecture, task, head):
-            return "\(path): architecture \"\(architecture) (head \(head))\" with task \"\(task)\" is not supported (supported: xlm-roberta/sequence-classification, bert/sequence-classification, bert/embedding)"
+            return "\(path): architecture \"\(architecture) (head \(head))\" with task \"\(task)\" is not supported (supported: xlm-roberta/sequence-classification, xlm-roberta/embedding, bert/sequence-classification, bert/embedding)"
         case let .writeFailed(path, reason):
             return "\(path): write failed: \(reason)"
         }

@@ -162,19 +162,22 @@ public struct TokenizerInfo: Codable, Sendable, Equatable {
     public var idOverrides: [[Int]]
     public var specials: SpecialIds
     public var addedTokens: [AddedToken]
-    /// sentencepiece: `whitespace-split`, `metaspace-collapse` or `metaspace`; wordpiece: `bert`
-    /// (formats/tokenization.md, "Whitespace").
+    /// sentencepiece: `whitespace-split`, `metaspace-collapse` or `metaspace`; wordpiece: `bert`;
+    /// bpe: `byte-level` (formats/tokenization.md, "Whitespace", "Byte-level BPE").
     public var whitespace: WhitespaceRule
     /// WordPiece options; nil for SentencePiece.
     public var wordpiece: WordPieceOptions?
+    /// Byte-level BPE options; nil for the other kinds.
+    public var bpe: BPEOptions?
 
     enum CodingKeys: String, CodingKey {
         case kind, tensor, modelVocab = "model_vocab", idOffset = "id_offset", idOverrides = "id_overrides"
-        case specials, addedTokens = "added_tokens", whitespace, wordpiece
+        case specials, addedTokens = "added_tokens", whitespace, wordpiece, bpe
     }
 
     public init(kind: TokenizerKind, tensor: String, modelVocab: Int, idOffset: Int, idOverrides: [[Int]],
-                specials: SpecialIds, addedTokens: [AddedToken], whitespace: WhitespaceRule, wordpiece: WordPieceOptions? = nil) {
+                specials: SpecialIds, addedTokens: [AddedToken], whitespace: WhitespaceRule, wordpiece: WordPieceOptions? = nil,
+                bpe: BPEOptions? = nil) {
         self.kind = kind
         self.tensor = tensor
         self.modelVocab = modelVocab
@@ -184,6 +187,24 @@ public struct TokenizerInfo: Codable, Sendable, Equatable {
         self.addedTokens = addedTokens
         self.whitespace = whitespace
         self.wordpiece = wordpiece
+        self.bpe = bpe
+    }
+}
+
+/// Byte-level BPE configuration (Hugging Face `ByteLevel` pre-tokenizer + `BPE` model; GPT-2 / RoBERTa).
+public struct BPEOptions: Codable, Sendable, Equatable {
+    /// ByteLevel `add_prefix_space`: a segment not starting with U+0020 gets one prepended (RoBERTa: false).
+    public var addPrefixSpace: Bool
+    /// BPE `ignore_merges`: a pre-token that is itself a vocabulary entry is one token, without merging.
+    public var ignoreMerges: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case addPrefixSpace = "add_prefix_space", ignoreMerges = "ignore_merges"
+    }
+
+    public init(addPrefixSpace: Bool, ignoreMerges: Bool) {
+        self.addPrefixSpace = addPrefixSpace
+        self.ignoreMerges = ignoreMerges
     }
 }
 

@@ -77,15 +77,19 @@ public enum Truncation: String, HeaderVocabulary {
 /// `tokenizer.kind`.
 public enum TokenizerKind: String, HeaderVocabulary {
     case sentencepiece, wordpiece
+    /// Byte-level BPE (GPT-2 / RoBERTa; formats/tokenization.md, "Byte-level BPE").
+    case bpe
 }
 
 /// `tokenizer.whitespace` (formats/tokenization.md, "Whitespace"): the first three are SentencePiece's
-/// rules for turning whitespace into "▁", `bert` is WordPiece's.
+/// rules for turning whitespace into "▁", `bert` is WordPiece's, `byte-level` byte-level BPE's (the GPT-2
+/// pre-tokenizer regex, bytes mapped to GPT-2's alphabet).
 public enum WhitespaceRule: String, HeaderVocabulary {
     case whitespaceSplit = "whitespace-split"
     case metaspaceCollapse = "metaspace-collapse"
     case metaspace
     case bert
+    case byteLevel = "byte-level"
 }
 
 /// `quantization.type`: what `sito-quantize` stored the projections as.

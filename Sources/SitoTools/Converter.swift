@@ -26,6 +26,17 @@ public struct ConversionSummary: Codable, Sendable {
     }
 }
 
+/// What a RoBERTa reranker (byte-level BPE) is fed for a query–document pair (formats/tokenization.md,
+/// "Byte-level BPE"). XLM-R (SentencePiece) files always use the model card's recipe; BERT cross-encoders
+/// and embedding models have their own.
+public enum PairRecipe: String, CaseIterable, Sendable {
+    /// The model card: `tokenizer(f"{query}</s></s>{document}", truncation=True)`: recipe `joined-pair`.
+    case modelCard = "model-card"
+    /// sentence-transformers' `CrossEncoder`: `tokenizer(query, document, truncation=True)`,
+    /// `<s> A </s></s> B </s>` cut longest-first: recipe `pair`.
+    case crossEncoder = "cross-encoder"
+}
+
 public struct Converter {
     public static let version = "0.1.0"
 
@@ -33,6 +44,8 @@ public struct Converter {
     public let dtype: ConvertDType
     /// Called with (bytes done, bytes total) while writing.
     public var progress: ((Int, Int) -> Void)?
+    /// The pair recipe of a RoBERTa (byte-level BPE) reranker; `crossEncoder` is refused for other tokenizers.
+    public var pairRecipe: PairRecipe = .modelCard
 
     public init(folder: URL, dtype: ConvertDType = .f32) {
         self.folder = folder
@@ -74,18 +87,32 @@ public struct Converter {
         let tokenizer: (info: TokenizerInfo, bytes: [UInt8])
         switch config.architecture.sitoArchitecture {
         case .bert: tokenizer = try convertWordPieceTokenizer(folder: folder, modelVocab: m.vocab)
-        case .xlmRoberta: tokenizer = try convertTokenizer(folder: folder, modelVocab: m.vocab)
+        case .xlmRoberta:
+            if config.architecture == .robertaSequenceClassification || config.architecture == .robertaModel
+                || hasBPETokenizer(folder: folder) {
+                tokenizer = try convertBPETokenizer(folder: folder, modelVocab: m.vocab)
+            } else {
+                tokenizer = try convertTokenizer(folder: folder, modelVocab: m.vocab)
+            }
         }
         var maxLength = Converter.maxLength(folder: folder, model: m)
         if let seq = config.sentenceTransformers?.maxSeqLength, SitoLimits.maxLength.contains(seq), seq < maxLength { maxLength = seq }
         let input: InputRecipe
         switch config.architecture {
-        case .xlmRobertaSequenceClassification:
-            // The model card's recipe: one string "query</s></s>document", cut from the right.
-            input = InputRecipe(recipe: .joinedPair, separator: "</s></s>", maxLength: maxLength, truncation: .right)
+        case .xlmRobertaSequenceClassification, .robertaSequenceClassification:
+            switch pairRecipe {
+            case .modelCard:
+                // The model card's recipe: one string "query</s></s>document", cut from the right.
+                input = InputRecipe(recipe: .joinedPair, separator: "</s></s>", maxLength: maxLength, truncation: .right)
+            case .crossEncoder:
+                guard tokenizer.info.kind == .bpe else {
+                    throw ConversionError.badConfig(path: folder.path, reason: "the cross-encoder pair recipe needs a byte-level BPE tokenizer (RoBERTa); this folder's is \(tokenizer.info.kind)")
+                }
+                input = InputRecipe(recipe: .pair, separator: nil, maxLength: maxLength, truncation: .longestFirst)
+            }
         case .bertSequenceClassification:
             input = InputRecipe(recipe: .pair, separator: nil, maxLength: maxLength, truncation: .longestFirst)
-        case .bertModel:
+        case .bertModel, .robertaModel:
             input = InputRecipe(recipe: .single, separator: nil, maxLength: maxLength, truncation: .right)
         }
 
@@ -202,7 +229,8 @@ public struct Converter {
 
     static func smallFileHashes(_ folder: URL) -> [String: String] {
         var out: [String: String] = [:]
-        for name in ["config.json", "tokenizer.json", "tokenizer_config.json", "sentencepiece.bpe.model", "special_tokens_map.json", "model.safetensors.index.json"] {
+        for name in ["config.json", "tokenizer.json", "tokenizer_config.json", "sentencepiece.bpe.model", "vocab.json", "merges.txt",
+                     "special_tokens_map.json", "model.safetensors.index.json"] {
             if let data = FileManager.default.contents(atPath: folder.appendingPathComponent(name).path) {
                 out[name] = hex64(data.withUnsafeBytes { sito_xxh64($0.baseAddress, $0.count, 0) })
             }

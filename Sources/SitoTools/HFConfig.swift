@@ -30,6 +30,11 @@ public enum ConversionError: Error, LocalizedError, Equatable {
 /// The Hugging Face architectures sito-convert reads.
 public enum HFArchitecture: String, CaseIterable, Sendable {
     case xlmRobertaSequenceClassification = "XLMRobertaForSequenceClassification"
+    /// RoBERTa: the same graph as XLM-R (written as `.sito` architecture `xlm-roberta`); a byte-level BPE
+    /// tokenizer.
+    case robertaSequenceClassification = "RobertaForSequenceClassification"
+    /// A bare RoBERTa encoder; with sentence-transformers' modules.json, an embedding model.
+    case robertaModel = "RobertaModel"
     case bertSequenceClassification = "BertForSequenceClassification"
     /// A bare BERT encoder; with sentence-transformers' modules.json, an embedding model.
     case bertModel = "BertModel"
@@ -37,26 +42,27 @@ public enum HFArchitecture: String, CaseIterable, Sendable {
     public static var supported: [String] { allCases.map(\.rawValue) }
 
     /// The `.sito` architecture name.
-    public var sitoArchitecture: Architecture {
+    public var sitoArchitecture: Architecture { isRoberta ? .xlmRoberta : .bert }
+
+    /// RoBERTa-style position ids (padding_idx + 1 onwards) and classification head.
+    public var isRoberta: Bool {
         switch self {
-        case .xlmRobertaSequenceClassification: return .xlmRoberta
-        case .bertSequenceClassification, .bertModel: return .bert
+        case .xlmRobertaSequenceClassification, .robertaSequenceClassification, .robertaModel: return true
+        case .bertSequenceClassification, .bertModel: return false
         }
     }
 
-    public var task: ModelTask {
-        switch self {
-        case .xlmRobertaSequenceClassification, .bertSequenceClassification: return .sequenceClassification
-        case .bertModel: return .embedding
-        }
-    }
+    public var task: ModelTask { isEncoderOnly ? .embedding : .sequenceClassification }
+
+    /// A bare encoder (sentence-transformers embedding model), no classification head.
+    public var isEncoderOnly: Bool { self == .bertModel || self == .robertaModel }
 
     /// The classification head (formats/sito.md, "Architectures").
     public var head: ClassifierHead {
         switch self {
-        case .xlmRobertaSequenceClassification: return .roberta
+        case .xlmRobertaSequenceClassification, .robertaSequenceClassification: return .roberta
         case .bertSequenceClassification: return .bertPooler
-        case .bertModel: return .none
+        case .bertModel, .robertaModel: return .none
         }
     }
 }
@@ -166,11 +172,11 @@ public struct HFModelConfig: Sendable {
         }
         // RoBERTa quirk: position ids start at pad_token_id + 1 (fairseq's make_positions), so a table of
         // max_position_embeddings rows serves max_position_embeddings - pad_token_id - 1 tokens. BERT: 0.
-        let positionOffset = arch == .xlmRobertaSequenceClassification ? pad + 1 : 0
+        let positionOffset = arch.isRoberta ? pad + 1 : 0
         var pooling = Pooling.none, normalize = false
-        if arch == .bertModel {
+        if arch.isEncoderOnly {
             guard let st = try SentenceTransformersConfig.read(folder: folder) else {
-                throw ConversionError.badConfig(path: path, reason: "a bare BertModel without sentence-transformers' modules.json: the pooling is unknown")
+                throw ConversionError.badConfig(path: path, reason: "a bare \(arch.rawValue) without sentence-transformers' modules.json: the pooling is unknown")
             }
             sentenceTransformers = st
             pooling = st.pooling
@@ -185,8 +191,8 @@ public struct HFModelConfig: Sendable {
             layers: try int("num_hidden_layers"), hidden: hidden, heads: heads, ffn: try int("intermediate_size"),
             vocab: try int("vocab_size"), maxPositions: try int("max_position_embeddings"),
             positionOffset: positionOffset, typeVocab: try int("type_vocab_size"), layerNormEps: eps,
-            activation: .gelu, numLabels: arch == .bertModel ? 1 : numLabels, head: arch.head,
-            outputActivation: arch == .bertModel ? .none : (numLabels == 1 ? .sigmoid : .softmax),
+            activation: .gelu, numLabels: arch.isEncoderOnly ? 1 : numLabels, head: arch.head,
+            outputActivation: arch.isEncoderOnly ? .none : (numLabels == 1 ? .sigmoid : .softmax),
             pooling: pooling, normalize: normalize)
         let m = hyperparameters
         for (key, v) in [("num_hidden_layers", m.layers), ("intermediate_size", m.ffn), ("vocab_size", m.vocab),

@@ -10,13 +10,14 @@ public enum HFTensorNames {
         return head != .bertPooler && name.hasPrefix("\(prefix)pooler.")
     }
 
-    /// The prefix of encoder tensors: `roberta.` / `bert.` in task models; a bare `BertModel` may be
-    /// saved with or without `bert.`.
+    /// The prefix of encoder tensors: `roberta.` / `bert.` in task models; a bare `BertModel` /
+    /// `RobertaModel` may be saved with or without `bert.` / `roberta.`.
     public static func encoderPrefix(architecture: HFArchitecture, names: Set<String>) -> String {
         switch architecture {
-        case .xlmRobertaSequenceClassification: return "roberta."
+        case .xlmRobertaSequenceClassification, .robertaSequenceClassification: return "roberta."
         case .bertSequenceClassification: return "bert."
         case .bertModel: return names.contains("bert.embeddings.word_embeddings.weight") ? "bert." : ""
+        case .robertaModel: return names.contains("roberta.embeddings.word_embeddings.weight") ? "roberta." : ""
         }
     }
 

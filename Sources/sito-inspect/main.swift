@@ -163,6 +163,7 @@ struct InspectReport: Encodable {
         tokenizer = Tokenizer(
             kind: h.tokenizer.kind, tensor: h.tokenizer.tensor, bytes: blob?.entry.bytes,
             vocabularySize: h.tokenizer.kind == .sentencepiece ? blob.flatMap { sentencePieceCount($0.bytes) }
+                : h.tokenizer.kind == .bpe ? blob.flatMap { bpeTokenCount($0.bytes) }
                 : blob.map { $0.bytes.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 } },  // wordpiece: one entry per line
             modelVocab: h.tokenizer.modelVocab, idOffset: h.tokenizer.idOffset, idOverrides: h.tokenizer.idOverrides,
             specials: h.tokenizer.specials, addedTokens: h.tokenizer.addedTokens, whitespace: h.tokenizer.whitespace,
@@ -285,4 +286,10 @@ struct InspectReport: Encodable {
 /// (the converter's own decoder, over the package's one protobuf reader).
 func sentencePieceCount(_ bytes: UnsafeRawBufferPointer) -> Int? {
     (try? SentencePieceModel(serialized: Array(bytes)))?.pieces.count
+}
+
+/// The token count in a `tokenizer.bpe` blob's header ("SBPE", version, count; formats/tokenization.md).
+private func bpeTokenCount(_ b: UnsafeRawBufferPointer) -> Int? {
+    guard b.count >= 16, b[0] == 0x53, b[1] == 0x42, b[2] == 0x50, b[3] == 0x45 else { return nil }
+    return Int(b[8]) | Int(b[9]) << 8 | Int(b[10]) << 16 | Int(b[11]) << 24
 }

@@ -409,7 +409,7 @@ final class InvariantTests: XCTestCase {
         assertBadMetadata(try withField("model", "output_activation", "tanh"), field: "model.output_activation")
         assertBadMetadata(try withField("input", "recipe", "triple"), field: "input.recipe")
         assertBadMetadata(try sample.with { $0.input.separator = nil }, field: "input.separator")
-        assertBadMetadata(try withField("tokenizer", "kind", "bpe"), field: "tokenizer.kind")
+        assertBadMetadata(try withField("tokenizer", "kind", "tiktoken"), field: "tokenizer.kind")
         assertBadMetadata(try sample.with { $0.tokenizer.tensor = "tokenizer.wordpiece" }, field: "tokenizer.tensor")
         assertBadMetadata(try sample.with { $0.tokenizer.tensor = "head.dense.bias" }, field: "tokenizer.tensor")
         assertBadMetadata(try sample.with { $0.tokenizer.modelVocab = 17 }, field: "tokenizer.model_vocab")

@@ -287,13 +287,13 @@ enum WhitespaceMode {
     /// transformers ≥ 5 `XLMRobertaTokenizer`: split on Unicode White_Space (dropped), "▁" before each word.
     case whitespaceSplit
 
-    /// The mode of a header's rule; nil for WordPiece's `bert`.
+    /// The mode of a header's rule; nil for WordPiece's `bert` and byte-level BPE's `byte-level`.
     init?(_ rule: WhitespaceRule) {
         switch rule {
         case .metaspaceCollapse: self = .metaspaceCollapse
         case .metaspace: self = .metaspace
         case .whitespaceSplit: self = .whitespaceSplit
-        case .bert: return nil
+        case .bert, .byteLevel: return nil
         }
     }
 }
@@ -398,7 +398,7 @@ private func scalar(before end: Int, in bytes: UnsafeBufferPointer<UInt8>) -> (U
 }
 
 /// Hugging Face `lstrip`: moves `from` left over Unicode White_Space (Rust `char::is_whitespace`).
-private func skipWhitespaceBackward(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, notBefore limit: Int) -> Int {
+func skipWhitespaceBackward(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, notBefore limit: Int) -> Int {
     var pos = from
     while pos > limit, let (s, start) = scalar(before: pos, in: bytes), isWhiteSpace(s.value), start >= limit {
         pos = start
@@ -407,7 +407,7 @@ private func skipWhitespaceBackward(_ bytes: UnsafeBufferPointer<UInt8>, from: I
 }
 
 /// Hugging Face `rstrip`: moves `from` right over Unicode White_Space.
-private func skipWhitespaceForward(_ bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Int {
+func skipWhitespaceForward(_ bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Int {
     var pos = from
     while pos < bytes.count {
         let length = utf8Length(bytes[pos])

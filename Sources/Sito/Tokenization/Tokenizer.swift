@@ -2,6 +2,7 @@
 // (formats/tokenization.md). One public type whatever the kind:
 //   sentencepiece → SentencePieceTokenizer (XLM-RoBERTa; Hugging Face Unigram parity)
 //   wordpiece     → WordPieceTokenizer (BERT family; Hugging Face BertNormalizer + BertPreTokenizer + WordPiece)
+//   bpe           → BPETokenizer (RoBERTa / GPT-2 byte-level BPE; Hugging Face ByteLevel + BPE)
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -61,9 +62,9 @@ extension TokenizerError: CustomStringConvertible {
     public var description: String {
         switch self {
         case .unsupportedWhitespace(let mode):
-            return "tokenizer whitespace mode '\(mode)' is not supported by this tokenizer kind (sentencepiece: 'whitespace-split', 'metaspace-collapse' or 'metaspace'; wordpiece: 'bert')"
+            return "tokenizer whitespace mode '\(mode)' is not supported by this tokenizer kind (sentencepiece: 'whitespace-split', 'metaspace-collapse' or 'metaspace'; wordpiece: 'bert'; bpe: 'byte-level')"
         case .unsupportedRecipe(let recipe):
-            return "input recipe '\(recipe)' is not supported by this tokenizer kind (sentencepiece: 'joined-pair' or 'single'; wordpiece: 'pair' or 'single')"
+            return "input recipe '\(recipe)' is not supported by this tokenizer kind (sentencepiece: 'joined-pair' or 'single'; wordpiece: 'pair' or 'single'; bpe: 'joined-pair', 'pair' or 'single')"
         case .invalidModel(let reason):
             return "the embedded SentencePiece model is invalid: \(reason)"
         case .badIdMapping(let reason):
@@ -110,6 +111,7 @@ public final class Tokenizer: Sendable {
     private enum Backend: Sendable {
         case sentencePiece(SentencePieceTokenizer)
         case wordPiece(WordPieceTokenizer)
+        case bpe(BPETokenizer)
     }
 
     private let backend: Backend
@@ -123,6 +125,7 @@ public final class Tokenizer: Sendable {
         switch info.kind {
         case .sentencepiece: backend = .sentencePiece(try SentencePieceTokenizer(info: info, input: recipe, bytes: bytes))
         case .wordpiece: backend = .wordPiece(try WordPieceTokenizer(info: info, input: recipe, bytes: bytes))
+        case .bpe: backend = .bpe(try BPETokenizer(info: info, input: recipe, bytes: bytes))
         }
     }
 
@@ -131,6 +134,7 @@ public final class Tokenizer: Sendable {
         switch backend {
         case .sentencePiece(let t): return t.pieceCount
         case .wordPiece(let t): return t.vocabularySize
+        case .bpe(let t): return t.vocabularySize
         }
     }
 
@@ -139,6 +143,7 @@ public final class Tokenizer: Sendable {
         switch backend {
         case .sentencePiece(let t): return t.encode(text)
         case .wordPiece(let t): return t.encode(text)
+        case .bpe(let t): return t.encode(text)
         }
     }
 
@@ -147,24 +152,28 @@ public final class Tokenizer: Sendable {
         switch backend {
         case .sentencePiece(let t): return try t.encodeSingle(text: text, maxLength: maxLength, onOverflow: onOverflow)
         case .wordPiece(let t): return try t.encodeSingle(text: text, maxLength: maxLength, onOverflow: onOverflow)
+        case .bpe(let t): return try t.encodeSingle(text: text, maxLength: maxLength, onOverflow: onOverflow)
         }
     }
 
-    /// A query/document pair by the file's recipe (`joined-pair` for XLM-R rerankers, `pair` for BERT
-    /// cross-encoders).
+    /// A query/document pair by the file's recipe (`joined-pair` for XLM-R and RoBERTa rerankers' model
+    /// cards, `pair` for BERT cross-encoders and RoBERTa's `<s> A </s></s> B </s>`).
     public func encodePair(query: String, document: String, maxLength: Int? = nil,
                            onOverflow: OverflowPolicy = .truncate) throws -> Encoding {
         switch backend {
         case .sentencePiece(let t): return try t.encodePair(query: query, document: document, maxLength: maxLength, onOverflow: onOverflow)
         case .wordPiece(let t): return try t.encodePair(query: query, document: document, maxLength: maxLength, onOverflow: onOverflow)
+        case .bpe(let t): return try t.encodePair(query: query, document: document, maxLength: maxLength, onOverflow: onOverflow)
         }
     }
 
-    /// The model id of a vocabulary entry (a SentencePiece piece such as "▁Hello", or a WordPiece token).
+    /// The model id of a vocabulary entry (a SentencePiece piece such as "▁Hello", a WordPiece token, or a
+    /// byte-level BPE token as tokenizer.json spells it, "Ġkot").
     public func modelId(ofPiece piece: String) -> Int32? {
         switch backend {
         case .sentencePiece(let t): return t.modelId(ofPiece: piece)
         case .wordPiece(let t): return t.modelId(ofPiece: piece)
+        case .bpe(let t): return t.modelId(ofPiece: piece)
         }
     }
 }

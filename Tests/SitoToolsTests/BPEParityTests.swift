@@ -7,6 +7,7 @@
 // the same tokenizer section and bytes as tokenizer.json; recipes, specials and corrupt blobs; tokens/s of
 // the three tokenizer kinds side by side (printed).
 import Foundation
+import SitoTestSupport
 import Sito
 import SitoFormat
 @testable import SitoTools

@@ -8,6 +8,7 @@
 // A bare RobertaModel with sentence-transformers pooling (roberta-tiny-embed) matches transformers'
 // pooled embeddings.
 import Foundation
+import SitoTestSupport
 import Sito
 import SitoFormat
 import SitoTools

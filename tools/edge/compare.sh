@@ -8,18 +8,19 @@
 #
 # How to run (after tools/setup.sh and tools/edge/build.sh)
 #   tools/edge/compare.sh [EDGE_BIN]      # default .build-edge/bin
+#   SCRATCH=.build-rel tools/edge/compare.sh   # build the default build elsewhere than .build
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 EDGE="${1:-$ROOT/.build-edge/bin}"
 cd "$ROOT"
 log() { printf 'edge-compare: %s\n' "$*" >&2; }
 
+SCRATCH="${SCRATCH:-$ROOT/.build}"
 log "default build (release, OpenBLAS trait on)…"
-swift build -c release --product sito-convert >/dev/null
-swift build -c release --product sito-quantize >/dev/null
-swift build -c release --product sito-rerank >/dev/null
-swift build -c release --product sito-embed >/dev/null
-BIN="$(swift build -c release --show-bin-path)"
+for product in sito-convert sito-quantize sito-rerank sito-embed; do
+    swift build -c release --product "$product" --scratch-path "$SCRATCH" >/dev/null
+done
+BIN="$(swift build -c release --scratch-path "$SCRATCH" --show-bin-path)"
 
 WORK="$(mktemp -d /tmp/sito-edge-compare.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT

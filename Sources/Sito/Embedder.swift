@@ -43,18 +43,21 @@ public final class Embedder: Sendable {
         try tokenizer.encodeSingle(text: text, maxLength: maxLength, onOverflow: model.options.overflow)
     }
 
-    /// One embedding per text, in input order.
-    public func embed(_ texts: [String]) throws -> [[Float]] {
-        var encodings: [Encoding] = []
-        for (i, t) in texts.enumerated() {
+    /// Token ids of each text, in input order; a text longer than the maximum (with `overflow: .reject`)
+    /// is `ModelError.inputTooLong` with its index.
+    public func encode(_ texts: [String]) throws -> [Encoding] {
+        try texts.enumerated().map { i, t in
             do {
-                encodings.append(try encode(t))
-            } catch let error as TokenizerError {
-                if case .tooLong(let tokens, let limit) = error { throw ModelError.inputTooLong(index: i, part: .text, tokens: tokens, limit: limit) }
-                throw error
+                return try encode(t)
+            } catch TokenizerError.tooLong(let tokens, let limit) {
+                throw ModelError.inputTooLong(index: i, part: .text, tokens: tokens, limit: limit)
             }
         }
-        return try model.run(encodings.map { ($0.ids, $0.typeIds) })
+    }
+
+    /// One embedding per text, in input order.
+    public func embed(_ texts: [String]) throws -> [[Float]] {
+        try model.run(try encode(texts).map { ($0.ids, $0.typeIds) })
     }
 
     /// Embeddings of pre-tokenized sequences, in input order.

@@ -8,12 +8,15 @@ public enum InputSource {
     case arguments(kind: String)
     /// One per line of a file: "docs.txt line 7 (document 3)". `line` maps a 0-based index to its line.
     case file(path: String, kind: String, line: (Int) -> Int)
+    /// The one query of a call: "the query".
+    case query
 
     /// How a message names input `index`.
     public func name(_ index: Int) -> String {
         switch self {
         case let .arguments(kind): return "\(kind) \(index)"
         case let .file(path, kind, line): return "\(path == "-" ? "stdin" : path) line \(line(index)) (\(kind) \(index))"
+        case .query: return "the query"
         }
     }
 }

@@ -81,11 +81,7 @@ struct SitoEmbed: SitoTool {
             let range = start..<min(count, start + Self.batchSize)
             let batch = try index?.documents(range) ?? Array(texts[range])
             let encodings = try InputTooLongError.translating(first: range.lowerBound, source: source) {
-                try batch.enumerated().map { k, text in
-                    do { return try embedder.encode(text) } catch TokenizerError.tooLong(let tokens, let limit) {
-                        throw ModelError.inputTooLong(index: k, part: .text, tokens: tokens, limit: limit)
-                    }
-                }
+                try embedder.encode(batch)
             }
             let vectors = try embedder.embed(inputIds: encodings.map(\.ids))
             for k in batch.indices {

@@ -98,21 +98,15 @@ struct SitoRerank: SitoTool {
         let score: (Int, [String]) throws -> BatchScores
         switch loaded {
         case .embedder(let embedder):
-            let queryEncoding = try InputTooLongError.translating(first: 0, source: .arguments(kind: "query")) {
-                try embedder.encode(query)
+            let queryEncoding = try InputTooLongError.translating(first: 0, source: .query) {
+                try embedder.encode([query])[0]
             }
             if queryEncoding.truncated {
                 ToolExit.note(Self.toolName, "the query was truncated to \(queryEncoding.ids.count) tokens (the model's maximum; --no-truncate refuses it)", quiet: output.quiet)
             }
             let queryVector = try embedder.embed(inputIds: [queryEncoding.ids])[0]
             score = { _, batch in
-                let encodings = try batch.enumerated().map { k, text in
-                    try InputTooLongError.translating(first: k, source: .arguments(kind: "document")) {
-                        do { return try embedder.encode(text) } catch TokenizerError.tooLong(let tokens, let limit) {
-                            throw ModelError.inputTooLong(index: 0, part: .document, tokens: tokens, limit: limit)
-                        }
-                    }
-                }
+                let encodings = try embedder.encode(batch)
                 let vectors = try embedder.embed(inputIds: encodings.map(\.ids))
                 return zip(encodings, vectors).map { e, v in
                     let c = Embedder.cosine(queryVector, v)

@@ -64,6 +64,9 @@ final class RuntimeCLITests: XCTestCase {
         ToolRunner.assertBadInput(args, ["document 1 is too long: the pair is"])
         let query = try ToolRunner.run("sito-rerank", [try reranker(), "-q", long, "--no-truncate", "a"])
         ToolRunner.assertBadInput(query, ["the query is too long"])
+        let longQuery = Array(repeating: "to be", count: 400).joined(separator: " ")
+        let embeddingQuery = try ToolRunner.run("sito-rerank", [try embedder(), "-q", longQuery, "--no-truncate", "a"])
+        ToolRunner.assertBadInput(embeddingQuery, ["the query is too long:", "--no-truncate"])
         let text = try ToolRunner.run("sito-embed", [try embedder(), "--no-truncate", "short", Array(repeating: "to be", count: 400).joined(separator: " ")])
         ToolRunner.assertBadInput(text, ["text 1 is too long"])
     }

@@ -182,7 +182,7 @@ final class BPEParityTests: XCTestCase {
             let single = InputRecipe(recipe: .single, separator: nil, maxLength: 256, truncation: .right)
             kinds.append(("wordpiece (minilm, 30,522)", try wp.bytes.withUnsafeBytes { try Tokenizer(info: wp.info, input: single, bytes: $0) }))
         }
-        let text = Self.polishDocument(minimumBytes: 60_000)
+        let text = polishDocument(minimumBytes: 60_000)
         let strings = try Self.parity().strings.map { $0[0] }
         for (name, tok) in kinds {
             func rate(_ body: () -> Int) -> Double {
@@ -202,27 +202,4 @@ final class BPEParityTests: XCTestCase {
         }
     }
 
-    /// Polish gettext messages (msgstr side) joined with spaces, as TokenizerTests' throughput text.
-    static func polishDocument(minimumBytes: Int) -> String {
-        var parts: [String] = []
-        var total = 0
-        let dir = "/usr/share/locale/pl/LC_MESSAGES"
-        let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
-        for file in files where file.hasSuffix(".mo") {
-            guard let data = FileManager.default.contents(atPath: dir + "/" + file), data.count >= 28 else { continue }
-            let b = [UInt8](data)
-            func u32(_ o: Int) -> Int { Int(UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24) }
-            guard u32(0) == 0x9504_12DE else { continue }
-            let n = u32(8), table = u32(16)
-            for i in 1..<max(1, n) {
-                let length = u32(table + 8 * i), offset = u32(table + 8 * i + 4)
-                guard offset + length <= b.count else { break }
-                let s = String(decoding: b[offset..<offset + length].split(separator: 0).first ?? [], as: UTF8.self)
-                parts.append(s)
-                total += s.utf8.count
-                if total >= minimumBytes { return parts.joined(separator: " ") }
-            }
-        }
-        return parts.joined(separator: " ")
-    }
 }

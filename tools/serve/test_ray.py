@@ -12,6 +12,8 @@
 #      replicas, the new one must answer, every request must end (answer or error) within its timeout,
 #      and no request fails except those in flight at the kill; successful answers under load must equal
 #      the reference;
+#   also: the YAML files (Serve config, Kubernetes manifests) parse and the Serve configs pass Ray's
+#      schema; `serve run ray_sito:app_builder …` (the documented command line) deploys and answers alike;
 #   4. autoscaling on queue length: min 1 / max 2 replicas, target 2 ongoing requests; load must scale
 #      it to 2 and the end of the load back to 1.
 # Prints one line per check and a summary; exit 0 when every check passed, 1 otherwise.
@@ -19,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
 import json
 import os
 import re
@@ -29,6 +30,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
@@ -36,6 +38,9 @@ from typing import Any, Dict, List, Optional, Tuple
 import aiohttp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Before anything imports ray (see "2. Ray" in main).
+os.environ.update(RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32),
+                  RAY_USAGE_STATS_ENABLED="0")
 RESULTS: List[Tuple[str, bool, str]] = []
 T0 = time.monotonic()
 
@@ -78,6 +83,11 @@ class Req:
     compare_body: bool = True
 
 
+# 8 documents truncated to the model's 512 tokens: ~0.1 s of work, so that a killed replica has requests
+# in flight.
+HEAVY = Req("tei-rerank-heavy", "POST", "/rerank", {"query": QUERY, "texts": [f"{DOCS[i % 5]} {LONG}" for i in range(8)], "truncate": True})
+
+
 def reranker_requests() -> List[Req]:
     return [
         Req("health", "GET", "/health"),
@@ -85,6 +95,7 @@ def reranker_requests() -> List[Req]:
         Req("tei-rerank", "POST", "/rerank", {"query": QUERY, "texts": DOCS}),
         Req("tei-rerank-raw-text", "POST", "/rerank", {"query": QUERY, "texts": DOCS, "raw_scores": True, "return_text": True}),
         Req("tei-rerank-truncate", "POST", "/rerank", {"query": QUERY, "texts": [LONG, DOCS[0]], "truncate": True}),
+        HEAVY,
         Req("cohere-v1", "POST", "/v1/rerank", {"query": QUERY, "documents": [{"text": d} for d in DOCS], "top_n": 2, "return_documents": True, "model": "m"}),
         Req("cohere-v2", "POST", "/v2/rerank", {"query": QUERY, "documents": DOCS}),
         Req("422-too-long", "POST", "/rerank", {"query": QUERY, "texts": [LONG], "truncate": False}),
@@ -210,7 +221,6 @@ class SitoDirect:
             self.stop()
             raise RuntimeError(f"sito-serve did not start for {model}")
         # Drain the log so the child never blocks on a full pipe.
-        import threading
         threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
         import urllib.request
         while time.monotonic() < deadline:
@@ -353,9 +363,8 @@ async def kill_under_load(serve, base: str, app: str, what: str, reference: Answ
         return
     victim = sorted(before)[0]
     pid = before[victim]["pid" if what == "child" else "replica_pid"]
-    req = Req("tei-rerank", "POST", "/rerank", {"query": QUERY, "texts": DOCS})
     load = Load()
-    task = asyncio.ensure_future(run_load(base, req, clients, timeout, load))
+    task = asyncio.ensure_future(run_load(base, HEAVY, clients, timeout, load))
     await asyncio.sleep(3)
     t_kill = time.monotonic()
     os.kill(pid, signal.SIGKILL)
@@ -391,7 +400,8 @@ async def kill_under_load(serve, base: str, app: str, what: str, reference: Answ
     check(f"{label}: no request hung", not hung, f"{len(answers)} requests, slowest {slowest:.2f} s (timeout {timeout} s)")
     check(f"{label}: failures only among the in-flight", not beyond,
           f"{len(failed)} failed (status {statuses}) of {len(in_flight)} in flight at the kill; {len(beyond)} others"
-          + (f"; e.g. {beyond[0].status} {beyond[0].error[:200]} at +{beyond[0].start - t_kill:.2f} s" if beyond else ""))
+          + (f"; e.g. {beyond[0].status} {beyond[0].error[:200]} at +{beyond[0].start - t_kill:.2f} s" if beyond else "")
+          + (f"; first error: {failed[0].status} {failed[0].error[:160]!r}" if failed else ""))
     check(f"{label}: answers under load equal sito-serve's own", not wrong and len(ok) > 0,
           f"{len(ok)} succeeded" + (f"; {len(wrong)} differ" if wrong else ""))
     SUMMARY[label] = {"requests": len(answers), "succeeded": len(ok), "failed": len(failed), "failed_statuses": statuses,
@@ -400,6 +410,28 @@ async def kill_under_load(serve, base: str, app: str, what: str, reference: Answ
 
 
 SUMMARY: Dict[str, Any] = {}
+
+
+def check_yaml() -> None:
+    """The Serve config and the Kubernetes manifests (untested on a cluster here): YAML syntax, and the
+    Serve configs (serve-config.yaml, the RayService's serveConfigV2) against Ray's own schema."""
+    import glob
+    import yaml
+    from ray.serve.schema import ServeDeploySchema
+    files = sorted(glob.glob(os.path.join(HERE, "*.yaml")) + glob.glob(os.path.join(HERE, "k8s", "*.yaml")))
+    for f in files:
+        name = os.path.relpath(f, HERE)
+        try:
+            kinds = []
+            for doc in yaml.safe_load_all(open(f)):
+                kinds.append(doc.get("kind", "Serve config"))
+                if doc.get("kind") == "RayService":
+                    ServeDeploySchema.model_validate(yaml.safe_load(doc["spec"]["serveConfigV2"]))
+                elif "applications" in doc:
+                    ServeDeploySchema.model_validate(doc)
+            check(f"YAML {name}", True, ", ".join(kinds))
+        except Exception as e:  # noqa: BLE001 — any parse or schema error is the finding
+            check(f"YAML {name}", False, str(e)[:300])
 
 
 def main() -> int:
@@ -411,8 +443,10 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=8, help="concurrent clients")
     ap.add_argument("--timeout", type=float, default=30, help="seconds one request may take before it counts as hung")
     ap.add_argument("--skip-autoscale", action="store_true")
+    ap.add_argument("--deadline", type=float, default=840, help="seconds the whole test may take (then it ends the cluster and fails)")
     args = ap.parse_args()
 
+    check_yaml()
     flags = ["--max-client-batch-size", "8", "--payload-limit", "100000"]
     sets = {"reranker": reranker_requests(), "embedder": embedder_requests()}
     models = {"reranker": args.reranker, "embedder": args.embedder}
@@ -431,18 +465,27 @@ def main() -> int:
             direct.stop()
         log(f"reference {app}: " + ", ".join(f"{k} {v.status}" for k, v in reference[app].items()))
     check("reference statuses as formats/serve-api.md", [a.status for a in reference["reranker"].values()] ==
-          [200, 200, 200, 200, 200, 200, 200, 422, 422, 422, 422, 400, 413, 404, 200] and
+          [200, 200, 200, 200, 200, 200, 200, 200, 422, 422, 422, 422, 400, 413, 404, 200] and
           [a.status for a in reference["embedder"].values()] == [200, 200, 200, 200, 200, 200, 200, 200, 422, 422, 400])
 
-    # 2. Ray. Loopback only: with RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 Ray takes 127.0.0.1 as the node
+    # 2. Ray. Loopback only (Ray reads these when it is imported): with RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 Ray takes 127.0.0.1 as the node
     # address (as it does on a laptop; otherwise it replaces 127.0.0.1 by the machine's address) and
     # refuses other nodes. Token authentication with a token of this run only (in the environment, so
     # nothing is written to ~/.ray).
-    os.environ.update(RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0", RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32),
-                      RAY_USAGE_STATS_ENABLED="0")
+    # (The environment is set at the top of this file, before anything imports ray.)
     venv_bin = os.path.dirname(sys.executable)
     t = time.monotonic()
     cluster = RayCluster(os.path.join(venv_bin, "ray"), num_cpus=8)
+
+    def watchdog() -> None:
+        # Some Ray calls (ray.init on a cluster it cannot reach) block without a timeout of their own:
+        # past the deadline, end the cluster's processes and this one.
+        log(f"FAIL the test did not finish within {args.deadline} s; ending the Ray cluster and the test")
+        cluster.stop()
+        os._exit(124)
+    timer = threading.Timer(max(1.0, args.deadline - (time.monotonic() - T0)), watchdog)
+    timer.daemon = True
+    timer.start()
     import ray
     from ray import serve
     try:
@@ -482,8 +525,22 @@ def main() -> int:
                 got = asyncio.run(ask_all(app_base, sets[app], args.repeats, args.clients, args.timeout))
                 compare(f"{n} replica(s), {app}", reference[app], got, n)
 
+        # The documented command line: `serve run ray_sito:app_builder model=… sito_serve=… flags=…` (the
+        # application builder and the deployment's own defaults: autoscaling from 1 replica).
+        t = time.monotonic()
+        cli = subprocess.run([os.path.join(venv_bin, "serve"), "run", "--non-blocking", "--address", cluster.address,
+                              "--app-dir", HERE, "--name", "cli", "--route-prefix", "/cli", "ray_sito:app_builder",
+                              f"model={models['reranker']}", f"sito_serve={args.sito_serve}", f"flags={' '.join(flags)}"],
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
+        waited = wait_running(serve, "cli", 1, 60) if cli.returncode == 0 else None
+        if check("serve run ray_sito:app_builder (the CLI)", waited is not None,
+                 f"{time.monotonic() - t:.1f} s" if waited is not None else f"exit {cli.returncode}: {cli.stderr[-400:]}"):
+            got = asyncio.run(ask_all(base + "/cli", sets["reranker"], 1, args.clients, args.timeout))
+            compare("serve run CLI, reranker", reference["reranker"], got, 1)
+        serve.delete("cli")
+
         # 3. Kills under load (the reranker, 2 replicas).
-        ref = reference["reranker"]["tei-rerank"]
+        ref = reference["reranker"][HEAVY.name]
         for what in ("child", "actor"):
             asyncio.run(kill_under_load(serve, base, "reranker", what, ref, args.clients, args.timeout))
             wait_running(serve, "reranker", 2, 60)

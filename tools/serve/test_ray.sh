@@ -25,6 +25,7 @@ model() {  # model NAME: .cache/ray/NAME-int8.sito from the fixture folder NAME
     local name="$1"
     if [[ ! -s "$OUT/$name-int8.sito" ]]; then
         [[ -d "$FIX/$name" ]] || { echo "test_ray: no fixture $FIX/$name (bash tools/setup.sh)" >&2; exit 2; }
+        [[ -x "$BIN/sito-convert" && -x "$BIN/sito-quantize" ]] || { echo "test_ray: no sito-convert/sito-quantize beside $SERVE to make $OUT/$name-int8.sito" >&2; exit 2; }
         "$BIN/sito-convert" "$FIX/$name" --output "$OUT/$name.sito" --quiet
         "$BIN/sito-quantize" "$OUT/$name.sito" --output "$OUT/$name-int8.sito" --type int8 --quiet
     fi

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -590,6 +591,10 @@ def main() -> int:
 
     passed = sum(1 for _, ok, _ in RESULTS if ok)
     failed_n = len(RESULTS) - passed
+    if failed_n == 0:
+        shutil.rmtree(cluster.tmp, ignore_errors=True)  # Ray's logs: kept only when something failed
+    else:
+        print(f"Ray's logs: {cluster.tmp}")
     print("\nsummary:", json.dumps(SUMMARY, sort_keys=True))
     print(f"total {time.monotonic() - T0:.1f} s")
     print(f"{passed} passed, {failed_n} failed")

@@ -101,11 +101,14 @@ let package = Package(
         .testTarget(name: "SitoServerTests", dependencies: [
             "SitoServer", "Sito", "SitoTools", "SitoTestSupport",
             .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
+            // The tests' HTTP/1.1 client (LoopbackHTTPClient.swift), on the NIO modules the server builds
+            // anyway: not HummingbirdTesting, whose async-http-client brings NIOSSL and swift-crypto's
+            // BoringSSL into the test build.
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
     ],
     swiftLanguageModes: [.v6]

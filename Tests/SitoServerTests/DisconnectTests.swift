@@ -1,8 +1,6 @@
 // DisconnectTests.swift: a client that goes away while its request waits in the queue: its work is
 // dropped before it starts, and the server goes on serving the others.
 import XCTest
-import NIOCore
-import HummingbirdTesting
 @testable import SitoServer
 import Sito
 
@@ -14,13 +12,10 @@ final class DisconnectTests: XCTestCase {
             // The first request's batch waits at the gate; the second is queued behind it.
             async let first = client.post("/rerank", #"{"query": "q", "texts": ["a"]}"#)
             await gate.waitEntered()
-            let leaving = TestClient(host: "127.0.0.1", port: client.port)
-            leaving.connect()
-            try await leaving.executeAndDontWaitForResponse(TestClient.Request("/rerank", method: .post, authority: "127.0.0.1",
-                headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"query": "q", "texts": ["b", "c"]}"#)))
+            let leaving = try await client.send(.POST, "/rerank", body: #"{"query": "q", "texts": ["b", "c"]}"#)
             for _ in 0..<200 where server.engine.requestsInFlight < 2 { try await Task.sleep(for: .milliseconds(10)) }
             XCTAssertEqual(server.engine.requestsInFlight, 2)
-            try await leaving.shutdown()
+            try await leaving.leave()
             try await Task.sleep(for: .milliseconds(100))
             gate.open()
             let a = try await first

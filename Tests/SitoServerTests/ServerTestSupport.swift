@@ -1,11 +1,8 @@
 // ServerTestSupport.swift: what the server's tests share: the fixtures converted once per run (xlmr-tiny,
 // bert-tiny-cls, an int8 xlmr-tiny, all-MiniLM-L6-v2), a server on an ephemeral loopback port
-// (127.0.0.1 only) that stops when the test's body returns, and a small HTTP client over it.
+// (127.0.0.1 only) that stops when the test's body returns; its client is LoopbackHTTPClient.swift.
 import Foundation
-import HTTPTypes
-import HummingbirdTesting
 import Logging
-import NIOCore
 import ServiceLifecycle
 import XCTest
 @testable import SitoServer
@@ -57,55 +54,6 @@ let quietLogger: Logger = {
     l.logLevel = .warning
     return l
 }()
-
-/// One HTTP answer.
-struct HTTPAnswer: Sendable {
-    var status: Int
-    var headers: HTTPFields
-    var body: String
-
-    func json() throws -> Any { try JSONSerialization.jsonObject(with: Data(body.utf8), options: [.fragmentsAllowed]) }
-
-    func decode<T: Decodable>(_ type: T.Type) throws -> T { try JSONDecoder().decode(T.self, from: Data(body.utf8)) }
-
-    /// The `error_type` of an error body.
-    var errorType: String? { (try? json() as? [String: Any])?["error_type"] as? String }
-
-    func header(_ name: String) -> String? { headers[HTTPField.Name(name)!] }
-}
-
-/// A client of one server: each request on a fresh loopback connection.
-struct Client: Sendable {
-    let port: Int
-
-    func request(_ method: HTTPRequest.Method, _ path: String, body: String? = nil, headers: HTTPFields = [:]) async throws -> HTTPAnswer {
-        try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(20))) { client in
-            var h = headers
-            if body != nil, h[.contentType] == nil { h[.contentType] = "application/json" }
-            let request = TestClient.Request(path, method: method, authority: "127.0.0.1", headers: h, body: body.map { ByteBuffer(string: $0) })
-            let r = try await client.execute(request)
-            return HTTPAnswer(status: Int(r.status.code), headers: r.headers, body: r.body.map { String(buffer: $0) } ?? "")
-        }
-    }
-
-    func get(_ path: String) async throws -> HTTPAnswer { try await request(.get, path) }
-
-    func post(_ path: String, _ json: String) async throws -> HTTPAnswer { try await request(.post, path, body: json) }
-
-    /// POSTs a JSON-encodable value.
-    func post(_ path: String, json value: some Encodable) async throws -> HTTPAnswer {
-        try await post(path, String(decoding: try JSONEncoder().encode(value), as: UTF8.self))
-    }
-
-    /// Polls /health until 200 (at most 10 s).
-    func waitReady() async throws {
-        for _ in 0..<400 {
-            if let r = try? await get("/health"), r.status == 200 { return }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        XCTFail("the server did not become ready within 10 s")
-    }
-}
 
 /// Runs `body` against a server of `model` on 127.0.0.1 and an ephemeral port, then shuts it down
 /// gracefully. `ready`: wait for /health 200 first.

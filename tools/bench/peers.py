@@ -6,6 +6,14 @@ What it measures
     nn.Linear), and ONNX Runtime f32 and dynamic int8 per-channel (onnxruntime.quantization.quantize_dynamic,
     QInt8 weights, per_channel=True) of an XLMRobertaForSequenceClassification folder (the HF fixture that
     sito-convert reads), 2 threads each (torch.set_num_threads / intra_op_num_threads; inter-op 1).
+    OpenVINO (issue 15): ov-f32 / ov-bf16 run the IR of openvino.convert_model(torch model) with
+    INFERENCE_PRECISION_HINT f32 / bf16; ov-int8 / ov-int8-bf16 the NNCF post-training int8 IR
+    (nncf.quantize, ModelType.TRANSFORMER, --ov-calibration random-id sequences from another seed,
+    token-type embedding Gather in ignored_scope) with f32 / bf16 for the other ops;
+    INFERENCE_NUM_THREADS 2, PERFORMANCE_HINT LATENCY, or THROUGHPUT with a "-tput" suffix (the batch split
+    over OPTIMAL_NUMBER_OF_INFER_REQUESTS requests of an AsyncInferQueue). Each OpenVINO line records what
+    the compiled model reports (INFERENCE_PRECISION_HINT, streams) and the runtime precisions of the
+    executed graph's nodes. IRs are cached under --ov-dir (default .cache/bench/ov/<model folder name>).
     Inputs: PAIRSxLENGTH sequences of random ids, generated exactly as sito-bench does (SplitMix64 per pair
     from seed + pair, ids in [4, vocab - 2], <s>=0 first, </s>=2 last), attention mask all ones, token
     type ids zero. Each repetition is one forward over the whole workload (one batch: all pairs have the
@@ -17,6 +25,7 @@ How to run (in the venv with torch, transformers, onnxruntime, onnx: tools/venv.
     .cache/venv/bin/pip install onnxruntime onnx onnxscript matplotlib)
     .cache/venv/bin/python tools/bench/peers.py .cache/fixtures/models/xlmr-large \\
         --engines torch-f32,torch-bf16,torch-int8,ort-f32,ort-int8 --workloads 32x128,8x512 --json-out peers.jsonl
+    OpenVINO (pip install openvino nncf): --engines ov-f32,ov-bf16,ov-int8,ov-int8-bf16,ov-int8-tput,...
     The ONNX exports are cached under --onnx-dir (default .cache/bench/onnx/<model folder name>).
 Output: one JSON object per line (engine, workload, seconds and CPU seconds of each repetition, median
     pairs/s, p50/p90 ms, peak RSS, first logit) on stdout and appended to --json-out.

@@ -19,6 +19,8 @@ What it is
                    an empty side — and real long Polish/English text: long query + short document,
                    short query + long document, both long); ids-only cases (token types all 0).
       --set sentences  520 real English/Polish sentences + edge texts, for embedding models (issue 7)
+      --set calibration  400 real English messages disjoint from --set sentences, for
+                   `sito-quantize --calibrate` (issue 15; tools/calibration_golden.sh)
       --set long   for the 8194-position fixture: the model card's example, a pair of ≥ 4000 tokens
                    (Polish messages joined into one document), a pair over 8192 tokens (truncated),
                    and ids-only cases (random ids of 1, 100, 1000 and exactly 8192 tokens).
@@ -334,13 +336,22 @@ def sentences_set() -> list[dict]:
     return cases
 
 
+def calibration_set() -> list[dict]:
+    """Calibration texts for `sito-quantize --calibrate` (issue 15): 400 real English messages that the
+    sentences set (the evaluation golden) does not contain, not even inside its edge:truncated text."""
+    evaluation = [c["text"] for c in sentences_set()]
+    pool = [t for t in english_messages() if not any(t in e for e in evaluation)]
+    rng = random.Random(20261203)
+    return [{"tag": "calib:en", "text": t} for t in rng.sample(pool, 400)]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Write query/document cases as JSONL.")
-    p.add_argument("--set", choices=["tiny", "long", "sentences", "rank", "bert", "roberta"], required=True)
+    p.add_argument("--set", choices=["tiny", "long", "sentences", "rank", "bert", "roberta", "calibration"], required=True)
     p.add_argument("--stats", action="store_true", help="print counts per tag kind instead")
     a = p.parse_args(argv)
     cases = {"tiny": tiny_set, "long": long_set, "sentences": sentences_set, "rank": rank_set, "bert": bert_set,
-             "roberta": roberta_set}[a.set]()
+             "roberta": roberta_set, "calibration": calibration_set}[a.set]()
     if a.stats:
         kinds: dict[str, int] = {}
         for c in cases:

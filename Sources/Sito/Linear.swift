@@ -6,6 +6,8 @@
 //          two activation passes, x ≈ q1·s1 + q2·s2 (the second pass quantizes the residual) and
 //          y = (q1·s1)·Wᵀ + b + (q2·s2)·Wᵀ: two int8 GEMMs, for trained models' outlier activations
 //   f16  → widened to f32 once at load (the only dtype that is copied)
+// Which int8 scheme a projection runs is the header's: its `quantization.plan` entry, else the file-wide
+// `activation_passes`; a plan may mix int8 and bf16 projections in one file (formats/quantization.md).
 // i8 and bf16 weights in the `blocked16` layout (what sito-quantize writes for projections; formats/sito.md,
 // "Layouts") go to the blocked16 kernels, row-major ones to the row-major kernels; results are the same
 // (int8: bit-identical; bf16: within the kernels' summation bound).
@@ -65,7 +67,8 @@ struct Linear: @unchecked Sendable {
             } else {
                 sito_i8_row_sums(w.pointer(as: Int8.self), w.shape[1], w.shape[0], w.shape[1], &sums)
             }
-            let activations = file.header.quantization?.activations ?? .onePass
+            // Per projection: the plan's entry, else the file's activation_passes (formats/quantization.md).
+            let activations = file.header.quantization?.activations(forProjection: name) ?? .onePass
             storage = .i8(w.pointer(as: Int8.self), scale: s.pointer(as: Float.self), sums: sums,
                           activations: activations, blocked: blocked)
             inputKind = .int8(activations)

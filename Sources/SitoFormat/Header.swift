@@ -274,18 +274,99 @@ public struct QuantizationInfo: Codable, Sendable, Equatable {
     public var tool: ConverterInfo
     /// int8 only: how each activation row is quantized (`activation_passes`: 1 or 2). Absent means one pass.
     public var activations: ActivationScheme?
+    /// Per-projection schemes, by projection name (`layers.0.attn.q`, `pooler.dense`; the weight is
+    /// `<name>.weight`). Absent, or a projection without an entry: `type` and `activations` decide.
+    public var plan: [String: ProjectionScheme]?
+    /// How `sito-quantize --calibrate` chose the plan and what it measured.
+    public var calibration: CalibrationInfo?
 
     enum CodingKeys: String, CodingKey {
-        case type, scheme, keepFloat = "keep_float", tool, activations = "activation_passes"
+        case type, scheme, keepFloat = "keep_float", tool, activations = "activation_passes", plan, calibration
     }
 
     public init(type: QuantizationType, scheme: String, keepFloat: [String], tool: ConverterInfo,
-                activations: ActivationScheme? = nil) {
+                activations: ActivationScheme? = nil, plan: [String: ProjectionScheme]? = nil,
+                calibration: CalibrationInfo? = nil) {
         self.type = type
         self.scheme = scheme
         self.keepFloat = keepFloat
         self.tool = tool
         self.activations = activations
+        self.plan = plan
+        self.calibration = calibration
+    }
+
+    /// How the int8 projection `name` (without `.weight`) quantizes its activations: its plan entry, else
+    /// the file's `activation_passes`, else one pass.
+    public func activations(forProjection name: String) -> ActivationScheme {
+        plan?[name]?.activations ?? activations ?? .onePass
+    }
+}
+
+/// `quantization.calibration`: the accuracy target a calibrated plan was chosen for, and what the whole
+/// file measured against transformers f32 on the calibration golden and (kept apart) the evaluation golden.
+public struct CalibrationInfo: Codable, Sendable, Equatable {
+    public var target: AccuracyTarget
+    public var calibration: MeasuredAccuracy
+    public var evaluation: MeasuredAccuracy?
+    /// The plan's estimated compute cost relative to the same model all single-pass int8 (= 1), by the
+    /// cost model of formats/quantization.md.
+    public var estimatedCost: Double
+
+    enum CodingKeys: String, CodingKey {
+        case target, calibration, evaluation, estimatedCost = "estimated_cost"
+    }
+
+    public init(target: AccuracyTarget, calibration: MeasuredAccuracy, evaluation: MeasuredAccuracy?, estimatedCost: Double) {
+        self.target = target
+        self.calibration = calibration
+        self.evaluation = evaluation
+        self.estimatedCost = estimatedCost
+    }
+}
+
+/// The bounds a calibrated plan must meet on the calibration golden (each optional, at least one set).
+public struct AccuracyTarget: Codable, Sendable, Equatable {
+    /// Lowest cosine of any case.
+    public var minCosine: Double?
+    /// Mean cosine over the cases.
+    public var minMeanCosine: Double?
+    /// Retrieval top-1 agreement over the golden's cases.
+    public var minTop1: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case minCosine = "min_cosine", minMeanCosine = "min_mean_cosine", minTop1 = "min_top1"
+    }
+
+    public init(minCosine: Double? = nil, minMeanCosine: Double? = nil, minTop1: Double? = nil) {
+        self.minCosine = minCosine
+        self.minMeanCosine = minMeanCosine
+        self.minTop1 = minTop1
+    }
+}
+
+/// One golden's measurement of a whole file (formats/golden.md's embedding metrics).
+public struct MeasuredAccuracy: Codable, Sendable, Equatable {
+    /// The golden's file name (no folder) and the XXH64 (seed 0, hex) of its bytes.
+    public var golden: String
+    public var goldenXXH64: String
+    public var cases: Int
+    public var meanCosine: Double
+    public var minCosine: Double
+    public var retrievalTop1: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case golden, goldenXXH64 = "golden_xxh64", cases, meanCosine = "mean_cosine", minCosine = "min_cosine"
+        case retrievalTop1 = "retrieval_top1"
+    }
+
+    public init(golden: String, goldenXXH64: String, cases: Int, meanCosine: Double, minCosine: Double, retrievalTop1: Double?) {
+        self.golden = golden
+        self.goldenXXH64 = goldenXXH64
+        self.cases = cases
+        self.meanCosine = meanCosine
+        self.minCosine = minCosine
+        self.retrievalTop1 = retrievalTop1
     }
 }
 

@@ -233,6 +233,11 @@ public final class SitoFile: @unchecked Sendable {
             default: return nil
             }
         }
+        if keys.count == 3, keys[0] == "quantization", keys[1] == "plan" {
+            // Plan keys are projection names (with dots): name the entry, and the schemes known.
+            return .badMetadata(path: path, field: "quantization.plan[\"\(keys[2])\"]",
+                                reason: "\"\(value)\" is not \(ProjectionScheme.knownValues)")
+        }
         let field = keys.joined(separator: ".")
         guard let known = headerVocabularies[field] else { return nil }
         let shown = if case .string = found { "\"\(value)\"" } else { value }
@@ -427,6 +432,20 @@ public final class SitoFile: @unchecked Sendable {
         }
         for pair in t.idOverrides where pair.count != 2 || !(0..<m.vocab).contains(pair[1]) || pair[0] < 0 {
             throw bad("tokenizer.id_overrides", "\(pair) is not a [tokenizer id, model id] pair inside the vocabulary")
+        }
+        if let plan = h.quantization?.plan {
+            // Each entry names a projection whose weight has the scheme's dtype (sorted: one error, always the same).
+            let projections = Set(ArchitectureSchema.expectedTensors(for: m).filter { $0.quantizable && $0.projection }.map(\.name))
+            for (name, scheme) in plan.sorted(by: { $0.key < $1.key }) {
+                let field = "quantization.plan[\"\(name)\"]"
+                guard let i = index[name + ".weight"], projections.contains(name + ".weight") else {
+                    throw bad(field, "no projection \(name) (a weight \(name).weight) in the file")
+                }
+                let dtype = h.tensors[i].dtype
+                if dtype != scheme.weightDType {
+                    throw bad(field, "\"\(scheme)\" needs a \(scheme.weightDType) weight; \(name).weight is \(dtype)")
+                }
+            }
         }
         if !checkSchema { return }
         let expected = ArchitectureSchema.expectedTensors(for: m)

@@ -107,6 +107,34 @@ public enum ActivationScheme: Int, Codable, Sendable, Hashable, CaseIterable {
     case twoPass = 2
 }
 
+/// How one projection of an int8 file is stored and run (formats/quantization.md, "Per-projection
+/// plans"). In the header: `quantization.plan`, {projection name: scheme}; a projection without an entry
+/// follows the file's `type` and `activation_passes`. Cost order (cheapest first): the order of the cases.
+public enum ProjectionScheme: String, HeaderVocabulary, Comparable {
+    /// int8 weights, one int8 activation pass per token.
+    case int8
+    /// int8 weights, two int8 activation passes (the row, then its residual).
+    case int8TwoPass = "int8-two-pass"
+    /// bf16 weights, activations rounded to bf16.
+    case bf16
+
+    /// The dtype of the projection's weight matrix.
+    public var weightDType: DType { self == .bf16 ? .bf16 : .i8 }
+
+    /// The activation passes of an int8 scheme; nil for bf16.
+    public var activations: ActivationScheme? {
+        switch self {
+        case .int8: return .onePass
+        case .int8TwoPass: return .twoPass
+        case .bf16: return nil
+        }
+    }
+
+    public static func < (a: ProjectionScheme, b: ProjectionScheme) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
 /// The header fields that hold a word of a vocabulary, by their JSON path (`model.pooling`), with the
 /// values each field knows.
 let headerVocabularies: [String: String] = [

@@ -11,6 +11,9 @@ public enum QuantizeError: Error, LocalizedError, Equatable {
     case badPattern(String)
     case unmatchedPattern(String)
     case twoPassNeedsInt8(QuantizationType)
+    case planNeedsInt8(QuantizationType)
+    case planUnknownProjection(String)
+    case planKeptFloat(projection: String, pattern: String)
 
     public var errorDescription: String? {
         switch self {
@@ -19,6 +22,9 @@ public enum QuantizeError: Error, LocalizedError, Equatable {
         case let .badPattern(p): return "--keep-float pattern \"\(p)\" is empty"
         case let .unmatchedPattern(p): return "--keep-float pattern \"\(p)\" matches no quantizable tensor (sito-inspect --tensors lists the names)"
         case let .twoPassNeedsInt8(type): return "two activation passes apply to int8 only, not \(type)"
+        case let .planNeedsInt8(type): return "a per-projection plan applies to --type int8 only, not \(type)"
+        case let .planUnknownProjection(name): return "the plan names \(name), which is not a projection of this model (sito-inspect --tensors lists the names; a projection is <name>.weight)"
+        case let .planKeptFloat(name, pattern): return "the plan sets a scheme for \(name), but --keep-float \"\(pattern)\" keeps it in f32"
         }
     }
 }
@@ -36,9 +42,11 @@ public struct QuantizationSummary: Codable, Sendable {
     /// Tensors with all-zero rows (stored with scale 0), and how many rows.
     public let zeroRows: [String: Int]
     public let seconds: Double
+    /// `--calibrate` only: the plan chosen and what it measured.
+    public var calibration: CalibrationReport?
 
     enum CodingKeys: String, CodingKey {
-        case input, output, type, ratio, seconds
+        case input, output, type, ratio, seconds, calibration
         case inputBytes = "input_bytes"
         case outputBytes = "output_bytes"
         case quantizedTensors = "quantized_tensors"
@@ -52,6 +60,7 @@ public struct Quantizer {
     public static let int8Scheme = "int8 weights, one f32 step scale per output row (scale = amax/127, q = rint(w/scale)); int8 activations per token, dynamic"
     public static let int8TwoPassScheme = "int8 weights, one f32 step scale per output row (scale = amax/127, q = rint(w/scale)); int8 activations per token in two passes (the row, then its residual), dynamic"
     public static let bf16Scheme = "bf16 weights (round to nearest even); activations rounded to bf16; f32 accumulation"
+    public static let plannedScheme = "per projection (quantization.plan): int8 weights, one f32 step scale per output row, int8 activations per token in one or two passes; or bf16 weights and activations; f32 accumulation"
 
     public let type: QuantizationType
     /// Glob patterns (`*` wildcard) of canonical tensor names to keep in float.
@@ -61,12 +70,30 @@ public struct Quantizer {
     /// Layout of the quantized projection matrices: `blocked16` (the default; format 2, read directly by
     /// the kernels' register tiles) or `rowMajor` (a format 1 file, for older readers).
     public let layout: TensorLayout
+    /// int8: per-projection schemes by projection name (`layers.0.attn.q`); projections without an entry
+    /// follow `activations` (formats/quantization.md, "Per-projection plans").
+    public let plan: [String: ProjectionScheme]
+    /// What `--calibrate` measured, recorded in the header beside the plan.
+    public let calibration: CalibrationInfo?
 
-    public init(type: QuantizationType, keepFloat: [String] = [], activations: ActivationScheme = .onePass, layout: TensorLayout = .blocked16) {
+    public init(type: QuantizationType, keepFloat: [String] = [], activations: ActivationScheme = .onePass, layout: TensorLayout = .blocked16,
+                plan: [String: ProjectionScheme] = [:], calibration: CalibrationInfo? = nil) {
         self.type = type
         self.keepFloat = keepFloat
         self.activations = activations
         self.layout = layout
+        self.plan = plan
+        self.calibration = calibration
+    }
+
+    /// The projection a weight belongs to: `layers.0.attn.q.weight` → `layers.0.attn.q`.
+    static func projectionName(_ weight: String) -> String {
+        weight.hasSuffix(".weight") ? String(weight.dropLast(".weight".count)) : weight
+    }
+
+    /// The projections a plan may name, in file order: the quantizable projection matrices of `model`.
+    public static func projections(of model: ModelHyperparameters) -> [String] {
+        ArchitectureSchema.expectedTensors(for: model).filter { $0.quantizable && $0.projection }.map { projectionName($0.name) }
     }
 
     /// Whether `name` matches a `*` glob.
@@ -86,6 +113,7 @@ public struct Quantizer {
     /// The policy: which tensors become i8 (or bf16).
     func target(for e: ExpectedTensor) -> DType {
         guard e.quantizable, !keepFloat.contains(where: { Quantizer.matches(e.name, $0) }) else { return .f32 }
+        if e.projection, let scheme = plan[Quantizer.projectionName(e.name)] { return scheme.weightDType }
         return type == .int8 ? .i8 : .bf16
     }
 
@@ -161,6 +189,14 @@ public struct Quantizer {
         for p in keepFloat where !expected.contains(where: { $0.quantizable && Quantizer.matches($0.name, p) }) {
             throw QuantizeError.unmatchedPattern(p)
         }
+        if !plan.isEmpty && type != .int8 { throw QuantizeError.planNeedsInt8(type) }
+        let projections = Set(expected.filter { $0.quantizable && $0.projection }.map { Quantizer.projectionName($0.name) })
+        for name in plan.keys.sorted() {
+            guard projections.contains(name) else { throw QuantizeError.planUnknownProjection(name) }
+            if let p = keepFloat.first(where: { Quantizer.matches(name + ".weight", $0) }) {
+                throw QuantizeError.planKeptFloat(projection: name, pattern: p)
+            }
+        }
         return expected
     }
 
@@ -189,12 +225,14 @@ public struct Quantizer {
         let scheme: String
         switch (type, activations) {
         case (.bf16, _): scheme = Quantizer.bf16Scheme
+        case (.int8, _) where !self.plan.isEmpty: scheme = Quantizer.plannedScheme
         case (.int8, .onePass): scheme = Quantizer.int8Scheme
         case (.int8, .twoPass): scheme = Quantizer.int8TwoPassScheme
         }
         header.quantization = QuantizationInfo(type: type, scheme: scheme, keepFloat: keepFloat,
                                                tool: ConverterInfo(name: "sito-quantize", version: Quantizer.version),
-                                               activations: type == .int8 ? activations : nil)
+                                               activations: type == .int8 ? activations : nil,
+                                               plan: self.plan.isEmpty ? nil : self.plan, calibration: calibration)
         return (header, plan, kept)
     }
 

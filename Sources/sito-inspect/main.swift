@@ -217,6 +217,19 @@ struct InspectReport: Encodable {
             var text = "\(q.type): \(q.scheme), by \(q.tool.name) \(q.tool.version)"
             if !q.keepFloat.isEmpty { text += "; kept in float: \(q.keepFloat.joined(separator: ", "))" }
             line("quantization", text)
+            if let plan = q.plan {
+                let rest = Quantizer.projections(of: model).filter { plan[$0] == nil }.count
+                let passes = q.activations ?? .onePass == .twoPass ? "two activation passes" : "one activation pass"
+                line("plan", Calibrator.counts(plan) + (rest > 0 ? " (the other \(rest) projections: \(q.type), \(passes))" : ""))
+                for l in Calibrator.planLines(plan) { line("", l) }
+            }
+            if let c = q.calibration {
+                line("calibrated", "for \(Calibrator.describe(c.target)); estimated cost \(formatFixed(c.estimatedCost, digits: 3))× all int8")
+                line("", "calibration \(c.calibration.golden) (\(c.calibration.cases) cases, xxh64 \(c.calibration.goldenXXH64)): \(Calibrator.describe(c.calibration))")
+                if let e = c.evaluation {
+                    line("", "evaluation \(e.golden) (\(e.cases) cases, xxh64 \(e.goldenXXH64)): \(Calibrator.describe(e))")
+                }
+            }
         } else {
             line("quantization", "none")
         }

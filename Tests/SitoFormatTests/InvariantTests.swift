@@ -452,4 +452,33 @@ final class InvariantTests: XCTestCase {
             XCTAssertTrue(e.errorDescription!.hasPrefix("\(p): "), e.errorDescription!)
         }
     }
+
+    // MARK: 14. quantization plan
+
+    /// A quantized tiny file whose header carries `plan`.
+    private func planned(_ plan: [String: ProjectionScheme]) throws -> [UInt8] {
+        var header = Tiny.header(quantized: true)
+        header.quantization?.plan = plan
+        return try Tiny.bytes(header, test: self)
+    }
+
+    func testPlanEntriesNameProjectionsOfTheSchemesDType() throws {
+        XCTAssertNoThrow(try parse(planned(["layers.0.attn.q": .int8TwoPass, "layers.0.ffn.down": .int8, "head.dense": .int8])))
+        let field = { (name: String) in "quantization.plan[\"\(name)\"]" }
+        assertBadMetadata(try planned(["layers.0.attn.q": .bf16]), field: field("layers.0.attn.q"))   // an i8 weight
+        assertBadMetadata(try planned(["layers.3.attn.q": .int8]), field: field("layers.3.attn.q"))   // no such layer
+        assertBadMetadata(try planned(["embeddings.word": .int8]), field: field("embeddings.word"))   // not a projection
+    }
+
+    func testUnknownPlanSchemeNamesTheEntryAndTheKnownSchemes() throws {
+        let bytes = try Sample(planned(["layers.0.attn.q": .int8])).withJSON { object in
+            var q = object["quantization"] as! [String: Any]
+            q["plan"] = ["layers.0.attn.q": "int4"]
+            object["quantization"] = q
+        }
+        assertRefused(bytes) {
+            guard case let .badMetadata(_, field, reason) = $0 else { return false }
+            return field == "quantization.plan[\"layers.0.attn.q\"]" && reason.contains("int4") && reason.contains("int8-two-pass")
+        }
+    }
 }

@@ -88,6 +88,47 @@ final class RoundTripTests: XCTestCase {
         XCTAssertNotNil(file.header.quantization)
     }
 
+    /// A per-projection plan and its calibration summary (formats/quantization.md, "Per-projection plans")
+    /// come back from the file exactly as written; a file without them has neither.
+    func testQuantizationPlanAndCalibrationReadBack() throws {
+        let url = try Tiny.temporaryFolder(self).appendingPathComponent("plan.sito")
+        var header = Tiny.header(quantized: true)
+        header.tensors[header.tensors.firstIndex { $0.name == "layers.0.attn.v.weight" }!].dtype = .bf16
+        header.tensors.removeAll { $0.name == "layers.0.attn.v.weight.scale" }
+        header.tensors = header.tensors.map { e in
+            var e = e
+            if e.name == "layers.0.attn.v.weight" { e.bytes = e.shape.reduce(1, *) * 2 }
+            return e
+        }
+        let plan: [String: ProjectionScheme] = ["layers.0.attn.q": .int8TwoPass, "layers.0.attn.k": .int8, "layers.0.attn.v": .bf16]
+        let measured = MeasuredAccuracy(golden: "cal.golden.json", goldenXXH64: "0123456789abcdef", cases: 400,
+                                        meanCosine: 0.9996, minCosine: 0.998, retrievalTop1: 0.9825)
+        header.quantization?.plan = plan
+        header.quantization?.activations = .twoPass
+        header.quantization?.calibration = CalibrationInfo(
+            target: AccuracyTarget(minMeanCosine: 0.9995, minTop1: 0.98), calibration: measured,
+            evaluation: MeasuredAccuracy(golden: "eval.golden.json", goldenXXH64: "fedcba9876543210", cases: 530,
+                                         meanCosine: 0.9995, minCosine: 0.996, retrievalTop1: nil),
+            estimatedCost: 1.4)
+        let written = try Tiny.write(header, to: url)
+        let file = try SitoFile(contentsOf: url, options: SitoOpenOptions(verifyChecksums: true))
+        XCTAssertEqual(file.header.quantization, written.quantization)
+        XCTAssertEqual(file.header.quantization?.plan, plan)
+        XCTAssertEqual(file.header.quantization?.calibration?.calibration, measured)
+        XCTAssertEqual(file.header.quantization?.activations(forProjection: "layers.0.attn.q"), .twoPass)
+        XCTAssertEqual(file.header.quantization?.activations(forProjection: "layers.0.attn.k"), .onePass, "the plan wins over activation_passes")
+        XCTAssertEqual(file.header.quantization?.activations(forProjection: "layers.0.ffn.up"), .twoPass, "no entry: the file-wide passes")
+        // The JSON keys are the documented snake_case ones.
+        let json = String(decoding: try JSONEncoder().encode(file.header.quantization), as: UTF8.self)
+        for key in ["\"plan\"", "\"int8-two-pass\"", "\"calibration\"", "\"golden_xxh64\"", "\"min_mean_cosine\"", "\"estimated_cost\"", "\"retrieval_top1\""] {
+            XCTAssertTrue(json.contains(key), key)
+        }
+        // Old files: no plan, the global behaviour.
+        let old = QuantizationInfo(type: .int8, scheme: "s", keepFloat: [], tool: ConverterInfo(name: "t", version: "0"))
+        XCTAssertEqual(old.activations(forProjection: "layers.0.attn.q"), .onePass)
+        XCTAssertNil(try JSONDecoder().decode(QuantizationInfo.self, from: JSONEncoder().encode(old)).plan)
+    }
+
     func testEveryDTypeAndRankRoundTrips() throws {
         // Outside the schema (checkSchema: false): every dtype, rank 0 to 4, sizes around the alignment.
         let entries = [

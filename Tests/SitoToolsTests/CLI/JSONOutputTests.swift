@@ -60,6 +60,12 @@ final class JSONOutputTests: XCTestCase {
         XCTAssertEqual(try printedKeys("sito-convert", [micro.folder.path, "--output", converted]), documented["sito-convert"]?[0])
         let quantized = work.appendingPathComponent("int8.sito").path
         XCTAssertEqual(try printedKeys("sito-quantize", [converted, "--output", quantized, "--type", "int8"]), documented["sito-quantize"]?[0])
+        // --calibrate adds `calibration` (an embedding model and golden; a target all-int8 meets: one measurement).
+        let embed = work.appendingPathComponent("embed.sito").path
+        _ = try Converter(folder: try Fixtures.model("roberta-tiny-embed")).convert(to: embed)
+        let embedGolden = Fixtures.golden("roberta-tiny-embed.golden.json")
+        XCTAssertEqual(try printedKeys("sito-quantize", [embed, "--output", work.appendingPathComponent("calibrated.sito").path, "--type", "int8",
+                                                         "--calibrate", embedGolden, "--min-mean-cosine", "0.5"]), documented["sito-quantize"]?[1])
         let inspect = try printedKeys("sito-inspect", [quantized])
         XCTAssertEqual(inspect, documented["sito-inspect"]?[0])
         let golden = work.appendingPathComponent("micro.golden.json")

@@ -160,9 +160,10 @@ async def compare(args, kind, model, folder, out):
                     for s in servers}
         total = tokens_per_sequence(sito, payloads["sito-serve"][0])
         length = round(total / args.documents)
-        # Warm-up: a few requests each, untimed (Infinity's first batches compile/allocate; sito maps pages).
+        # Warm-up: a few requests each, untimed (Infinity's first batches allocate; sito maps pages).
         for s in servers:
-            await serve_load.level(HOST, s.port, s.route(), 2, payloads[s.engine], 4, 600, 0)
+            await serve_load.level(HOST, s.port, s.route(), min(2, args.warmup_requests), payloads[s.engine],
+                                   args.warmup_requests, 1800, 0)
         print(json.dumps({"kind": kind, "model": model, "folder": folder, "tokens_per_request": total,
                           "tokens_per_sequence": length, "loadavg": loadavg()}), flush=True)
         levels = [int(c) for c in args.concurrency.split(",")]
@@ -198,41 +199,45 @@ async def compare(args, kind, model, folder, out):
 
 
 def table(kind, rows, documents):
+    """Medians over rounds. Ratios are per round (the engines ran next to each other in time), then the
+    median: `/ in-process` divides by that round's sito-bench run, `/ Infinity` by Infinity's same level."""
     unit = "pairs/s" if kind == "reranker" else "texts/s"
-    ceiling = [r["pairs_per_s"] for r in rows if r["engine"] == "in-process"]
-    ceil = statistics.median(ceiling) if ceiling else float("nan")
-    print(f"\n{kind}: medians over {len(ceiling)} round(s); in-process ceiling {ceil:.2f} {unit}")
-    print(f"| engine | c | requests | errors | {unit} | p50 ms | p99 ms | {unit[:-2]}/CPU-s | / in-process | / Infinity |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    inproc = {r["round"]: r for r in rows if r["engine"] == "in-process"}
+    ceil = statistics.median(r["pairs_per_s"] for r in inproc.values()) if inproc else float("nan")
+    ceil_cpu = statistics.median(r["pairs_per_cpu_s"] for r in inproc.values() if r.get("pairs_per_cpu_s")) if inproc else float("nan")
+    print(f"\n{kind}: medians over {len(inproc)} round(s); in-process ceiling {ceil:.2f} {unit}, {ceil_cpu:.2f} per CPU-second")
+    print(f"| engine | c | requests | errors | {unit} | p50 ms | p99 ms | per CPU-s | / in-process | / in-process per CPU-s | sito / Infinity |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+
+    def med(values):
+        values = [v for v in values if v is not None]
+        return statistics.median(values) if values else float("nan")
+
     levels = sorted({r["concurrency"] for r in rows if r["concurrency"] is not None})
     for c in levels:
-        med = {}
-        for engine in ("sito-serve", "infinity"):
-            rs = [r for r in rows if r["engine"] == engine and r["concurrency"] == c]
+        by = {e: {r["round"]: r for r in rows if r["engine"] == e and r["concurrency"] == c} for e in ("sito-serve", "infinity")}
+        for engine, rs in by.items():
             if not rs:
                 continue
-            cpu = [r["requests"] * documents / r["server_cpu_s"] for r in rs if r.get("server_cpu_s")]
-            med[engine] = {"requests": sum(r["requests"] for r in rs), "errors": sum(sum(r["errors"].values()) for r in rs),
-                           "tp": statistics.median(r["pairs_per_s"] for r in rs),
-                           "p50": statistics.median(r["p50_ms"] for r in rs), "p99": statistics.median(r["p99_ms"] for r in rs),
-                           "cpu": statistics.median(cpu) if cpu else float("nan"),
-                           # per-round ratio sito/infinity (same round, adjacent in time)
-                           "rounds": {r["round"]: r["pairs_per_s"] for r in rs}}
-        for engine, m in med.items():
+            cpu = {k: r["requests"] * documents / r["server_cpu_s"] for k, r in rs.items() if r.get("server_cpu_s")}
+            vs_ceiling = med(r["pairs_per_s"] / inproc[k]["pairs_per_s"] for k, r in rs.items() if k in inproc)
+            vs_ceiling_cpu = med(cpu[k] / inproc[k]["pairs_per_cpu_s"] for k in cpu if k in inproc and inproc[k].get("pairs_per_cpu_s"))
             vs_inf = "–"
-            if engine == "sito-serve" and "infinity" in med:
-                ratios = [m["rounds"][k] / med["infinity"]["rounds"][k] for k in m["rounds"]
-                          if med["infinity"]["rounds"].get(k)]
-                vs_inf = f"{statistics.median(ratios):.2f}×" if ratios else "–"
-            print(f"| {engine} | {c} | {m['requests']} | {m['errors']} | {m['tp']:.2f} | {m['p50']:.0f} | {m['p99']:.0f} | "
-                  f"{m['cpu']:.2f} | {m['tp'] / ceil:.0%} | {vs_inf} |")
-    print(f"| in-process (sito-bench) | – | – | – | {ceil:.2f} | – | – | – | 100% | – |")
+            if engine == "sito-serve" and by["infinity"]:
+                ratios = [r["pairs_per_s"] / by["infinity"][k]["pairs_per_s"] for k, r in rs.items()
+                          if k in by["infinity"] and by["infinity"][k]["pairs_per_s"]]
+                vs_inf = f"{med(ratios):.2f}×" if ratios else "–"
+            print(f"| {engine} | {c} | {sum(r['requests'] for r in rs.values())} | "
+                  f"{sum(sum(r['errors'].values()) for r in rs.values())} | {med(r['pairs_per_s'] for r in rs.values()):.2f} | "
+                  f"{med(r['p50_ms'] for r in rs.values()):,.0f} | {med(r['p99_ms'] for r in rs.values()):,.0f} | "
+                  f"{med(cpu.values()):.2f} | {vs_ceiling:.0%} | {vs_ceiling_cpu:.0%} | {vs_inf} |")
+    print(f"| in-process (sito-bench, {documents}×L) | – | – | – | {ceil:.2f} | – | – | {ceil_cpu:.2f} | 100% | 100% | – |")
 
 
 async def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sito-bin", required=True, help="folder with release sito-serve and sito-bench")
-    ap.add_argument("--infinity", required=True, help="infinity_emb executable (its own venv)")
+    ap.add_argument("--sito-bin", default=None, help="folder with release sito-serve and sito-bench")
+    ap.add_argument("--infinity", default=None, help="infinity_emb executable (its own venv)")
     ap.add_argument("--infinity-engine", default="torch", choices=["torch", "optimum"])
     ap.add_argument("--infinity-dtype", default="int8")
     ap.add_argument("--infinity-batch-size", type=int, default=32)
@@ -244,12 +249,20 @@ async def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--documents", type=int, default=20)
     ap.add_argument("--tokens", type=int, default=128)
+    ap.add_argument("--warmup-requests", type=int, default=4, help="untimed requests to each server first")
     ap.add_argument("--bench-repeats", type=int, default=3)
     ap.add_argument("--server-arg", action="append", default=[], help="extra sito-serve argument (repeatable)")
     ap.add_argument("--load-timeout", type=float, default=900)
     ap.add_argument("--log-dir", default=".cache/bench/serve/logs")
     ap.add_argument("--out", default=".cache/bench/serve/compare.jsonl")
+    ap.add_argument("--report", nargs="*", default=None, help="only print the tables of these JSON-lines files")
     args = ap.parse_args()
+    if args.report is not None:
+        rows = [json.loads(line) for p in args.report for line in open(p) if line.strip()]
+        for kind in ("reranker", "embedder"):
+            if any(r.get("kind") == kind for r in rows):
+                table(kind, [r for r in rows if r.get("kind") == kind], args.documents)
+        return
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     print(json.dumps({"start": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "loadavg": loadavg(),
                       "infinity": [args.infinity_engine, args.infinity_dtype, args.infinity_batch_size]}), flush=True)

@@ -14,7 +14,13 @@
 // config shapes: int8 ≈ 90–98% of the measured vpdpbusd peak against 78–87% for the row-major kernel.
 //
 // Blocking: rows of X in groups of MB (x stays in L2), W in panels of ~512 KiB (L2), 6 × 4 register tiles
-// walking the whole K (the 6 activation rows, 6 · K bytes, stay in L1).
+// walking the whole K (the 6 activation rows, 6 · K bytes, stay in L1). AVX2 (16 ymm registers): 2 rows
+// × 2 blocks (AVX2_MR), which fits the registers without spilling.
+//
+// Two activation passes (sito_gemm_i8_blocked16_2pass, formats/quantization.md): the same register tiles
+// with half their rows from each pass (row i of pass 1 and row i of pass 2 side by side), so each weight
+// group is loaded once for both; the epilogue adds pass 2's dequantized sums to pass 1's (bias included)
+// last, which is exactly what two single-pass calls and y += y2 compute.
 //
 // aarch64 (same blocking, tiles of up to 4 rows × one 16-row block): a 64-byte group is four q registers of
 // 4 rows × G k, which is exactly the operand of sdot / bfdot by lane. int8: neon (smull/smlal + sadalp),
@@ -121,6 +127,25 @@ static void gemm_i8_blocked_scalar(const int8_t *xq, size_t ldxq, const float *x
         }
 }
 
+/// The fused two-pass reference: Y = (pass 1 as sito_gemm_i8, with the bias) + (pass 2, without), one f32
+/// addition per element: exactly what two sito_gemm_i8 calls followed by y += y2 produce.
+static void gemm_i8_blocked_2pass_scalar(const int8_t *xq1, const float *s1, const int8_t *xq2, const float *s2,
+                                         size_t ldxq, const int8_t *W, const float *w_scale, const float *bias,
+                                         float *Y, size_t ldy, size_t M, size_t N, size_t K) {
+    for (size_t m = 0; m < M; m++)
+        for (size_t n = 0; n < N; n++) {
+            int32_t acc1 = 0, acc2 = 0;
+            for (size_t k = 0; k < K; k++) {
+                const int32_t w = W[blocked_index(n, k, K, 4)];
+                acc1 += (int32_t)xq1[m * ldxq + k] * w;
+                acc2 += (int32_t)xq2[m * ldxq + k] * w;
+            }
+            const float y1 = sito_i8_dequant(acc1, s1[m], w_scale[n], bias, n);
+            const float y2 = sito_i8_dequant(acc2, s2[m], w_scale[n], NULL, n);
+            Y[m * ldy + n] = y1 + y2;
+        }
+}
+
 static inline float bf16_value(uint16_t h) {
     const uint32_t u = (uint32_t)h << 16;
     float f;
@@ -145,6 +170,12 @@ static inline int32_t load4(const void *p) {
     memcpy(&v, p, 4);
     return v;
 }
+
+/// Row i of a register tile whose first MA rows come from xa and the others from xb (MA and i are
+/// compile-time constants once the tile is unrolled, so this is one of two addresses). A single-pass tile
+/// has MA = MR; the fused two-pass tiles put pass 1's rows m… in rows 0…MA−1 and pass 2's same rows after
+/// them, so every weight group loaded feeds both passes.
+#define SITO_TILE_ROW(i, MA, xa, xb, ldx) ((i) < (MA) ? (xa) + (i) * (ldx) : (xb) + ((i) - (MA)) * (ldx))
 #endif
 
 #if SITO_X86
@@ -152,9 +183,10 @@ static inline int32_t load4(const void *p) {
 // MARK: - int8, AVX-512 VNNI: vpdpbusd((x + 128) broadcast, 16 rows × 4 k), minus 128 · Σ_k W[n, k]
 
 /// acc[i][j] += Σ_k (x[i, k] + 128) · W[16 rows of block j, k] over the whole K. `w` is the tile's first
-/// block; block j starts at w + j · 16K.
-SITO_TARGET_VNNI SITO_INLINE void tile_i8_vnni(const size_t MR, const size_t NR, const int8_t *x, size_t ldx,
-                                              const int8_t *w, size_t K, __m512i acc[6][4]) {
+/// block; block j starts at w + j · 16K. Row i is SITO_TILE_ROW(i, MA, x, xb, ldx).
+SITO_TARGET_VNNI SITO_INLINE void tile_i8_vnni(const size_t MR, const size_t NR, const size_t MA, const int8_t *x,
+                                              const int8_t *xb, size_t ldx, const int8_t *w, size_t K,
+                                              __m512i acc[6][4]) {
     SITO_UNROLL
     for (size_t i = 0; i < 6; i++)
         SITO_UNROLL
@@ -167,12 +199,15 @@ SITO_TARGET_VNNI SITO_INLINE void tile_i8_vnni(const size_t MR, const size_t NR,
         for (size_t j = 0; j < NR; j++) wv[j] = _mm512_loadu_si512(w + j * blockBytes + k * 16);
         SITO_UNROLL
         for (size_t i = 0; i < MR; i++) {
-            const __m512i xv = _mm512_xor_si512(_mm512_set1_epi32(load4(x + i * ldx + k)), flip);
+            const __m512i xv = _mm512_xor_si512(_mm512_set1_epi32(load4(SITO_TILE_ROW(i, MA, x, xb, ldx) + k)), flip);
             SITO_UNROLL
             for (size_t j = 0; j < NR; j++) acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], xv, wv[j]);
         }
     }
 }
+
+/// The single-pass tile (all MR rows from x), in SITO_TILE_DISPATCH's argument order.
+#define tile_i8_vnni_1(MR, NR, x, ldx, w, K, acc) tile_i8_vnni(MR, NR, MR, x, NULL, ldx, w, K, acc)
 
 SITO_TARGET_VNNI
 static void gemm_i8_blocked_vnni(const int8_t *xq, size_t ldxq, const float *x_scale, const int8_t *W,
@@ -191,7 +226,7 @@ static void gemm_i8_blocked_vnni(const int8_t *xq, size_t ldxq, const float *x_s
                     const size_t nr = (n1 - n) / 16 < 4 ? (n1 - n) / 16 : 4;
                     const int8_t *w = W + n * K;
                     __m512i acc[6][4];
-                    SITO_TILE_DISPATCH(tile_i8_vnni, mr, nr, x, ldxq, w, K, acc);
+                    SITO_TILE_DISPATCH(tile_i8_vnni_1, mr, nr, x, ldxq, w, K, acc);
                     for (size_t j = 0; j < nr; j++) {
                         const size_t c = n + 16 * j;
                         const int32_t *sums = w_sums ? w_sums + c : local_sums;
@@ -215,11 +250,73 @@ static void gemm_i8_blocked_vnni(const int8_t *xq, size_t ldxq, const float *x_s
     }
 }
 
+/// (acc − offset) · sx · sw, two separately rounded multiplications (sito_i8_dequant without the bias).
+SITO_TARGET_VNNI SITO_INLINE __m512 dequant16_vnni(__m512i acc, __m512i offset, float sx, __m512 sw) {
+    __m512 y = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc, offset));
+    y = _mm512_mul_ps(y, _mm512_set1_ps(sx));
+    __asm__("" : "+v"(y));
+    y = _mm512_mul_ps(y, sw);
+    __asm__("" : "+v"(y));
+    return y;
+}
+
+/// The fused two-pass tile: mr ≤ 3 rows of each pass in one 6 × 4 tile (pass 1 in rows 0…mr−1).
+#define SITO_PAIR_TILE_DISPATCH(TILE, mr, nr, ...)                 \
+    do {                                                           \
+        if ((nr) == 4) {                                           \
+            switch (mr) {                                          \
+            case 3: TILE(6, 4, 3, __VA_ARGS__); break;             \
+            case 2: TILE(4, 4, 2, __VA_ARGS__); break;             \
+            default: TILE(2, 4, 1, __VA_ARGS__); break;            \
+            }                                                      \
+        } else {                                                   \
+            TILE(2 * (mr), nr, mr, __VA_ARGS__);                   \
+        }                                                          \
+    } while (0)
+
+SITO_TARGET_VNNI
+static void gemm_i8_blocked_2pass_vnni(const int8_t *xq1, const float *s1, const int8_t *xq2, const float *s2,
+                                       size_t ldxq, const int8_t *W, const float *w_scale, const int32_t *w_sums,
+                                       const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K) {
+    const size_t NB = panel_columns(K, 1);
+    int32_t local_sums[16];
+    for (size_t m0 = 0; m0 < M; m0 += MB) {
+        const size_t m1 = m0 + MB < M ? m0 + MB : M;
+        for (size_t n0 = 0; n0 < N; n0 += NB) {
+            const size_t n1 = n0 + NB < N ? n0 + NB : N;
+            for (size_t m = m0; m < m1; m += 3) {
+                const size_t mr = m1 - m < 3 ? m1 - m : 3;
+                for (size_t n = n0; n < n1; n += 64) {
+                    const size_t nr = (n1 - n) / 16 < 4 ? (n1 - n) / 16 : 4;
+                    const int8_t *w = W + n * K;
+                    __m512i acc[6][4];
+                    SITO_PAIR_TILE_DISPATCH(tile_i8_vnni, mr, nr, xq1 + m * ldxq, xq2 + m * ldxq, ldxq, w, K, acc);
+                    for (size_t j = 0; j < nr; j++) {
+                        const size_t c = n + 16 * j;
+                        const int32_t *sums = w_sums ? w_sums + c : local_sums;
+                        if (!w_sums) sito_i8_row_sums_blocked16(W + c * K, 16, K, local_sums);
+                        const __m512i offset = _mm512_slli_epi32(_mm512_loadu_si512(sums), 7);
+                        const __m512 sw = _mm512_loadu_ps(w_scale + c);
+                        for (size_t i = 0; i < mr; i++) {
+                            __m512 y1 = dequant16_vnni(acc[i][j], offset, s1[m + i], sw);
+                            if (bias) y1 = _mm512_add_ps(y1, _mm512_loadu_ps(bias + c));
+                            const __m512 y2 = dequant16_vnni(acc[mr + i][j], offset, s2[m + i], sw);
+                            _mm512_storeu_ps(Y + (m + i) * ldy + c, _mm512_add_ps(y1, y2));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 // MARK: - int8, AVX2: |x| × sign(x)·w with vpmaddubsw (as gemm_i8.c), 8 rows of a block per ymm
 
-/// acc[i][v] (v = 2j + half) += Σ_k x[i, k] · W[8 rows, k]; tile 4 rows × 2 blocks.
-SITO_TARGET_AVX2 SITO_INLINE void tile_i8_avx2(const size_t MR, const size_t NR, const int8_t *x, size_t ldx,
-                                              const int8_t *w, size_t K, __m256i acc[4][4]) {
+/// acc[i][v] (v = 2j + half) += Σ_k x[i, k] · W[8 rows, k]; tile MR ≤ 4 rows (AVX2_MR in the drivers) ×
+/// 2 blocks; row i is SITO_TILE_ROW(i, MA, x, xb, ldx).
+SITO_TARGET_AVX2 SITO_INLINE void tile_i8_avx2(const size_t MR, const size_t NR, const size_t MA, const int8_t *x,
+                                              const int8_t *xb, size_t ldx, const int8_t *w, size_t K,
+                                              __m256i acc[4][4]) {
     SITO_UNROLL
     for (size_t i = 0; i < 4; i++)
         SITO_UNROLL
@@ -227,7 +324,7 @@ SITO_TARGET_AVX2 SITO_INLINE void tile_i8_avx2(const size_t MR, const size_t NR,
     const __m256i ones = _mm256_set1_epi16(1);
     const size_t blockBytes = 16 * K;
     for (size_t k = 0; k < K; k += 4) {
-        __m256i wv[4];
+        __m256i wv[4] = {0};   // (GCC cannot see v < 2 · NR when NR is not a constant)
         SITO_UNROLL
         for (size_t j = 0; j < NR; j++) {
             wv[2 * j] = _mm256_loadu_si256((const __m256i *)(w + j * blockBytes + k * 16));
@@ -235,7 +332,7 @@ SITO_TARGET_AVX2 SITO_INLINE void tile_i8_avx2(const size_t MR, const size_t NR,
         }
         SITO_UNROLL
         for (size_t i = 0; i < MR; i++) {
-            const __m256i xv = _mm256_set1_epi32(load4(x + i * ldx + k));
+            const __m256i xv = _mm256_set1_epi32(load4(SITO_TILE_ROW(i, MA, x, xb, ldx) + k));
             const __m256i ax = _mm256_abs_epi8(xv);
             SITO_UNROLL
             for (size_t v = 0; v < 2 * NR; v++) {
@@ -246,6 +343,21 @@ SITO_TARGET_AVX2 SITO_INLINE void tile_i8_avx2(const size_t MR, const size_t NR,
     }
 }
 
+/// Activation rows per AVX2 register tile: 2 rows × 2 blocks is 8 accumulators, which with the 4 weight
+/// vectors, x, |x|, one product and the int16 ones is exactly the 16 ymm registers. (The 4 × 2 tile this
+/// replaced kept 8 of its 16 accumulators on the stack: a load and a store per vpaddd.)
+enum { AVX2_MR = 2 };
+
+/// (float)acc · sx · sw for 8 columns: sito_i8_dequant without the bias, lane by lane (vcvtdq2ps rounds to
+/// nearest even; two separately rounded multiplications).
+SITO_TARGET_AVX2 SITO_INLINE __m256 dequant8_avx2(__m256i acc, float sx, const float *sw) {
+    __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_set1_ps(sx));
+    __asm__("" : "+x"(y));
+    y = _mm256_mul_ps(y, _mm256_loadu_ps(sw));
+    __asm__("" : "+x"(y));
+    return y;
+}
+
 SITO_TARGET_AVX2
 static void gemm_i8_blocked_avx2(const int8_t *xq, size_t ldxq, const float *x_scale, const int8_t *W,
                                  const float *w_scale, const float *bias, float *Y, size_t ldy,
@@ -253,21 +365,46 @@ static void gemm_i8_blocked_avx2(const int8_t *xq, size_t ldxq, const float *x_s
     const size_t NB = panel_columns(K, 1);
     for (size_t n0 = 0; n0 < N; n0 += NB) {
         const size_t n1 = n0 + NB < N ? n0 + NB : N;
-        for (size_t m = 0; m < M; m += 4) {
-            const size_t mr = M - m < 4 ? M - m : 4;
+        for (size_t m = 0; m < M; m += AVX2_MR) {
+            const size_t mr = M - m < AVX2_MR ? M - m : AVX2_MR;
             for (size_t n = n0; n < n1; n += 32) {
                 const size_t nr = (n1 - n) / 16 < 2 ? (n1 - n) / 16 : 2;
                 __m256i acc[4][4];
-                if (mr == 4 && nr == 2) tile_i8_avx2(4, 2, xq + m * ldxq, ldxq, W + n * K, K, acc);
-                else tile_i8_avx2(mr, nr, xq + m * ldxq, ldxq, W + n * K, K, acc);
+                if (mr == AVX2_MR && nr == 2) tile_i8_avx2(AVX2_MR, 2, AVX2_MR, xq + m * ldxq, NULL, ldxq, W + n * K, K, acc);
+                else tile_i8_avx2(mr, nr, mr, xq + m * ldxq, NULL, ldxq, W + n * K, K, acc);
                 for (size_t i = 0; i < mr; i++)
                     for (size_t v = 0; v < 2 * nr; v++) {
-                        int32_t lanes[8];
-                        _mm256_storeu_si256((__m256i *)lanes, acc[i][v]);
-                        for (size_t t = 0; t < 8; t++) {
-                            const size_t c = n + 8 * v + t;
-                            Y[(m + i) * ldy + c] = sito_i8_dequant(lanes[t], x_scale[m + i], w_scale[c], bias, c);
-                        }
+                        const size_t c = n + 8 * v;
+                        __m256 y = dequant8_avx2(acc[i][v], x_scale[m + i], w_scale + c);
+                        if (bias) y = _mm256_add_ps(y, _mm256_loadu_ps(bias + c));
+                        _mm256_storeu_ps(Y + (m + i) * ldy + c, y);
+                    }
+            }
+        }
+    }
+}
+
+SITO_TARGET_AVX2
+static void gemm_i8_blocked_2pass_avx2(const int8_t *xq1, const float *s1, const int8_t *xq2, const float *s2,
+                                       size_t ldxq, const int8_t *W, const float *w_scale, const float *bias,
+                                       float *Y, size_t ldy, size_t M, size_t N, size_t K) {
+    const size_t NB = panel_columns(K, 1);
+    for (size_t n0 = 0; n0 < N; n0 += NB) {
+        const size_t n1 = n0 + NB < N ? n0 + NB : N;
+        for (size_t m = 0; m < M; m += AVX2_MR / 2) {   // AVX2_MR / 2 rows of each pass: the single-pass tile
+            const size_t mr = M - m < AVX2_MR / 2 ? M - m : AVX2_MR / 2;
+            for (size_t n = n0; n < n1; n += 32) {
+                const size_t nr = (n1 - n) / 16 < 2 ? (n1 - n) / 16 : 2;
+                __m256i acc[4][4];
+                if (mr == AVX2_MR / 2 && nr == 2) tile_i8_avx2(AVX2_MR, 2, AVX2_MR / 2, xq1 + m * ldxq, xq2 + m * ldxq, ldxq, W + n * K, K, acc);
+                else tile_i8_avx2(2 * mr, nr, mr, xq1 + m * ldxq, xq2 + m * ldxq, ldxq, W + n * K, K, acc);
+                for (size_t i = 0; i < mr; i++)
+                    for (size_t v = 0; v < 2 * nr; v++) {
+                        const size_t c = n + 8 * v;
+                        __m256 y1 = dequant8_avx2(acc[i][v], s1[m + i], w_scale + c);
+                        if (bias) y1 = _mm256_add_ps(y1, _mm256_loadu_ps(bias + c));
+                        const __m256 y2 = dequant8_avx2(acc[mr + i][v], s2[m + i], w_scale + c);
+                        _mm256_storeu_ps(Y + (m + i) * ldy + c, _mm256_add_ps(y1, y2));
                     }
             }
         }
@@ -413,7 +550,7 @@ static inline float32x4_t dequant4(int32x4_t acc, float sx, const float *sw, con
 
 /// int8, NEON (ARMv8.0): smull/smlal of a group's 4-row quarter by x[k…k+3] repeated, two groups per int16
 /// lane (|pair| ≤ 2 · 127² < 32767), sadalp into pairs of int32 partial sums, one pairwise add at the end.
-SITO_INLINE void tile_i8_neon(const size_t MR, const int8_t *x, size_t ldx, const int8_t *w, size_t K,
+SITO_INLINE void tile_i8_neon(const size_t MR, const size_t MA, const int8_t *x, const int8_t *xb, size_t ldx, const int8_t *w, size_t K,
                               int32x4_t out[4][4]) {
     int32x4_t lo[4][4], hi[4][4];   // lo: rows 4q, 4q+1 (two partial sums each); hi: rows 4q+2, 4q+3
     SITO_UNROLL
@@ -426,8 +563,8 @@ SITO_INLINE void tile_i8_neon(const size_t MR, const int8_t *x, size_t ldx, cons
         int8x8_t x0[4], x1[4];
         SITO_UNROLL
         for (size_t i = 0; i < MR; i++) {
-            x0[i] = vreinterpret_s8_s32(vdup_n_s32(load4(x + i * ldx + k)));
-            x1[i] = vreinterpret_s8_s32(vdup_n_s32(load4(x + i * ldx + k + 4)));
+            x0[i] = vreinterpret_s8_s32(vdup_n_s32(load4(SITO_TILE_ROW(i, MA, x, xb, ldx) + k)));
+            x1[i] = vreinterpret_s8_s32(vdup_n_s32(load4(SITO_TILE_ROW(i, MA, x, xb, ldx) + k + 4)));
         }
         SITO_UNROLL
         for (size_t q = 0; q < 4; q++) {
@@ -448,7 +585,7 @@ SITO_INLINE void tile_i8_neon(const size_t MR, const int8_t *x, size_t ldx, cons
             const int8x16_t w0 = vld1q_s8(g0 + 16 * q);
             SITO_UNROLL
             for (size_t i = 0; i < MR; i++) {
-                const int8x8_t x0 = vreinterpret_s8_s32(vdup_n_s32(load4(x + i * ldx + k)));
+                const int8x8_t x0 = vreinterpret_s8_s32(vdup_n_s32(load4(SITO_TILE_ROW(i, MA, x, xb, ldx) + k)));
                 lo[i][q] = vpadalq_s16(lo[i][q], vmull_s8(vget_low_s8(w0), x0));
                 hi[i][q] = vpadalq_s16(hi[i][q], vmull_s8(vget_high_s8(w0), x0));
             }
@@ -461,7 +598,7 @@ SITO_INLINE void tile_i8_neon(const size_t MR, const int8_t *x, size_t ldx, cons
 }
 
 /// int8, DOTPROD: sdot by lane — x[k…k+15] in one register, lane l (k + 4l…) meets group k/4 + l.
-SITO_TARGET_DOTPROD SITO_INLINE void tile_i8_dotprod(const size_t MR, const int8_t *x, size_t ldx, const int8_t *w,
+SITO_TARGET_DOTPROD SITO_INLINE void tile_i8_dotprod(const size_t MR, const size_t MA, const int8_t *x, const int8_t *xb, size_t ldx, const int8_t *w,
                                                      size_t K, int32x4_t acc[4][4]) {
     SITO_UNROLL
     for (size_t i = 0; i < 4; i++)
@@ -471,7 +608,7 @@ SITO_TARGET_DOTPROD SITO_INLINE void tile_i8_dotprod(const size_t MR, const int8
     for (; k + 16 <= K; k += 16) {
         int8x16_t xv[4];
         SITO_UNROLL
-        for (size_t i = 0; i < MR; i++) xv[i] = vld1q_s8(x + i * ldx + k);
+        for (size_t i = 0; i < MR; i++) xv[i] = vld1q_s8(SITO_TILE_ROW(i, MA, x, xb, ldx) + k);
         const int8_t *g = w + k * 16;
 #define SITO_SDOT_LANE(L)                                                                  \
         SITO_UNROLL                                                                        \
@@ -490,9 +627,9 @@ SITO_TARGET_DOTPROD SITO_INLINE void tile_i8_dotprod(const size_t MR, const int8
         const int8_t *g = w + k * 16;
         SITO_UNROLL
         for (size_t i = 0; i < MR; i++) {
-            const int8x16_t xb = vreinterpretq_s8_s32(vdupq_n_s32(load4(x + i * ldx + k)));
+            const int8x16_t x4 = vreinterpretq_s8_s32(vdupq_n_s32(load4(SITO_TILE_ROW(i, MA, x, xb, ldx) + k)));
             SITO_UNROLL
-            for (size_t q = 0; q < 4; q++) acc[i][q] = vdotq_s32(acc[i][q], vld1q_s8(g + 16 * q), xb);
+            for (size_t q = 0; q < 4; q++) acc[i][q] = vdotq_s32(acc[i][q], vld1q_s8(g + 16 * q), x4);
         }
     }
 }
@@ -500,12 +637,12 @@ SITO_TARGET_DOTPROD SITO_INLINE void tile_i8_dotprod(const size_t MR, const int8
 /// int8, I8MM: two groups zipped at 32-bit lanes are the 2×8 smmla operand of two rows (rows 4q, 4q+1 and
 /// 4q+2, 4q+3 of the block, 8 k each); activations in row pairs (a missing row repeats the last one).
 /// pair[p][o] = [(2p, 2o), (2p, 2o+1), (2p+1, 2o), (2p+1, 2o+1)], unzipped into rows at the end.
-SITO_TARGET_I8MM SITO_INLINE void tile_i8_i8mm(const size_t MR, const int8_t *x, size_t ldx, const int8_t *w,
+SITO_TARGET_I8MM SITO_INLINE void tile_i8_i8mm(const size_t MR, const size_t MA, const int8_t *x, const int8_t *xb, size_t ldx, const int8_t *w,
                                                size_t K, int32x4_t out[4][4]) {
     const size_t MP = (MR + 1) / 2;
     const int8_t *xr[4];
     SITO_UNROLL
-    for (size_t i = 0; i < 4; i++) xr[i] = x + (i < MR ? i : MR - 1) * ldx;
+    for (size_t i = 0; i < 4; i++) xr[i] = SITO_TILE_ROW((i < MR ? i : MR - 1), MA, x, xb, ldx);
     int32x4_t pair[2][8];
     SITO_UNROLL
     for (size_t p = 0; p < 2; p++)
@@ -565,6 +702,22 @@ SITO_TARGET_I8MM SITO_INLINE void tile_i8_i8mm(const size_t MR, const int8_t *x,
         else TILE(1, __VA_ARGS__);                              \
     } while (0)
 
+/// The same for the int8 tiles, whose second argument MA = MR says that all rows come from one x.
+#define SITO_I8_ROWS_DISPATCH(TILE, TMR, mr, ...)                  \
+    do {                                                           \
+        if ((TMR) >= 4 && (mr) == 4) TILE(4, 4, __VA_ARGS__);      \
+        else if ((TMR) >= 3 && (mr) == 3) TILE(3, 3, __VA_ARGS__); \
+        else if ((mr) >= 2) TILE(2, 2, __VA_ARGS__);               \
+        else TILE(1, 1, __VA_ARGS__);                              \
+    } while (0)
+
+/// The fused two-pass tile: mr (≤ TMR / 2) rows of each pass, pass 1's in tile rows 0…mr−1, pass 2's after.
+#define SITO_PAIR_ROWS_DISPATCH(TILE, TMR, mr, ...)                \
+    do {                                                           \
+        if ((TMR) >= 4 && (mr) == 2) TILE(4, 2, __VA_ARGS__);      \
+        else TILE(2, 1, __VA_ARGS__);                              \
+    } while (0)
+
 /// The aarch64 int8 drivers: rows in groups of MB, W in L2 panels, TMR rows × one block per tile.
 #define SITO_I8_BLOCKED_ARM_DRIVER(NAME, TARGET, TILE, TMR)                                                    \
     TARGET static void NAME(const int8_t *xq, size_t ldxq, const float *x_scale, const int8_t *W,              \
@@ -579,7 +732,7 @@ SITO_TARGET_I8MM SITO_INLINE void tile_i8_i8mm(const size_t MR, const int8_t *x,
                     const size_t mr = m1 - m < TMR ? m1 - m : TMR;                                              \
                     for (size_t n = n0; n < n1; n += 16) {                                                      \
                         int32x4_t acc[4][4];                                                                    \
-                        SITO_ROWS_DISPATCH(TILE, TMR, mr, xq + m * ldxq, ldxq, W + n * K, K, acc);              \
+                        SITO_I8_ROWS_DISPATCH(TILE, TMR, mr, xq + m * ldxq, NULL, ldxq, W + n * K, K, acc);              \
                         for (size_t i = 0; i < mr; i++)                                                         \
                             for (size_t q = 0; q < 4; q++) {                                                    \
                                 const size_t c = n + 4 * q;                                                     \
@@ -591,6 +744,39 @@ SITO_TARGET_I8MM SITO_INLINE void tile_i8_i8mm(const size_t MR, const int8_t *x,
             }                                                                                                   \
         }                                                                                                       \
     }
+
+/// The aarch64 fused two-pass drivers (sito_gemm_i8_blocked16_2pass): TMR / 2 rows of each pass per tile,
+/// so each weight group is loaded once for both; epilogue (pass 1 with the bias) + (pass 2 without).
+#define SITO_I8_BLOCKED_ARM_2PASS_DRIVER(NAME, TARGET, TILE, TMR)                                              \
+    TARGET static void NAME(const int8_t *xq1, const float *s1, const int8_t *xq2, const float *s2, size_t ldxq, \
+                            const int8_t *W, const float *w_scale, const float *bias, float *Y, size_t ldy,     \
+                            size_t M, size_t N, size_t K) {                                                     \
+        const size_t NB = panel_columns(K, 1);                                                                  \
+        for (size_t m0 = 0; m0 < M; m0 += MB) {                                                                 \
+            const size_t m1 = m0 + MB < M ? m0 + MB : M;                                                        \
+            for (size_t n0 = 0; n0 < N; n0 += NB) {                                                             \
+                const size_t n1 = n0 + NB < N ? n0 + NB : N;                                                    \
+                for (size_t m = m0; m < m1; m += (TMR) / 2) {                                                   \
+                    const size_t mr = m1 - m < (TMR) / 2 ? m1 - m : (TMR) / 2;                                  \
+                    for (size_t n = n0; n < n1; n += 16) {                                                      \
+                        int32x4_t acc[4][4];                                                                    \
+                        SITO_PAIR_ROWS_DISPATCH(TILE, TMR, mr, xq1 + m * ldxq, xq2 + m * ldxq, ldxq, W + n * K, K, acc); \
+                        for (size_t i = 0; i < mr; i++)                                                         \
+                            for (size_t q = 0; q < 4; q++) {                                                    \
+                                const size_t c = n + 4 * q;                                                     \
+                                const float32x4_t y1 = dequant4(acc[i][q], s1[m + i], w_scale + c, bias ? bias + c : NULL); \
+                                const float32x4_t y2 = dequant4(acc[mr + i][q], s2[m + i], w_scale + c, NULL);  \
+                                vst1q_f32(Y + (m + i) * ldy + c, vaddq_f32(y1, y2));                            \
+                            }                                                                                   \
+                    }                                                                                           \
+                }                                                                                               \
+            }                                                                                                   \
+        }                                                                                                       \
+    }
+
+SITO_I8_BLOCKED_ARM_2PASS_DRIVER(gemm_i8_blocked_2pass_neon, , tile_i8_neon, 2)
+SITO_I8_BLOCKED_ARM_2PASS_DRIVER(gemm_i8_blocked_2pass_dotprod, SITO_TARGET_DOTPROD, tile_i8_dotprod, 4)
+SITO_I8_BLOCKED_ARM_2PASS_DRIVER(gemm_i8_blocked_2pass_i8mm, SITO_TARGET_I8MM, tile_i8_i8mm, 4)
 
 SITO_I8_BLOCKED_ARM_DRIVER(gemm_i8_blocked_neon, , tile_i8_neon, 2)
 SITO_I8_BLOCKED_ARM_DRIVER(gemm_i8_blocked_dotprod, SITO_TARGET_DOTPROD, tile_i8_dotprod, 4)
@@ -746,6 +932,46 @@ void sito_gemm_i8_blocked16(const int8_t *xq, size_t ldxq, const float *x_scale,
                             const float *w_scale, const int32_t *w_sums, const float *bias, float *Y, size_t ldy,
                             size_t M, size_t N, size_t K) {
     sito_gemm_i8_blocked16_isa(sito_kernels_isa(), xq, ldxq, x_scale, W, w_scale, w_sums, bias, Y, ldy, M, N, K);
+}
+
+void sito_gemm_i8_blocked16_2pass_isa(sito_isa isa, const int8_t *xq1, const float *x_scale1, const int8_t *xq2,
+                                      const float *x_scale2, size_t ldxq, const int8_t *W, const float *w_scale,
+                                      const int32_t *w_sums, const float *bias, float *Y, size_t ldy, size_t M,
+                                      size_t N, size_t K) {
+    if (M == 0 || N == 0) return;
+    isa = sito_clamp_isa(isa);
+#if SITO_X86
+    if (isa >= SITO_ISA_AVX512_VNNI) {
+        gemm_i8_blocked_2pass_vnni(xq1, x_scale1, xq2, x_scale2, ldxq, W, w_scale, w_sums, bias, Y, ldy, M, N, K);
+        return;
+    }
+    if (isa >= SITO_ISA_AVX2) {
+        gemm_i8_blocked_2pass_avx2(xq1, x_scale1, xq2, x_scale2, ldxq, W, w_scale, bias, Y, ldy, M, N, K);
+        return;
+    }
+#elif SITO_ARM
+    if (isa >= SITO_ISA_NEON_I8MM) {
+        gemm_i8_blocked_2pass_i8mm(xq1, x_scale1, xq2, x_scale2, ldxq, W, w_scale, bias, Y, ldy, M, N, K);
+        return;
+    }
+    if (isa >= SITO_ISA_NEON_DOTPROD) {
+        gemm_i8_blocked_2pass_dotprod(xq1, x_scale1, xq2, x_scale2, ldxq, W, w_scale, bias, Y, ldy, M, N, K);
+        return;
+    }
+    if (isa >= SITO_ISA_NEON) {
+        gemm_i8_blocked_2pass_neon(xq1, x_scale1, xq2, x_scale2, ldxq, W, w_scale, bias, Y, ldy, M, N, K);
+        return;
+    }
+#endif
+    (void)w_sums;
+    gemm_i8_blocked_2pass_scalar(xq1, x_scale1, xq2, x_scale2, ldxq, W, w_scale, bias, Y, ldy, M, N, K);
+}
+
+void sito_gemm_i8_blocked16_2pass(const int8_t *xq1, const float *x_scale1, const int8_t *xq2, const float *x_scale2,
+                                  size_t ldxq, const int8_t *W, const float *w_scale, const int32_t *w_sums,
+                                  const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K) {
+    sito_gemm_i8_blocked16_2pass_isa(sito_kernels_isa(), xq1, x_scale1, xq2, x_scale2, ldxq, W, w_scale, w_sums,
+                                     bias, Y, ldy, M, N, K);
 }
 
 void sito_gemm_bf16_blocked16_isa(sito_isa isa, const uint16_t *xb, size_t ldxb, const uint16_t *W,

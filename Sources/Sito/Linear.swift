@@ -4,7 +4,9 @@
 //   bf16 → sito_gemm_bf16 (activations rounded to bf16 once per call)
 //   i8   → sito_gemm_i8 with per-token dynamic activation quantization (formats/quantization.md); with
 //          two activation passes, x ≈ q1·s1 + q2·s2 (the second pass quantizes the residual) and
-//          y = (q1·s1)·Wᵀ + b + (q2·s2)·Wᵀ: two int8 GEMMs, for trained models' outlier activations
+//          y = (q1·s1)·Wᵀ + b + (q2·s2)·Wᵀ, for trained models' outlier activations: one fused kernel
+//          (sito_gemm_i8_blocked16_2pass, each weight group read once) on blocked16 weights, two int8 GEMMs
+//          and an addition on row-major ones; bit-identical either way
 //   f16  → widened to f32 once at load (the only dtype that is copied)
 // Which int8 scheme a projection runs is the header's: its `quantization.plan` entry, else the file-wide
 // `activation_passes`; a plan may mix int8 and bf16 projections in one file (formats/quantization.md).
@@ -226,8 +228,20 @@ struct Linear: @unchecked Sendable {
                     }
                 }
                 parallelOverOutputs(n) { n0, n1 in
-                    gemm(xq, xs, bias, y, ldy, n0, n1)
-                    guard activations == .twoPass else { return }
+                    // One kernel call per projection, chosen by this projection's own activation scheme.
+                    switch activations {
+                    case .onePass:
+                        gemm(xq, xs, bias, y, ldy, n0, n1)
+                        return
+                    case .twoPass where blocked:
+                        // Fused: each weight group is read once for both passes; bit-identical to the two
+                        // GEMMs and the addition below (sito_kernels.h, sito_gemm_i8_blocked16_2pass).
+                        sito_gemm_i8_blocked16_2pass(xq, xs, rq, rs, k, w + n0 * k, scale + n0, s + n0, bias + n0,
+                                                     y + n0, ldy, rows, n1 - n0, k)
+                        return
+                    case .twoPass:
+                        gemm(xq, xs, bias, y, ldy, n0, n1)
+                    }
                     gemm(rq, rs, nil, y2, n, n0, n1)
                     for r in 0..<rows {
                         let dst = y + r * ldy, src = y2 + r * n
@@ -243,10 +257,12 @@ struct Linear: @unchecked Sendable {
         switch storage {
         case .f32: return 0
         case .bf16: return Linear.align(rows * inFeatures * 2)
-        case .i8(_, _, _, let activations, _):
+        case .i8(_, _, _, let activations, let blocked):
             switch activations {
             case .onePass: return quantOffset(1, rows: rows)
-            case .twoPass: return quantOffset(2, rows: rows) + Linear.align(rows * outFeatures * 4)
+            case .twoPass:
+                // Row-major weights add the second pass's output rows (the blocked16 kernel is fused).
+                return quantOffset(2, rows: rows) + (blocked ? 0 : Linear.align(rows * outFeatures * 4))
             }
         }
     }

@@ -86,6 +86,61 @@ final class Blocked16Tests: XCTestCase {
         }
     }
 
+    /// The fused two-pass kernel against what Linear did before it: two scalar row-major GEMMs (pass 1 with
+    /// the bias, pass 2 without) and one f32 addition per element, bit for bit on every path. Pass 2 is the
+    /// quantized residual, as in Linear.prepare, so its scales are ~1/127 of pass 1's.
+    func testInt8TwoPassFusedIsBitIdenticalToTwoGemmsAndAnAdd() {
+        var rng = SplitMix64(seed: 25)
+        for s in shapes {
+            let ldx = s.k + 5, ldy = s.n + 3
+            let x = rng.floats(s.m * ldx, scale: 3)
+            var xq = [Int8](repeating: 0, count: s.m * ldx), sx = [Float](repeating: 0, count: s.m)
+            sito_quantize_rows_i8(x, ldx, s.m, s.k, &xq, ldx, &sx)
+            var residual = [Float](repeating: 0, count: s.m * ldx)
+            for r in 0..<s.m {
+                for i in 0..<s.k {
+                    let back = Float(xq[r * ldx + i]) * sx[r]
+                    residual[r * ldx + i] = x[r * ldx + i] - back
+                }
+            }
+            var rq = [Int8](repeating: 0, count: s.m * ldx), rs = [Float](repeating: 0, count: s.m)
+            sito_quantize_rows_i8(residual, ldx, s.m, s.k, &rq, ldx, &rs)
+            let w = (0..<(s.n * s.k)).map { _ in Int8(rng.int(-127...127)) }
+            let sw = (0..<s.n).map { _ in 1e-3 * (1 + rng.float()) }
+            let bias = rng.floats(s.n)
+            var packed = [Int8](repeating: 0, count: s.n * s.k)
+            sito_pack_blocked16(w, s.k, 1, s.n, s.k, &packed)
+            var sums = [Int32](repeating: 0, count: s.n)
+            sito_i8_row_sums(w, s.k, s.n, s.k, &sums)
+            for withBias in [true, false] {
+                var expect = [Float](repeating: 12345, count: s.m * ldy)
+                var second = [Float](repeating: 0, count: s.m * ldy)
+                bias.withUnsafeBufferPointer { b in
+                    sito_gemm_i8_isa(SITO_ISA_SCALAR, xq, ldx, sx, w, s.k, sw, sums, withBias ? b.baseAddress : nil,
+                                     &expect, ldy, s.m, s.n, s.k)
+                }
+                sito_gemm_i8_isa(SITO_ISA_SCALAR, rq, ldx, rs, w, s.k, sw, sums, nil, &second, ldy, s.m, s.n, s.k)
+                for r in 0..<s.m {
+                    for c in 0..<s.n { expect[r * ldy + c] += second[r * ldy + c] }
+                }
+                for level in availableLevels {
+                    for withSums in [true, false] {
+                        var y = [Float](repeating: 12345, count: s.m * ldy)
+                        bias.withUnsafeBufferPointer { b in
+                            sums.withUnsafeBufferPointer { sp in
+                                sito_gemm_i8_blocked16_2pass_isa(level, xq, sx, rq, rs, ldx, packed, sw,
+                                                                 withSums ? sp.baseAddress : nil,
+                                                                 withBias ? b.baseAddress : nil, &y, ldy, s.m, s.n, s.k)
+                            }
+                        }
+                        assertBitIdentical(y, expect, "i8 blocked16 two-pass \(String(cString: sito_gemm_i8_path_name(level))) "
+                                           + "M=\(s.m) N=\(s.n) K=\(s.k) bias=\(withBias) sums=\(withSums)")
+                    }
+                }
+            }
+        }
+    }
+
     func testInt8SplittingNAtBlockBoundaries() {
         // Two "threads" taking W rows [0, 32) and [32, 80): W + n0 · K, as for row-major weights.
         var rng = SplitMix64(seed: 24)

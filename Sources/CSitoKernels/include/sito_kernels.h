@@ -248,6 +248,24 @@ void sito_gemm_i8_blocked16_isa(sito_isa isa, const int8_t *xq, size_t ldxq, con
                                 const int8_t *W, const float *w_scale, const int32_t *w_sums,
                                 const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K);
 
+/// Two activation passes of the same rows against one blocked16 W, each weight group read once for both
+/// (formats/quantization.md, "Two-pass activations"): (xq1, x_scale1) = quantize(x), (xq2, x_scale2) =
+/// quantize(the residual), both [M, K] with row stride ldxq. Exactly, for each (m, n):
+///   Y[m,n] = sito_gemm_i8(xq1, x_scale1, …, bias)[m,n] + sito_gemm_i8(xq2, x_scale2, …, NULL)[m,n]
+/// i.e. (((float)acc1 * s1) * sw + bias) + (((float)acc2 * s2) * sw), every operation rounded to f32, the
+/// final addition last: BIT-IDENTICAL to two sito_gemm_i8(_blocked16) calls followed by y += y2, on every
+/// path (scalar, avx2, avx512vnni, neon, neon-dotprod, neon-i8mm). Preconditions as sito_gemm_i8_blocked16.
+/// One call per projection and pass count: a file whose projections have different activation schemes
+/// calls this for its two-pass ones and sito_gemm_i8_blocked16 for the others.
+void sito_gemm_i8_blocked16_2pass(const int8_t *xq1, const float *x_scale1, const int8_t *xq2,
+                                  const float *x_scale2, size_t ldxq, const int8_t *W, const float *w_scale,
+                                  const int32_t *w_sums, const float *bias, float *Y, size_t ldy,
+                                  size_t M, size_t N, size_t K);
+void sito_gemm_i8_blocked16_2pass_isa(sito_isa isa, const int8_t *xq1, const float *x_scale1, const int8_t *xq2,
+                                      const float *x_scale2, size_t ldxq, const int8_t *W, const float *w_scale,
+                                      const int32_t *w_sums, const float *bias, float *Y, size_t ldy,
+                                      size_t M, size_t N, size_t K);
+
 /// sito_gemm_bf16 with a blocked16 W: the same scheme and the same tolerance between any two paths
 /// (`bf16GemmTolerance`), here including the row-major kernels. Each output is ONE f32 accumulator
 /// summing k in order (vdpbf16ps adds two products per step; the avx512/avx2/neon paths do the two FMAs of

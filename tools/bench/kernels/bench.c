@@ -6,7 +6,8 @@
 // works but generates a slower VNNI loop (~250-270 instead of ~320-400 GOPS on the development machine):
 //   clang -std=gnu11 -O2 -o /tmp/sito-kernel-bench tools/bench/kernels/bench.c Sources/CSitoKernels/*.c
 //      -I Sources/CSitoKernels/include -lopenblas -lm && OPENBLAS_NUM_THREADS=1 /tmp/sito-kernel-bench
-// Options: [reps] (default 5), --wall (wall-clock instead of thread CPU time), --attention (only the
+// Options: [reps] (default 5), --i8 (only the int8 kernels on the large config's shapes, the fused
+// two-pass kernel against two single-pass calls, and the register-only AVX2 int8 instruction mixes), --wall (wall-clock instead of thread CPU time), --attention (only the
 // attention section: sito_attention_* against the sgemm + online-softmax tiling it replaced), --f32 (only
 // the f32 GEMM comparison: sito_gemm_f32 against cblas_sgemm on the runtime's projection shapes); shapes
 // are fixed below. Every GEMM shape also reports sito_gemm_f32's paths beside sgemm. Each number is the median of `reps` timed runs
@@ -93,7 +94,74 @@ __attribute__((target("avx2,fma"), noinline)) static double peak_fma_ymm(long n)
     const __m256 x = _mm256_set1_ps(1), y = _mm256_set1_ps(1e-9f);
     PEAK_BODY(__m256, _mm256_setzero_ps(), _mm256_fmadd_ps(x, y, a[i]), 16.0)
 }
+
+// AVX2 int8 instruction mixes, register-only (inline asm, so nothing is hoisted or fused): 8 independent
+// int32 accumulators (ymm0–7), weights in ymm8–11, the broadcast activation in ymm12, |x| in ymm13, the
+// int16 ones in ymm15. GOPS = 2 · multiply-adds / s. One step = one activation row × 4 weight vectors
+// (128 multiply-adds), two rows per iteration.
+//   sito : vpabsb once per row, then per vector vpsignb + vpmaddubsw + vpmaddwd + vpaddd (Sito's exact mix)
+//   u8s8 : per vector vpmaddubsw + vpmaddwd + vpaddd (oneDNN's AVX2 mix: u8 activations with a
+//          compensation term; NOT exact for |w|, |x| ≤ 127 with x + 128 ≤ 255: a pair of products reaches
+//          255·127·2 = 64770 > 32767 and vpmaddubsw saturates, which is why oneDNN limits such weights)
+//   s16  : int16 operands, per vector vpmaddwd + vpaddd (16 multiply-adds per instruction; exact)
+#define MIX_STEP_SITO(A0, A1, A2, A3)                                                                        \
+    "vpabsb %%ymm12, %%ymm13\n\t"                                                                             \
+    "vpsignb %%ymm12, %%ymm8, %%ymm14\n\t vpmaddubsw %%ymm14, %%ymm13, %%ymm14\n\t"                          \
+    "vpmaddwd %%ymm15, %%ymm14, %%ymm14\n\t vpaddd %%ymm14, " A0 ", " A0 "\n\t"                               \
+    "vpsignb %%ymm12, %%ymm9, %%ymm14\n\t vpmaddubsw %%ymm14, %%ymm13, %%ymm14\n\t"                          \
+    "vpmaddwd %%ymm15, %%ymm14, %%ymm14\n\t vpaddd %%ymm14, " A1 ", " A1 "\n\t"                               \
+    "vpsignb %%ymm12, %%ymm10, %%ymm14\n\t vpmaddubsw %%ymm14, %%ymm13, %%ymm14\n\t"                         \
+    "vpmaddwd %%ymm15, %%ymm14, %%ymm14\n\t vpaddd %%ymm14, " A2 ", " A2 "\n\t"                               \
+    "vpsignb %%ymm12, %%ymm11, %%ymm14\n\t vpmaddubsw %%ymm14, %%ymm13, %%ymm14\n\t"                         \
+    "vpmaddwd %%ymm15, %%ymm14, %%ymm14\n\t vpaddd %%ymm14, " A3 ", " A3 "\n\t"
+#define MIX_STEP_U8S8(A0, A1, A2, A3)                                                                        \
+    "vpmaddubsw %%ymm8, %%ymm13, %%ymm14\n\t vpmaddwd %%ymm15, %%ymm14, %%ymm14\n\t vpaddd %%ymm14, " A0 ", " A0 "\n\t" \
+    "vpmaddubsw %%ymm9, %%ymm13, %%ymm14\n\t vpmaddwd %%ymm15, %%ymm14, %%ymm14\n\t vpaddd %%ymm14, " A1 ", " A1 "\n\t" \
+    "vpmaddubsw %%ymm10, %%ymm13, %%ymm14\n\t vpmaddwd %%ymm15, %%ymm14, %%ymm14\n\t vpaddd %%ymm14, " A2 ", " A2 "\n\t" \
+    "vpmaddubsw %%ymm11, %%ymm13, %%ymm14\n\t vpmaddwd %%ymm15, %%ymm14, %%ymm14\n\t vpaddd %%ymm14, " A3 ", " A3 "\n\t"
+#define MIX_STEP_S16(A0, A1, A2, A3)                                                                         \
+    "vpmaddwd %%ymm8, %%ymm12, %%ymm14\n\t vpaddd %%ymm14, " A0 ", " A0 "\n\t"                                \
+    "vpmaddwd %%ymm9, %%ymm12, %%ymm14\n\t vpaddd %%ymm14, " A1 ", " A1 "\n\t"                                \
+    "vpmaddwd %%ymm10, %%ymm12, %%ymm14\n\t vpaddd %%ymm14, " A2 ", " A2 "\n\t"                               \
+    "vpmaddwd %%ymm11, %%ymm12, %%ymm14\n\t vpaddd %%ymm14, " A3 ", " A3 "\n\t"
+#define MIX_LOOP(STEP, MACS_PER_STEP)                                                                        \
+    double t0 = now();                                                                                      \
+    __asm__ volatile("vpxor %%ymm0, %%ymm0, %%ymm0\n\t vpxor %%ymm1, %%ymm1, %%ymm1\n\t"                    \
+                     "vpxor %%ymm2, %%ymm2, %%ymm2\n\t vpxor %%ymm3, %%ymm3, %%ymm3\n\t"                    \
+                     "vpxor %%ymm4, %%ymm4, %%ymm4\n\t vpxor %%ymm5, %%ymm5, %%ymm5\n\t"                    \
+                     "vpxor %%ymm6, %%ymm6, %%ymm6\n\t vpxor %%ymm7, %%ymm7, %%ymm7\n\t"                    \
+                     "vpcmpeqw %%ymm15, %%ymm15, %%ymm15\n\t vpsrlw $15, %%ymm15, %%ymm15\n\t"              \
+                     "vpcmpeqb %%ymm8, %%ymm8, %%ymm8\n\t vmovdqa %%ymm8, %%ymm9\n\t"                       \
+                     "vmovdqa %%ymm8, %%ymm10\n\t vmovdqa %%ymm8, %%ymm11\n\t vmovdqa %%ymm8, %%ymm12\n\t" \
+                     "vpabsb %%ymm12, %%ymm13\n\t"                                                           \
+                     "1:\n\t" STEP("%%ymm0", "%%ymm1", "%%ymm2", "%%ymm3") STEP("%%ymm4", "%%ymm5", "%%ymm6", "%%ymm7") \
+                     "dec %0\n\t jnz 1b\n\t vzeroupper"                                                      \
+                     : "+r"(n)::"cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",     \
+                       "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");                           \
+    return (double)n0 * 2 * (MACS_PER_STEP) * 2 / (now() - t0) * 1e-9;
+
+__attribute__((target("avx2"), noinline)) static double peak_i8_sito(long n) { const long n0 = n; MIX_LOOP(MIX_STEP_SITO, 128) }
+__attribute__((target("avx2"), noinline)) static double peak_i8_u8s8(long n) { const long n0 = n; MIX_LOOP(MIX_STEP_U8S8, 128) }
+__attribute__((target("avx2"), noinline)) static double peak_i8_s16(long n) { const long n0 = n; MIX_LOOP(MIX_STEP_S16, 64) }
 #endif
+
+/// The AVX2 int8 mixes above, median of 5 (1 thread).
+static void print_i8_mix_peaks(void) {
+#if defined(__x86_64__)
+    if (sito_isa_family_of(sito_kernels_detect_isa()) != SITO_ISA_FAMILY_X86) return;
+    double a[5], b[5], c[5];
+    for (int r = 0; r < 5; r++) {
+        a[r] = peak_i8_sito(20000000);
+        b[r] = peak_i8_u8s8(20000000);
+        c[r] = peak_i8_s16(20000000);
+    }
+    qsort(a, 5, sizeof(double), cmp_double);
+    qsort(b, 5, sizeof(double), cmp_double);
+    qsort(c, 5, sizeof(double), cmp_double);
+    printf("AVX2 int8 mixes, register-only (1 thread, GOPS): abs/sign+maddubs+maddwd+add (Sito, exact) %.1f;"
+           "  maddubs+maddwd+add (u8s8, saturates) %.1f;  int16 maddwd+add (exact) %.1f\n", a[2], b[2], c[2]);
+#endif
+}
 
 static void print_peaks(void) {
 #if defined(__x86_64__)
@@ -130,6 +198,7 @@ static double bf16_worst_ratio(const uint16_t *xb, const uint16_t *wb, const flo
 }
 
 static int f32_only = 0;
+static int i8_only = 0;   // --i8: the int8 kernels only (with the fused two-pass one), plus the AVX2 mixes
 
 /// Whether `level` is of this CPU's chain (x86 or ARM) and not above the detected level.
 static int runs_here(sito_isa level) {
@@ -181,12 +250,14 @@ static void bench_shape(size_t M, size_t N, size_t K) {
     sito_quantize_rows_i8(X, K, M, K, xq, K, sx);
 
     printf("M=%-5zu N=%-5zu K=%-5zu", M, N, K);
-    double t;
-    TIME_MEDIAN(t, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, 1.0f, X, (int)K,
+    double t = 0;
+    if (!i8_only) TIME_MEDIAN(t, cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, 1.0f, X, (int)K,
                                Wf, (int)K, 0.0f, Y, (int)N));
-    printf("  sgemm %6.1f", ops / t * 1e-9);
     const double t_sgemm = t;
-    bench_gemm_f32(X, Wf, bias, Y, Yref, M, N, K, t_sgemm);
+    if (!i8_only) {
+        printf("  sgemm %6.1f", ops / t * 1e-9);
+        bench_gemm_f32(X, Wf, bias, Y, Yref, M, N, K, t_sgemm);
+    }
     if (f32_only) {
         printf("\n");
         fflush(stdout);
@@ -217,8 +288,36 @@ static void bench_shape(size_t M, size_t N, size_t K) {
             printf("  i8b16/%s %6.1f%s", sito_gemm_i8_path_name(i8_levels[l]), ops / t * 1e-9, same ? "" : " MISMATCH");
         }
     }
+    if (blockable) {   // the fused two-pass kernel against two single-pass GEMMs (its own reference)
+        int8_t *xq2 = malloc(M * K);
+        float *sx2 = malloc(M * sizeof(float)), *Y2 = malloc(M * N * sizeof(float));
+        for (size_t i = 0; i < M * K; i++) xq2[i] = (int8_t)-xq[M * K - 1 - i];
+        for (size_t m = 0; m < M; m++) sx2[m] = sx[m] / 128;
+        for (int l = 0; l < 2; l++) {
+            if (i8_levels[l] > have) continue;
+            sito_gemm_i8_blocked16_isa(i8_levels[l], xq, K, sx, wqb, sw, sums, bias, Yref, N, M, N, K);
+            sito_gemm_i8_blocked16_isa(i8_levels[l], xq2, K, sx2, wqb, sw, sums, NULL, Y2, N, M, N, K);
+            for (size_t i = 0; i < M * N; i++) Yref[i] += Y2[i];
+            TIME_MEDIAN(t, sito_gemm_i8_blocked16_2pass_isa(i8_levels[l], xq, sx, xq2, sx2, K, wqb, sw, sums, bias, Y, N, M, N, K));
+            const int same = memcmp(Y, Yref, M * N * sizeof(float)) == 0;
+            double t2;
+            TIME_MEDIAN(t2, sito_gemm_i8_blocked16_isa(i8_levels[l], xq, K, sx, wqb, sw, sums, bias, Y, N, M, N, K);
+                            sito_gemm_i8_blocked16_isa(i8_levels[l], xq2, K, sx2, wqb, sw, sums, NULL, Y2, N, M, N, K));
+            printf("  i8b16x2/%s %6.1f (2 calls %6.1f)%s", sito_gemm_i8_path_name(i8_levels[l]), 2 * ops / t * 1e-9,
+                   2 * ops / t2 * 1e-9, same ? "" : " MISMATCH");
+        }
+        free(xq2); free(sx2); free(Y2);
+    }
     TIME_MEDIAN(t, sito_quantize_rows_i8(X, K, M, K, xq, K, sx));
     printf("  quant-x %.2fms", t * 1e3);
+    if (i8_only) {
+        free(wqb);
+        printf("\n");
+        fflush(stdout);
+        free(X); free(Wf); free(Y); free(Yref); free(xq); free(wq); free(sx); free(sw); free(bias); free(sums);
+        free(xb); free(wb);
+        return;
+    }
 
     if (check) sito_gemm_bf16_isa(SITO_ISA_SCALAR, xb, K, wb, K, bias, Yref, N, M, N, K);
     const sito_isa bf_levels[] = {SITO_ISA_AVX2, SITO_ISA_AVX512, SITO_ISA_AVX512_BF16};
@@ -316,6 +415,7 @@ int main(int argc, char **argv) {
         if (strcmp(argv[i], "--wall") == 0) timer = CLOCK_MONOTONIC;
         else if (strcmp(argv[i], "--attention") == 0) attention_only = 1;
         else if (strcmp(argv[i], "--f32") == 0) f32_only = 1;
+        else if (strcmp(argv[i], "--i8") == 0) i8_only = 1;
         else reps = atoi(argv[i]);
     }
     if (reps < 1 || reps > MAXREPS) reps = 5;
@@ -336,6 +436,17 @@ int main(int argc, char **argv) {
         {128, 1024, 1024}, {128, 4096, 1024}, {128, 1024, 4096},
         {4096, 1024, 1024}, {4096, 4096, 1024}, {4096, 1024, 4096},
     };
+    if (i8_only) {   // the large config's projection shapes at 128 and 512 rows (one pair's tokens)
+        print_i8_mix_peaks();
+        static const size_t i8_shapes[][3] = {
+            {128, 1024, 1024}, {128, 4096, 1024}, {128, 1024, 4096}, {512, 1024, 1024}, {512, 4096, 1024},
+            {512, 1024, 4096},
+        };
+        for (size_t i = 0; i < sizeof i8_shapes / sizeof i8_shapes[0]; i++)
+            bench_shape(i8_shapes[i][0], i8_shapes[i][1], i8_shapes[i][2]);
+        print_i8_mix_peaks();
+        return 0;
+    }
     if (f32_only) {
         for (size_t i = 0; i < sizeof f32_shapes / sizeof f32_shapes[0]; i++)
             bench_shape(f32_shapes[i][0], f32_shapes[i][1], f32_shapes[i][2]);

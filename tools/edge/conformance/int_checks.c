@@ -1,6 +1,6 @@
 // int_checks.c: conformance_int, the int8 / bf16 half of the conformance driver. Every path of
 //   sito_quantize_rows_i8, sito_f32_to_bf16, sito_i8_row_sums(_blocked16), sito_gemm_i8,
-//   sito_gemm_i8_blocked16, sito_gemm_bf16, sito_gemm_bf16_blocked16
+//   sito_gemm_i8_blocked16, sito_gemm_i8_blocked16_2pass, sito_gemm_bf16, sito_gemm_bf16_blocked16
 // that this CPU has (each level of its chain up to the detected one, through the _isa entry points) is
 // run against the scalar reference, and so is the un-suffixed entry point (the level in effect, which
 // SITO_ISA lowers; reported as "selected:<path>"), on deterministic random inputs: ragged shapes (M, N, K
@@ -81,6 +81,13 @@ static void gemm_i8_blocked_call(sito_isa level, const int8_t *xq, size_t ldxq, 
                                  float *Y, size_t ldy, size_t M, size_t N, size_t K) {
     if (level == SELECTED) sito_gemm_i8_blocked16(xq, ldxq, x_scale, W, w_scale, w_sums, bias, Y, ldy, M, N, K);
     else sito_gemm_i8_blocked16_isa(level, xq, ldxq, x_scale, W, w_scale, w_sums, bias, Y, ldy, M, N, K);
+}
+
+static void gemm_i8_2pass_call(sito_isa level, const int8_t *xq1, const float *s1, const int8_t *xq2, const float *s2,
+                               size_t ldxq, const int8_t *W, const float *w_scale, const int32_t *w_sums,
+                               const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K) {
+    if (level == SELECTED) sito_gemm_i8_blocked16_2pass(xq1, s1, xq2, s2, ldxq, W, w_scale, w_sums, bias, Y, ldy, M, N, K);
+    else sito_gemm_i8_blocked16_2pass_isa(level, xq1, s1, xq2, s2, ldxq, W, w_scale, w_sums, bias, Y, ldy, M, N, K);
 }
 
 static void gemm_bf16_call(sito_isa level, const uint16_t *xb, size_t ldxb, const uint16_t *W, size_t ldw,
@@ -528,6 +535,78 @@ static void check_gemm_i8_blocked16(conf_state *st) {
     for (size_t s = 0; s < ns; s++) i8_free(&probs[s]);
 }
 
+/// The fused two-pass kernel: pass 1 is the problem's xq, pass 2 another int8 matrix of the same shape (the
+/// first one reversed and negated, scales / 128, as a residual's would be); the reference is what Linear
+/// computed before the fused kernel: two scalar row-major GEMMs (bias on pass 1) and one f32 add.
+static void check_gemm_i8_blocked16_2pass(conf_state *st) {
+    static const size_t shapes[][3] = {
+        {1, 16, 4}, {2, 32, 8}, {3, 48, 12}, {5, 80, 100}, {6, 64, 64}, {7, 16, 256}, {13, 112, 36},
+        {20, 64, 1024}, {97, 48, 20}, {200, 144, 44}, {0, 16, 4}, {3, 16, 0}, {4, 32, 28}, {9, 96, 1028},
+        {5, 32, 4096 + 4},
+    };
+    const size_t ns = sizeof shapes / sizeof shapes[0];
+    i8_problem probs[32];
+    int8_t *xq2[32];
+    float *sx2[32], *ref[32][2];
+    uint64_t rng = 29;
+    for (size_t s = 0; s < ns; s++) {
+        const size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        probs[s] = i8_make(M, N, K, K + 5, K, K == 4096 + 4, &rng);
+        const i8_problem *p = &probs[s];
+        const size_t xn = extent(M, p->ldx, K);
+        xq2[s] = galloc(xn);
+        for (size_t i = 0; i < xn; i++) xq2[s][i] = (int8_t)-p->xq[xn - 1 - i];
+        sx2[s] = xmalloc((M + 1) * sizeof(float));
+        for (size_t m = 0; m < M; m++) sx2[s][m] = p->sx[m] * (1.0f / 128);
+        const size_t cnt = M * p->ldy + 1;
+        float *second = xmalloc(cnt * sizeof(float));
+        fill(second, cnt);
+        sito_gemm_i8_isa(SITO_ISA_SCALAR, xq2[s], p->ldx, sx2[s], p->w, p->ldw, p->sw, NULL, NULL, second, p->ldy, M, N, K);
+        for (int withBias = 0; withBias < 2; withBias++) {
+            ref[s][withBias] = xmalloc(cnt * sizeof(float));
+            for (size_t i = 0; i < cnt; i++) ref[s][withBias][i] = p->ref[withBias][i];
+            for (size_t m = 0; m < M; m++)
+                for (size_t n = 0; n < N; n++) ref[s][withBias][m * p->ldy + n] += second[m * p->ldy + n];
+        }
+        free(second);
+    }
+    sito_isa levels[16];
+    const size_t nl = levels_to_check(levels);
+    for (size_t l = 0; l < nl; l++) {
+        outcome o;
+        outcome_init(&o);
+        for (size_t s = 0; s < ns; s++) {
+            const i8_problem *p = &probs[s];
+            const size_t cnt = p->M * p->ldy + 1;
+            float *y = xmalloc(cnt * sizeof(float));
+            for (int withBias = 0; withBias < 2; withBias++)
+                for (int withSums = 0; withSums < 2; withSums++) {
+                    fill(y, cnt);
+                    gemm_i8_2pass_call(levels[l], p->xq, p->sx, xq2[s], sx2[s], p->ldx, p->packed, p->sw,
+                                       withSums ? p->sums : NULL, withBias ? p->bias : NULL, y, p->ldy, p->M, p->N, p->K);
+                    size_t first;
+                    const size_t d = count_bit_differences(y, ref[s][withBias], cnt, &first);
+                    if (d) {
+                        char what[200];
+                        snprintf(what, sizeof what, "M=%zu N=%zu K=%zu bias=%d sums=%d: %zu values differ, first (%zu, %zu) "
+                                 "%.9g vs scalar %.9g", p->M, p->N, p->K, withBias, withSums, d, first / p->ldy,
+                                 first % p->ldy, y[first], ref[s][withBias][first]);
+                        outcome_fail(&o, what);
+                    }
+                }
+            free(y);
+        }
+        char note[96];
+        snprintf(note, sizeof note, "bit-identical to 2 row-major scalar GEMMs + add, %zu shapes × bias × w_sums", ns);
+        conf_report(st, "gemm_i8_blocked16_2pass", path_label(sito_gemm_i8_path_name, levels[l]), o.ok, 0,
+                    o.ok ? note : o.note);
+    }
+    for (size_t s = 0; s < ns; s++) {
+        i8_free(&probs[s]);
+        gfree(xq2[s]), free(sx2[s]), free(ref[s][0]), free(ref[s][1]);
+    }
+}
+
 // MARK: - bf16 GEMM
 
 typedef struct {
@@ -792,6 +871,7 @@ void conformance_int(conf_state *st) {
     check_row_sums(st);
     check_gemm_i8(st);
     check_gemm_i8_blocked16(st);
+    check_gemm_i8_blocked16_2pass(st);
     check_gemm_bf16(st);
     check_gemm_bf16_blocked16(st);
 }

@@ -187,6 +187,18 @@ public final class Engine: Sendable {
         APIError.validation((error.errorDescription ?? "\(error)") + "; send truncate: true, or start the server with --auto-truncate")
     }
 
+    /// Each text's tokens, truncated to the model's maximum; a text that had to be truncated when the
+    /// request does not allow it is a 422 naming its index among `texts` and its part.
+    private static func encode(_ texts: [String], part: InputPart, _ embedder: Embedder, allowTruncation: Bool) throws -> [Encoding] {
+        try texts.enumerated().map { i, text in
+            let e = try embedder.encode(text)
+            if e.truncated && !allowTruncation {
+                throw tooLong(.inputTooLong(index: i, part: part, tokens: e.untruncatedLength, limit: embedder.maxLength))
+            }
+            return e
+        }
+    }
+
     private func submit(_ scheduler: Scheduler, _ inputs: [ModelInput], isGone: @escaping @Sendable () -> Bool) async throws -> ScheduledResult {
         do {
             return try await scheduler.submit(inputs, isGone: isGone)
@@ -234,17 +246,8 @@ public final class Engine: Sendable {
                 }
                 return RerankOutcome(results: ranked, timings: timings, tokens: encodings.reduce(0) { $0 + $1.ids.count })
             case .embedder(let embedder):
-                var encodings: [Encoding] = [try embedder.encode(query)]
-                if encodings[0].truncated && !allowTruncation {
-                    throw Self.tooLong(.inputTooLong(index: 0, part: .query, tokens: encodings[0].untruncatedLength, limit: embedder.maxLength))
-                }
-                for (i, text) in texts.enumerated() {
-                    let e = try embedder.encode(text)
-                    if e.truncated && !allowTruncation {
-                        throw Self.tooLong(.inputTooLong(index: i, part: .document, tokens: e.untruncatedLength, limit: embedder.maxLength))
-                    }
-                    encodings.append(e)
-                }
+                let encodings = try Self.encode([query], part: .query, embedder, allowTruncation: allowTruncation)
+                    + Self.encode(texts, part: .document, embedder, allowTruncation: allowTruncation)
                 timings.tokenization = ContinuousClock.now - t0
                 encodings.forEach { metrics.inputLength($0.ids.count) }
                 let result = try await submit(scheduler, encodings.map { ModelInput(ids: $0.ids, typeIds: nil) }, isGone: isGone)
@@ -272,14 +275,7 @@ public final class Engine: Sendable {
         return try await withPermit {
             var timings = Timings()
             let t0 = ContinuousClock.now
-            var encodings: [Encoding] = []
-            for (i, text) in texts.enumerated() {
-                let e = try embedder.encode(text)
-                if e.truncated && !allowTruncation {
-                    throw Self.tooLong(.inputTooLong(index: i, part: .text, tokens: e.untruncatedLength, limit: embedder.maxLength))
-                }
-                encodings.append(e)
-            }
+            let encodings = try Self.encode(texts, part: .text, embedder, allowTruncation: allowTruncation)
             timings.tokenization = ContinuousClock.now - t0
             encodings.forEach { metrics.inputLength($0.ids.count) }
             let result = try await submit(scheduler, encodings.map { ModelInput(ids: $0.ids, typeIds: nil) }, isGone: isGone)

@@ -73,4 +73,10 @@ public enum ArchitectureSchema {
         }
         return out
     }
+
+    /// The weights of the quantizable projections (every `linear` but `head.out_proj`), in file order:
+    /// what a `quantization.plan` may name (formats/quantization.md, "Per-projection plans").
+    public static func quantizableProjections(for m: ModelHyperparameters) -> [ExpectedTensor] {
+        expectedTensors(for: m).filter { $0.quantizable && $0.projection }
+    }
 }

@@ -435,7 +435,7 @@ public final class SitoFile: @unchecked Sendable {
         }
         if let plan = h.quantization?.plan {
             // Each entry names a projection whose weight has the scheme's dtype (sorted: one error, always the same).
-            let projections = Set(ArchitectureSchema.expectedTensors(for: m).filter { $0.quantizable && $0.projection }.map(\.name))
+            let projections = Set(ArchitectureSchema.quantizableProjections(for: m).map(\.name))
             for (name, scheme) in plan.sorted(by: { $0.key < $1.key }) {
                 let field = "quantization.plan[\"\(name)\"]"
                 guard let i = index[name + ".weight"], projections.contains(name + ".weight") else {

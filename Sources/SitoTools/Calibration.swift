@@ -121,7 +121,7 @@ public struct Calibrator {
     /// The estimated cost of `plan` relative to all single-pass int8: Σ MACs × scheme cost / Σ MACs.
     public static func estimatedCost(_ plan: [String: ProjectionScheme], model m: ModelHyperparameters) -> Double {
         var weighted = 0.0, total = 0.0
-        for e in ArchitectureSchema.expectedTensors(for: m) where e.quantizable && e.projection {
+        for e in ArchitectureSchema.quantizableProjections(for: m) {
             let macs = Double(e.shape[0] * e.shape[1])
             weighted += macs * (plan[Quantizer.projectionName(e.name)] ?? .int8).estimatedCost
             total += macs

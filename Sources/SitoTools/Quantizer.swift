@@ -93,7 +93,7 @@ public struct Quantizer {
 
     /// The projections a plan may name, in file order: the quantizable projection matrices of `model`.
     public static func projections(of model: ModelHyperparameters) -> [String] {
-        ArchitectureSchema.expectedTensors(for: model).filter { $0.quantizable && $0.projection }.map { projectionName($0.name) }
+        ArchitectureSchema.quantizableProjections(for: model).map { projectionName($0.name) }
     }
 
     /// Whether `name` matches a `*` glob.
@@ -190,7 +190,7 @@ public struct Quantizer {
             throw QuantizeError.unmatchedPattern(p)
         }
         if !plan.isEmpty && type != .int8 { throw QuantizeError.planNeedsInt8(type) }
-        let projections = Set(expected.filter { $0.quantizable && $0.projection }.map { Quantizer.projectionName($0.name) })
+        let projections = Set(Quantizer.projections(of: file.header.model))
         for name in plan.keys.sorted() {
             guard projections.contains(name) else { throw QuantizeError.planUnknownProjection(name) }
             if let p = keepFloat.first(where: { Quantizer.matches(name + ".weight", $0) }) {

@@ -114,8 +114,7 @@ final class BPETokenizer: Sendable {
     private let byteIds: [Int32]
     /// (left id << 32 | right id) → (rank << 32 | merged id).
     private let merges: MergeTable
-    private let added: [SentencePieceTokenizer.AddedPattern]
-    private let firstByte: [Bool]
+    private let added: AddedTokenSplitter
     private let bos: Int32
     private let eos: Int32
 
@@ -168,13 +167,7 @@ final class BPETokenizer: Sendable {
         self.merges = table
         self.bos = Int32(bos)
         self.eos = Int32(eos)
-        let added = info.addedTokens
-            .map { SentencePieceTokenizer.AddedPattern(bytes: Array($0.content.utf8), id: Int32($0.id), lstrip: $0.lstrip, rstrip: $0.rstrip) }
-            .sorted { $0.bytes.count != $1.bytes.count ? $0.bytes.count > $1.bytes.count : $0.id < $1.id }
-        var first = [Bool](repeating: false, count: 256)
-        for pattern in added { first[Int(pattern.bytes[0])] = true }
-        self.added = added
-        self.firstByte = first
+        self.added = AddedTokenSplitter(info.addedTokens)
     }
 
     /// The id of a vocabulary entry as tokenizer.json spells it ("Ġkot"), or of an added token.
@@ -232,37 +225,9 @@ final class BPETokenizer: Sendable {
         var text = text
         text.withUTF8 { bytes in
             var scratch = Scratch()
-            let n = bytes.count
-            var segmentStart = 0, pos = 0
-            while pos < n {
-                guard firstByte[Int(bytes[pos])], let pattern = match(bytes, at: pos) else {
-                    pos += 1
-                    continue
-                }
-                var start = pos, end = pos + pattern.bytes.count
-                if pattern.lstrip { start = skipWhitespaceBackward(bytes, from: start, notBefore: segmentStart) }
-                if pattern.rstrip { end = skipWhitespaceForward(bytes, from: end) }
-                encodeSegment(UnsafeBufferPointer(rebasing: bytes[segmentStart..<start]), scratch: &scratch, into: &ids)
-                ids.append(pattern.id)
-                segmentStart = end
-                pos = end
-            }
-            encodeSegment(UnsafeBufferPointer(rebasing: bytes[segmentStart..<n]), scratch: &scratch, into: &ids)
+            added.split(bytes, segment: { encodeSegment($0, scratch: &scratch, into: &ids) }, token: { ids.append($0) })
         }
         return ids
-    }
-
-    private func match(_ bytes: UnsafeBufferPointer<UInt8>, at pos: Int) -> SentencePieceTokenizer.AddedPattern? {
-        let remaining = bytes.count - pos
-        for pattern in added where pattern.bytes.count <= remaining {
-            var equal = true
-            for k in 0..<pattern.bytes.count where bytes[pos + k] != pattern.bytes[k] {
-                equal = false
-                break
-            }
-            if equal { return pattern }
-        }
-        return nil
     }
 
     /// Buffers reused across the pieces of one call.

@@ -39,18 +39,9 @@ final class SentencePieceTokenizer: Sendable {
     private let lattice: UnigramLattice
     private let whitespace: WhitespaceMode
     /// Added tokens, longest content first (ties: smaller id first).
-    private let added: [AddedPattern]
-    /// `firstByte[b]` is true when some added token starts with byte b.
-    private let firstByte: [Bool]
+    private let added: AddedTokenSplitter
     private let bos: Int32
     private let eos: Int32
-
-    struct AddedPattern {
-        let bytes: [UInt8]
-        let id: Int32
-        let lstrip: Bool
-        let rstrip: Bool
-    }
 
     /// Builds the tokenizer from the header's tokenizer and input sections and the bytes of the
     /// tokenizer tensor (a serialized sentencepiece ModelProto). What it needs of the bytes is copied.
@@ -122,12 +113,7 @@ final class SentencePieceTokenizer: Sendable {
         pieceCount = table.pieceCount
         lattice = UnigramLattice(table: table)
 
-        added = info.addedTokens
-            .map { AddedPattern(bytes: Array($0.content.utf8), id: Int32($0.id), lstrip: $0.lstrip, rstrip: $0.rstrip) }
-            .sorted { $0.bytes.count != $1.bytes.count ? $0.bytes.count > $1.bytes.count : $0.id < $1.id }
-        var first = [Bool](repeating: false, count: 256)
-        for pattern in added { first[Int(pattern.bytes[0])] = true }
-        firstByte = first
+        added = AddedTokenSplitter(info.addedTokens)
     }
 
     // MARK: Public API
@@ -188,38 +174,7 @@ final class SentencePieceTokenizer: Sendable {
 
     /// Step 1: split out added tokens; everything between them goes through `encodeSegment`.
     private func encodeContent(_ bytes: UnsafeBufferPointer<UInt8>, into ids: inout [Int32]) {
-        let n = bytes.count
-        var segmentStart = 0
-        var pos = 0
-        while pos < n {
-            guard firstByte[Int(bytes[pos])], let pattern = match(bytes, at: pos) else {
-                pos += 1
-                continue
-            }
-            var start = pos
-            var end = pos + pattern.bytes.count
-            if pattern.lstrip { start = skipWhitespaceBackward(bytes, from: start, notBefore: segmentStart) }
-            if pattern.rstrip { end = skipWhitespaceForward(bytes, from: end) }
-            encodeSegment(UnsafeBufferPointer(rebasing: bytes[segmentStart..<start]), into: &ids)
-            ids.append(pattern.id)
-            segmentStart = end
-            pos = end
-        }
-        encodeSegment(UnsafeBufferPointer(rebasing: bytes[segmentStart..<n]), into: &ids)
-    }
-
-    /// The longest added token starting at `pos`.
-    private func match(_ bytes: UnsafeBufferPointer<UInt8>, at pos: Int) -> AddedPattern? {
-        let remaining = bytes.count - pos
-        for pattern in added where pattern.bytes.count <= remaining {
-            var equal = true
-            for k in 0..<pattern.bytes.count where bytes[pos + k] != pattern.bytes[k] {
-                equal = false
-                break
-            }
-            if equal { return pattern }
-        }
-        return nil
+        added.split(bytes, segment: { encodeSegment($0, into: &ids) }, token: { ids.append($0) })
     }
 
     /// Steps 2–5 for the text between two added tokens.

@@ -146,6 +146,20 @@ class Proj:
         if self.out_idx is not None:
             xo = x[:, self.out_idx]
             x = x[:, self.keep_idx]
+        if self.mode == "w8a16":
+            # int8 weights × 16-bit activations (scheme int8-a16): levels L = min(32767, ⌊(2^31−1)/(127·K)⌋),
+            # s = amax/L, q = clip(rint(x/s), −L, L); acc exact (float64 sums of integers < 2^53);
+            # y = ((f32(acc)·s)·s_w) + b
+            K = x.shape[1]
+            L = min(32767, (2**31 - 1) // (127 * K))
+            s = x.abs().amax(dim=-1, keepdim=True) / torch.tensor(float(L), dtype=F32)
+            safe = torch.where(s == 0, torch.ones_like(s), s)
+            q = torch.where(s == 0, torch.zeros_like(x), torch.clamp(torch.round(x / safe), -L, L))
+            acc = (q.to(torch.float64) @ self.qw.to(torch.float64).T).to(F32)
+            y = (acc * s) * self.sw[None, :]
+            if xo is not None:
+                y = y + xo @ self.W_out.T
+            return y + self.b
         if self.mode == "w8a8x2":
             # two int8 passes over the activation: x ≈ q1·s1 + q2·s2, q2 quantizing the residual
             # r = f32(x - f32(q1·s1)) by the same per-token rule; both GEMMs exact in int32;
@@ -625,6 +639,13 @@ def main(argv=None):
                                              [(is_(k), {"alpha": 0.7}) for k in ("qkv", "up")]}, calib("en", 64))
         ev("x2 down, qkv+up smooth a=0.7, calib pl1024", {**base, "rules": [(is_("down"), X2)] +
                                              [(is_(k), {"alpha": 0.7}) for k in ("qkv", "up")]}, calib("pl", 1024))
+    if want("a16"):
+        A16 = {"mode": "w8a16"}
+        ev("a16 all (int8 weights, 16-bit act), word int8", {"base": A16})
+        ev("a16 all, word f32", {"base": A16, "word": "f32"})
+        ev("a16 all but out w8a8", {"base": A16, "rules": [(is_("out"), {"mode": "w8a8"})]})
+        ev("a16 all but qkv f32", {"base": A16, "rules": [(is_("qkv"), {"mode": "f32"})]})
+        ev("x2 all (reference)", {"base": X2})
     if want("xlmr"):
         xg = json.load(open(a.xlmr_golden, encoding="utf-8"))
         xenc = Encoder(a.xlmr_model)

@@ -277,6 +277,75 @@ void sito_gemm_bf16_blocked16(const uint16_t *xb, size_t ldxb, const uint16_t *W
 void sito_gemm_bf16_blocked16_isa(sito_isa isa, const uint16_t *xb, size_t ldxb, const uint16_t *W,
                                   const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K);
 
+// MARK: - int8 weights × 16-bit activations: the `int8-a16` scheme (gemm_a16.c, quant.c) -----------------
+
+/// The int8 weights of a `.sito` file (sito_quantize_rows_i8, row-major or blocked16, in place) against
+/// activations quantized per row to int16 with `levels` steps each side instead of 127: about two-pass
+/// accuracy (≈ 2^-13…2^-15 relative step at the large config's K) for one pass. On AVX2 the int16 product
+/// (vpmaddwd) costs about what the exact int8 one (vpsignb + vpmaddubsw + vpmaddwd) does.
+///
+/// sito_a16_levels(K) = min(32767, floor((2^31 − 1) / (127 · K))) for K ≥ 1 (32767 for K = 0): the
+/// largest activation level for which every sum Σ_k xq·w of K products with |xq| ≤ levels, |w| ≤ 127 fits
+/// in int32 (|acc| ≤ 127 · K · levels ≤ 2^31 − 1). E.g. K = 384 → 32767, 1024 → 16512, 1536 → 11008,
+/// 4096 → 4128. The runtime quantizes a projection's activations with sito_a16_levels(its K).
+int32_t sito_a16_levels(size_t K);
+
+/// sito_quantize_rows_i8 with `levels` (1 ≤ levels ≤ 32767) in place of 127, into int16. Exactly, for
+/// each row m, in IEEE binary32 arithmetic with round-to-nearest-even:
+///   amax      = max_k |X[m,k]|
+///   scale[m]  = amax / (float)levels                     (one f32 division)
+///   q[m,k]    = scale[m] == 0 ? 0
+///             : (int16) clamp(rint(X[m,k] / scale[m]), -levels, levels)
+///               (one f32 division per element; rint = round half to even)
+/// A row of zeros (or of subnormal amax small enough that amax / levels rounds to 0) gets scale 0 and
+/// q = 0; a row containing a NaN or ±Inf gets scale NaN and q = 0, and is counted in the return value.
+/// X [M, K] row stride ldx; q [M, K] int16, row stride ldq (elements). Paths: scalar, avx2, avx512, neon
+/// (as sito_quantize_path_name), BIT-IDENTICAL. With levels = 127 the q values equal sito_quantize_rows_i8's.
+/// Python (tools/simulate_quant.py's rule, L = np.float32(levels)):
+///   s = np.abs(x).max(-1, keepdims=True) / L
+///   q = np.where(s == 0, 0, np.clip(np.rint(x / np.where(s == 0, 1, s)), -L, L))
+size_t sito_quantize_rows_i16(const float *X, size_t ldx, size_t M, size_t K, int32_t levels,
+                              int16_t *q, size_t ldq, float *scale);
+size_t sito_quantize_rows_i16_isa(sito_isa isa, const float *X, size_t ldx, size_t M, size_t K, int32_t levels,
+                                  int16_t *q, size_t ldq, float *scale);
+
+/// Y [M, N] (row stride ldy) from int16 activations and a blocked16 int8 W (the layout above, N % 16 == 0,
+/// K % 4 == 0, untouched):
+///   xq      [M, K] int16 (row stride ldxq), x_scale [M]   — from sito_quantize_rows_i16(…, sito_a16_levels(K), …)
+///   W       blocked16 int8 [N, K], w_scale [N]            — a `.sito` i8 tensor and its `.scale`, in place
+///   bias    [N] f32, nullable
+/// Exactly, for each (m, n):
+///   acc     = Σ_k xq[m,k] · W[n,k]                        (exact int32 sum)
+///   Y[m,n]  = ((float)acc * x_scale[m]) * w_scale[n] + bias[n]
+/// the epilogue of sito_gemm_i8: int32 → f32 to nearest even, two f32 multiplications in this order, then
+/// the bias (if non-NULL); no fused multiply-add. BIT-IDENTICAL on every path: scalar, avx2 (vpmovsxbw
+/// widens each weight quarter once for 2 activation rows; vpmaddwd + vpaddd), avx512 (the same on zmm:
+/// AVX512BW vpmaddwd, 8 rows), avx512vnni (vpdpwssd), neon (every aarch64 level: sxtl + smlal/smlal2).
+/// Threading as for the other GEMMs: split N at multiples of 16 (W + n0 · K, w_scale + n0, bias + n0,
+/// Y + n0); each output is the same whatever the split.
+/// Preconditions: |xq| ≤ sito_a16_levels(K) (so no int32 sum overflows), W contains no -128.
+void sito_gemm_i8_blocked16_a16(const int16_t *xq, size_t ldxq, const float *x_scale, const int8_t *W,
+                                const float *w_scale, const float *bias, float *Y, size_t ldy,
+                                size_t M, size_t N, size_t K);
+void sito_gemm_i8_blocked16_a16_isa(sito_isa isa, const int16_t *xq, size_t ldxq, const float *x_scale,
+                                    const int8_t *W, const float *w_scale, const float *bias, float *Y, size_t ldy,
+                                    size_t M, size_t N, size_t K);
+
+/// The same scheme on a row-major int8 W [N, K] (row stride ldw; any N and K), for files written with
+/// `--layout row-major`: BIT-IDENTICAL to sito_gemm_i8_blocked16_a16 on the blocked W, on every path
+/// (scalar, avx2, avx512, avx512vnni, neon). Preconditions as sito_gemm_i8_blocked16_a16, without the
+/// N and K multiples.
+void sito_gemm_i8_a16(const int16_t *xq, size_t ldxq, const float *x_scale, const int8_t *W, size_t ldw,
+                      const float *w_scale, const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K);
+void sito_gemm_i8_a16_isa(sito_isa isa, const int16_t *xq, size_t ldxq, const float *x_scale, const int8_t *W,
+                          size_t ldw, const float *w_scale, const float *bias, float *Y, size_t ldy,
+                          size_t M, size_t N, size_t K);
+
+/// The name of the path both a16 GEMMs take at `level` (clamped to this CPU first): ≥ AVX512_VNNI →
+/// "avx512vnni"; ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; any ARM level → "neon"; else "scalar".
+/// sito_quantize_rows_i16 takes sito_quantize_path_name's paths.
+const char *sito_gemm_i8_a16_path_name(sito_isa level);
+
 // MARK: - f32 helpers of the forward pass ------------------------------------------------------
 
 /// Path the f32 helpers below take at `level`: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; any level of the ARM

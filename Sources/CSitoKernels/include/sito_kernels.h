@@ -38,14 +38,17 @@ extern "C" {
 ///   AVX512_BF16    AVX512_VNNI + AVX512_BF16 (vdpbf16ps).
 /// Which kernel path a level selects (x86 rows; the aarch64 rows follow the aarch64 levels below):
 ///   int8 GEMM       : ≥ AVX512_VNNI → "avx512vnni"; ≥ AVX2 → "avx2"; else "scalar".
+///   int8-a16 GEMM   : ≥ AVX512_VNNI → "avx512vnni"; ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; else "scalar"
+///                     (sito_gemm_i8_a16_path_name; row-major and blocked16 alike).
 ///   bf16 GEMM       : ≥ AVX512_BF16 → "avx512bf16"; ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; else "scalar".
-///   quantize / convert: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2" (quantize only); else "scalar".
+///   quantize / convert: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2" (quantize only); else "scalar" (quantize:
+///                     sito_quantize_rows_i8 and sito_quantize_rows_i16 alike).
 ///   attention       : f32 ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; any ARM level → "neon"; bf16 also
 ///                     ≥ AVX512_BF16 → "avx512bf16", ≥ NEON_BF16 → "neon-bf16" (sito_attention_path_name);
 ///                     else "scalar".
 ///   f32 helpers, f32 GEMM: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; any ARM level → "neon"; else "scalar".
-/// All paths of the quantize and convert kernels, and all paths of the int8 GEMM, give BIT-IDENTICAL
-/// results; bf16 GEMM paths differ only as documented at sito_gemm_bf16 (both architectures).
+/// All paths of the quantize and convert kernels, and all paths of the int8 and int8-a16 GEMMs, give
+/// BIT-IDENTICAL results; bf16 GEMM paths differ only as documented at sito_gemm_bf16 (both architectures).
 ///
 /// aarch64 has its own chain of levels, after the x86 ones; a binary is built for one architecture, so
 /// a process only ever sees SCALAR and the levels of its own chain (sito_kernels_detect_isa never returns
@@ -60,6 +63,7 @@ extern "C" {
 /// Which kernel path an aarch64 level selects (row-major and blocked16 weights alike):
 ///   int8 GEMM       : ≥ NEON_I8MM → "neon-i8mm" (SMMLA); ≥ NEON_DOTPROD → "neon-dotprod" (SDOT);
 ///                     NEON → "neon" (SMULL/SMLAL + SADALP).
+///   int8-a16 GEMM   : every level → "neon" (SXTL + SMLAL/SMLAL2 by lane).
 ///   bf16 GEMM       : NEON_BF16 → "neon-bf16" (BFMMLA row-major, BFDOT blocked16); else "neon" (widen
 ///                     by a 16-bit shift, FMA in f32).
 ///   quantize / convert: every level → "neon".
@@ -280,14 +284,17 @@ void sito_gemm_bf16_blocked16_isa(sito_isa isa, const uint16_t *xb, size_t ldxb,
 // MARK: - int8 weights × 16-bit activations: the `int8-a16` scheme (gemm_a16.c, quant.c) -----------------
 
 /// The int8 weights of a `.sito` file (sito_quantize_rows_i8, row-major or blocked16, in place) against
-/// activations quantized per row to int16 with `levels` steps each side instead of 127: about two-pass
-/// accuracy (≈ 2^-13…2^-15 relative step at the large config's K) for one pass. On AVX2 the int16 product
-/// (vpmaddwd) costs about what the exact int8 one (vpsignb + vpmaddubsw + vpmaddwd) does.
+/// activations quantized per row to int16 with `levels` steps each side instead of 127 (a step of amax /
+/// levels: ≈ 2^-12 of amax at K = 4096, 2^-14 at K = 1024, 2^-15 for K ≤ 516), i.e. about the accuracy of
+/// two int8 activation passes for the cost of one: on AVX2 the int16 product (vpmaddwd + vpaddd) costs about
+/// what the exact int8 one (vpsignb + vpmaddubsw + vpmaddwd + vpaddd) does (BENCHMARKS.md, "int8-a16 kernel
+/// on AVX2").
 ///
 /// sito_a16_levels(K) = min(32767, floor((2^31 − 1) / (127 · K))) for K ≥ 1 (32767 for K = 0): the
 /// largest activation level for which every sum Σ_k xq·w of K products with |xq| ≤ levels, |w| ≤ 127 fits
-/// in int32 (|acc| ≤ 127 · K · levels ≤ 2^31 − 1). E.g. K = 384 → 32767, 1024 → 16512, 1536 → 11008,
-/// 4096 → 4128. The runtime quantizes a projection's activations with sito_a16_levels(its K).
+/// in int32 (|acc| ≤ 127 · K · levels ≤ 2^31 − 1). E.g. K = 384 → 32767 (so every K ≤ 516), 1024 → 16513
+/// (127 · 1024 · 16513 = 2147482624), 1536 → 11008, 4096 → 4128. The runtime quantizes a projection's
+/// activations with sito_a16_levels(its K); any smaller level count is valid input to the GEMMs too.
 int32_t sito_a16_levels(size_t K);
 
 /// sito_quantize_rows_i8 with `levels` (1 ≤ levels ≤ 32767) in place of 127, into int16. Exactly, for
@@ -301,7 +308,7 @@ int32_t sito_a16_levels(size_t K);
 /// q = 0; a row containing a NaN or ±Inf gets scale NaN and q = 0, and is counted in the return value.
 /// X [M, K] row stride ldx; q [M, K] int16, row stride ldq (elements). Paths: scalar, avx2, avx512, neon
 /// (as sito_quantize_path_name), BIT-IDENTICAL. With levels = 127 the q values equal sito_quantize_rows_i8's.
-/// Python (tools/simulate_quant.py's rule, L = np.float32(levels)):
+/// Python (float32 arrays, L = np.float32(levels); the rule for tools/simulate_quant.py):
 ///   s = np.abs(x).max(-1, keepdims=True) / L
 ///   q = np.where(s == 0, 0, np.clip(np.rint(x / np.where(s == 0, 1, s)), -L, L))
 size_t sito_quantize_rows_i16(const float *X, size_t ldx, size_t M, size_t K, int32_t levels,
@@ -323,7 +330,8 @@ size_t sito_quantize_rows_i16_isa(sito_isa isa, const float *X, size_t ldx, size
 /// AVX512BW vpmaddwd, 8 rows), avx512vnni (vpdpwssd), neon (every aarch64 level: sxtl + smlal/smlal2).
 /// Threading as for the other GEMMs: split N at multiples of 16 (W + n0 · K, w_scale + n0, bias + n0,
 /// Y + n0); each output is the same whatever the split.
-/// Preconditions: |xq| ≤ sito_a16_levels(K) (so no int32 sum overflows), W contains no -128.
+/// Preconditions: |xq| ≤ sito_a16_levels(K) and W contains no -128 (formats/sito.md), which together keep
+/// every partial and final sum within int32.
 void sito_gemm_i8_blocked16_a16(const int16_t *xq, size_t ldxq, const float *x_scale, const int8_t *W,
                                 const float *w_scale, const float *bias, float *Y, size_t ldy,
                                 size_t M, size_t N, size_t K);

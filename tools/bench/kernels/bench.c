@@ -351,8 +351,9 @@ static void bench_shape(size_t M, size_t N, size_t K) {
 /// CPU has above it): single-pass int8 (sito_gemm_i8_blocked16), the fused two-pass int8
 /// (sito_gemm_i8_blocked16_2pass) and a16. The three are timed interleaved (one run of each per
 /// repetition, median of `reps`), so load from other processes hits them alike. GOPS = 2·M·N·K / s for all
-/// three (the same useful work); "a16/i8" and "a16/2pass" are time ratios. Every a16 output is checked bit
-/// for bit against the scalar reference.
+/// three (the same useful work); "a16/i8" and "a16/2pass" are time ratios. After the table row: the
+/// row-major a16 kernel (sito_gemm_i8_a16) at AVX2, GOPS and its time / the blocked16 int8 time. Every a16
+/// output is checked bit for bit against the scalar reference.
 static void bench_a16_shape(size_t M, size_t N, size_t K) {
     const double ops = 2.0 * (double)M * (double)N * (double)K;
     float *X = malloc(M * K * sizeof(float)), *Wf = malloc(N * K * sizeof(float)), *R = malloc(M * K * sizeof(float));
@@ -400,7 +401,12 @@ static void bench_a16_shape(size_t M, size_t N, size_t K) {
     const double m8 = t8[reps / 2], m2 = t2[reps / 2], m16 = t16[reps / 2];
     printf("| %4zu x %4zu x %4zu | %5d | %6.1f | %6.1f | %6.1f%s | %5.2f | %5.2f |", M, N, K, levels, ops / m8 * 1e-9,
            ops / m2 * 1e-9, ops / m16 * 1e-9, same ? "" : " MISMATCH", m16 / m8, m16 / m2);
-    // The a16 kernel at the levels above AVX2 this CPU has (checked too).
+    // The row-major a16 kernel (files written with --layout row-major) at AVX2, and the blocked16 one at the
+    // levels above AVX2 this CPU has; each checked against the scalar reference too.
+    double trm;
+    TIME_MEDIAN(trm, sito_gemm_i8_a16_isa(a, x16, K, s16, wq, K, sw, bias, Y, N, M, N, K));
+    printf(" row-major a16/avx2 %6.1f (%.2f)%s", ops / trm * 1e-9, trm / m8,
+           memcmp(Y, Yref, M * N * sizeof(float)) == 0 ? "" : " MISMATCH");
     const sito_isa more[] = {SITO_ISA_AVX512, SITO_ISA_AVX512_VNNI};
     for (int l = 0; l < 2; l++) {
         if (!runs_here(more[l])) continue;

@@ -284,11 +284,13 @@ void sito_gemm_bf16_blocked16_isa(sito_isa isa, const uint16_t *xb, size_t ldxb,
 // MARK: - int8 weights × 16-bit activations: the `int8-a16` scheme (gemm_a16.c, quant.c) -----------------
 
 /// The int8 weights of a `.sito` file (sito_quantize_rows_i8, row-major or blocked16, in place) against
-/// activations quantized per row to int16 with `levels` steps each side instead of 127 (a step of amax /
-/// levels: ≈ 2^-12 of amax at K = 4096, 2^-14 at K = 1024, 2^-15 for K ≤ 516), i.e. about the accuracy of
-/// two int8 activation passes for the cost of one: on AVX2 the int16 product (vpmaddwd + vpaddd) costs about
-/// what the exact int8 one (vpsignb + vpmaddubsw + vpmaddwd + vpaddd) does (BENCHMARKS.md, "int8-a16 kernel
-/// on AVX2").
+/// activations quantized per row to int16 with `levels` steps each side instead of 127. The activation
+/// step is amax / levels: amax / 32767 for K ≤ 516, amax / 16513 at K = 1024, amax / 4128 at K = 4096,
+/// against amax / 127 for one int8 pass and at most amax / 32258 for two (the residual pass's step, amax
+/// of a residual ≤ half a step, / 127): as fine as two passes up to K = 516, about 2× coarser at K = 1024,
+/// 8× at K = 4096 — still 32–258× finer than one pass. Cost: on AVX2 the int16 product (vpmaddwd + vpaddd)
+/// costs about what the exact int8 one (vpsignb + vpmaddubsw + vpmaddwd + vpaddd) does, so one a16 call
+/// takes about one int8 pass's time (BENCHMARKS.md, "int8-a16 kernel on AVX2").
 ///
 /// sito_a16_levels(K) = min(32767, floor((2^31 − 1) / (127 · K))) for K ≥ 1 (32767 for K = 0): the
 /// largest activation level for which every sum Σ_k xq·w of K products with |xq| ≤ levels, |w| ≤ 127 fits

@@ -17,7 +17,10 @@
 // into vpmaddwd + vpaddd when it reassociates the unrolled chain: the same exact sums); neon (ld4
 // de-interleaves a group into its 4 k × 16 rows, sxtl/sxtl2 widen, smlal/smlal2 by lane of x; tile 4 rows ×
 // one block). Row-major W (sito_gemm_i8_a16): the same products along k of each W row, 8-lane (avx2),
-// 16-lane (avx512) or 4-lane (neon) partial sums per (row, W row) reduced at the end.
+// 16-lane (avx512) or 4-lane (neon) partial sums per (row, W row) reduced at the end. The AVX-512 paths
+// could not run on the AVX2-only development machine: besides compiling (and objdump: no spills in the
+// tiles), their lane logic was run through SIMDe's portable AVX-512 intrinsics against the scalar
+// reference; the tests and the conformance driver run them natively wherever the CPU has them.
 //
 // Blocking (blocked16): activation rows in groups of ~256 KiB of int16 (they stay in L2); for each group,
 // every 16-row block of W (16 · K bytes, in L1 up to K = 2048) meets all the group's row tiles before the
@@ -79,7 +82,6 @@ static size_t row_group(size_t K, size_t mr) {
     mg -= mg % mr;
     return mg < mr ? mr : mg;
 }
-
 #endif
 
 #if SITO_X86
@@ -103,9 +105,10 @@ SITO_TARGET_AVX2 SITO_INLINE __m256 dequant8_avx2(__m256i acc, float sx, const f
     return y;
 }
 
-/// Activation rows per AVX2 tile (one 16-row block): 4 accumulators per row, so 3 rows are 12
-/// accumulators + the widened quarter + one product + two broadcasts in the 16 ymm registers (the third
-/// row's broadcast is re-read from L1 as a memory operand of vpbroadcastq).
+/// Activation rows per AVX2 tile (one 16-row block): 4 accumulators per row, so 2 rows are 8 accumulators
+/// + the widened quarter + one product + 2 broadcasts = 12 of the 16 ymm registers, no spills. 3 rows need
+/// 17 (12 + 1 + 1 + 3): clang spilled an accumulator per quarter, 1.29–1.39× the int8 kernel's time
+/// against ~1.0× for 2 rows (BENCHMARKS.md, "int8-a16 kernel on AVX2").
 enum { A16_AVX2_MR = 2 };
 
 /// out[i][h] = Σ_k x[i, k] · W[rows 8h…8h+7 of the block, k] for MR rows × one blocked16 block of 16 rows.
@@ -161,8 +164,9 @@ static void gemm_a16_blocked_avx2(const int16_t *xq, size_t ldxq, const float *x
     }
 }
 
-/// Row-major W, AVX2: 16 k per step (w: 16 bytes sign-extended once, met by MR activation rows), tile
-/// MR ≤ 4 rows × NR ≤ 2 W rows of 8-lane partial sums, reduced at the end; the K % 16 tail in scalar.
+// MARK: - AVX2, row-major W
+
+/// The sum of the 8 int32 lanes of v.
 SITO_TARGET_AVX2 SITO_INLINE int32_t hsum8_avx2(__m256i v) {
     __m128i t = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4E));
@@ -170,6 +174,9 @@ SITO_TARGET_AVX2 SITO_INLINE int32_t hsum8_avx2(__m256i v) {
     return _mm_cvtsi128_si32(t);
 }
 
+/// out[i][j] = Σ_k x[i, k] · w[j, k]: 16 k per step (16 bytes of each W row sign-extended once, met by MR
+/// activation rows), tile MR ≤ 4 rows × NR ≤ 2 W rows of 8-lane partial sums, reduced at the end; the
+/// K % 16 tail in scalar. (Every partial sum is a sum over a subset of k, so it fits in int32 too.)
 SITO_TARGET_AVX2 SITO_INLINE void tile_a16_rm_avx2(const size_t MR, const size_t NR, const int16_t *x, size_t ldx,
                                                   const int8_t *w, size_t ldw, size_t K, int32_t out[4][2]) {
     __m256i acc[4][2];
@@ -227,7 +234,7 @@ static void gemm_a16_rowmajor_avx2(const int16_t *xq, size_t ldxq, const float *
 /// accumulators + 8 broadcasts + the widened half-group + one product, of the 32 zmm registers.
 enum { A16_AVX512_MR = 8 };
 
-/// Columns 16 · j … of one zmm of pair sums (lane 2r + p: row r, pair p of acc[h] = rows 8h + r) → one
+/// A block's two accumulators a (rows 0–7) and b (rows 8–15), lane 2r + p holding pair p of row r → one
 /// int32 per row, rows 0…15 in order: the even lanes of both plus the odd lanes of both.
 SITO_TARGET_AVX512 SITO_INLINE __m512i pairs16_avx512(__m512i a, __m512i b) {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);

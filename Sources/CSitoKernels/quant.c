@@ -1,7 +1,8 @@
-// quant.c: per-row int8 quantization (weights and per-token activations), int8 row sums, and the
-// f32 ↔ bf16 / f16 → f32 conversions. The exact schemes are documented in sito_kernels.h and simulated
+// quant.c: per-row int8 quantization (weights and per-token activations), per-row int16 quantization (the
+// activations of the int8-a16 scheme), int8 row sums, and the f32 ↔ bf16 / f16 → f32 conversions. The exact schemes are documented in sito_kernels.h and simulated
 // by tools/simulate_quant.py; every SIMD path here is bit-identical to its scalar reference.
-// Paths: scalar; x86 avx2 / avx512 (quantize), avx512 (f32 → bf16), avx2 (row sums); aarch64 neon (all).
+// Paths: scalar; x86 avx2 / avx512 (quantize to int8 and to int16), avx512 (f32 → bf16), avx2 (row sums);
+// aarch64 neon (all).
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
@@ -19,20 +20,33 @@ static inline int8_t quant1(float x, float s) {
     return (int8_t)(int)nearbyintf(v);
 }
 
+/// The same rule with ±levels (sito_quantize_rows_i16): clamp(rint(x / s), -levels, levels).
+static inline int16_t quant1_i16(float x, float s, float levels) {
+    float v = x / s;
+    v = v > levels ? levels : (v < -levels ? -levels : v);
+    return (int16_t)(int)nearbyintf(v);
+}
+
 /// Finishes a row once its amax and finiteness are known: writes the scale, returns 1 if the row had a
 /// NaN/Inf (its q is zeroed), or 0 plus a flag telling the caller to quantize (scale != 0).
-static inline int row_scale(float amax, int nonfinite, int8_t *q, size_t K, float *scale, float *s_out) {
+/// `levels` is 127.0f for int8 (q: K bytes) and the int16 scheme's levels (q: 2K bytes, `bytes` = 2K).
+static inline int row_scale_levels(float amax, float levels, int nonfinite, void *q, size_t bytes, float *scale,
+                                   float *s_out) {
     if (nonfinite) {
         *scale = NAN;
-        memset(q, 0, K);
+        memset(q, 0, bytes);
         *s_out = 0;
         return 1;
     }
-    const float s = amax / 127.0f;
+    const float s = amax / levels;
     *scale = s;
     *s_out = s;
-    if (s == 0) memset(q, 0, K);
+    if (s == 0) memset(q, 0, bytes);
     return 0;
+}
+
+static inline int row_scale(float amax, int nonfinite, int8_t *q, size_t K, float *scale, float *s_out) {
+    return row_scale_levels(amax, 127.0f, nonfinite, q, K, scale, s_out);
 }
 
 static size_t quantize_scalar(const float *X, size_t ldx, size_t M, size_t K, int8_t *q, size_t ldq,
@@ -176,6 +190,166 @@ static size_t quantize_neon(const float *X, size_t ldx, size_t M, size_t K, int8
     return bad;
 }
 #endif
+
+// MARK: - int16 row quantization (the int8-a16 scheme): the int8 rule with ±levels, into int16
+
+static size_t quantize_i16_scalar(const float *X, size_t ldx, size_t M, size_t K, float levels, int16_t *q,
+                                  size_t ldq, float *scale) {
+    size_t bad = 0;
+    for (size_t m = 0; m < M; m++) {
+        const float *x = X + m * ldx;
+        int16_t *qm = q + m * ldq;
+        float amax = 0;
+        int nonfinite = 0;
+        for (size_t k = 0; k < K; k++) {
+            const float a = fabsf(x[k]);
+            if (!(a <= FLT_MAX)) nonfinite = 1;
+            else if (a > amax) amax = a;
+        }
+        float s;
+        bad += (size_t)row_scale_levels(amax, levels, nonfinite, qm, 2 * K, &scale[m], &s);
+        if (nonfinite || s == 0) continue;
+        for (size_t k = 0; k < K; k++) qm[k] = quant1_i16(x[k], s, levels);
+    }
+    return bad;
+}
+
+#if SITO_X86
+SITO_TARGET_AVX2
+static size_t quantize_i16_avx2(const float *X, size_t ldx, size_t M, size_t K, float levels, int16_t *q,
+                                size_t ldq, float *scale) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    const __m256 fmax = _mm256_set1_ps(FLT_MAX);
+    const __m256 hi = _mm256_set1_ps(levels), lo = _mm256_set1_ps(-levels);
+    size_t bad = 0;
+    for (size_t m = 0; m < M; m++) {
+        const float *x = X + m * ldx;
+        int16_t *qm = q + m * ldq;
+        __m256 vmax = _mm256_setzero_ps(), vbad = _mm256_setzero_ps();
+        size_t k = 0;
+        for (; k + 8 <= K; k += 8) {
+            const __m256 a = _mm256_and_ps(_mm256_loadu_ps(x + k), absmask);
+            vbad = _mm256_or_ps(vbad, _mm256_cmp_ps(a, fmax, _CMP_NLE_UQ));   // NaN or Inf
+            vmax = _mm256_max_ps(vmax, a);
+        }
+        float lanes[8];
+        _mm256_storeu_ps(lanes, vmax);
+        float amax = 0;
+        for (int i = 0; i < 8; i++) amax = lanes[i] > amax ? lanes[i] : amax;
+        int nonfinite = _mm256_movemask_ps(vbad) != 0;
+        for (; k < K; k++) {
+            const float a = fabsf(x[k]);
+            if (!(a <= FLT_MAX)) nonfinite = 1;
+            else if (a > amax) amax = a;
+        }
+        float s;
+        bad += (size_t)row_scale_levels(amax, levels, nonfinite, qm, 2 * K, &scale[m], &s);
+        if (nonfinite || s == 0) continue;
+        const __m256 vs = _mm256_set1_ps(s);
+        k = 0;
+        for (; k + 8 <= K; k += 8) {
+            __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + k), vs);
+            v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+            const __m256i i32 = _mm256_cvtps_epi32(v);                      // MXCSR: round to nearest even
+            _mm_storeu_si128((__m128i *)(qm + k),
+                             _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1)));
+        }
+        for (; k < K; k++) qm[k] = quant1_i16(x[k], s, levels);
+    }
+    return bad;
+}
+SITO_TARGET_AVX512
+static size_t quantize_i16_avx512(const float *X, size_t ldx, size_t M, size_t K, float levels, int16_t *q,
+                                  size_t ldq, float *scale) {
+    const __m512 fmax = _mm512_set1_ps(FLT_MAX);
+    const __m512 hi = _mm512_set1_ps(levels), lo = _mm512_set1_ps(-levels);
+    size_t bad = 0;
+    for (size_t m = 0; m < M; m++) {
+        const float *x = X + m * ldx;
+        int16_t *qm = q + m * ldq;
+        __m512 vmax = _mm512_setzero_ps();
+        __mmask16 vbad = 0;
+        for (size_t k = 0; k < K; k += 16) {
+            const __mmask16 live = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
+            const __m512 a = _mm512_abs_ps(_mm512_maskz_loadu_ps(live, x + k));
+            vbad |= _mm512_cmp_ps_mask(a, fmax, _CMP_NLE_UQ);
+            vmax = _mm512_max_ps(vmax, a);
+        }
+        const float amax = _mm512_reduce_max_ps(vmax);                    // max is exact in any order
+        float s;
+        bad += (size_t)row_scale_levels(amax, levels, vbad != 0, qm, 2 * K, &scale[m], &s);
+        if (vbad || s == 0) continue;
+        const __m512 vs = _mm512_set1_ps(s);
+        for (size_t k = 0; k < K; k += 16) {
+            const __mmask16 live = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
+            __m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(live, x + k), vs);
+            v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+            const __m512i i32 = _mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            _mm512_mask_cvtepi32_storeu_epi16(qm + k, live, i32);          // |values| ≤ levels: no saturation
+        }
+    }
+    return bad;
+}
+#endif
+
+#if SITO_ARM
+// NEON: as quantize_neon, narrowing int32 → int16 (|values| ≤ levels ≤ 32767: plain narrowing).
+static size_t quantize_i16_neon(const float *X, size_t ldx, size_t M, size_t K, float levels, int16_t *q, size_t ldq,
+                                float *scale) {
+    const float32x4_t fmax = vdupq_n_f32(FLT_MAX);
+    const float32x4_t hi = vdupq_n_f32(levels), lo = vdupq_n_f32(-levels);
+    size_t bad = 0;
+    for (size_t m = 0; m < M; m++) {
+        const float *x = X + m * ldx;
+        int16_t *qm = q + m * ldq;
+        float32x4_t vmax = vdupq_n_f32(0);
+        uint32x4_t vok = vdupq_n_u32(~0u);                              // lanes stay all-ones while |x| ≤ FLT_MAX
+        size_t k = 0;
+        for (; k + 4 <= K; k += 4) {
+            const float32x4_t a = vabsq_f32(vld1q_f32(x + k));
+            vok = vandq_u32(vok, vcleq_f32(a, fmax));                   // false for NaN and Inf
+            vmax = vmaxq_f32(vmax, a);
+        }
+        int nonfinite = vminvq_u32(vok) == 0;
+        float amax = nonfinite ? 0 : vmaxvq_f32(vmax);
+        for (; k < K; k++) {
+            const float a = fabsf(x[k]);
+            if (!(a <= FLT_MAX)) nonfinite = 1;
+            else if (a > amax) amax = a;
+        }
+        float s;
+        bad += (size_t)row_scale_levels(amax, levels, nonfinite, qm, 2 * K, &scale[m], &s);
+        if (nonfinite || s == 0) continue;
+        const float32x4_t vs = vdupq_n_f32(s);
+        k = 0;
+        for (; k + 8 <= K; k += 8) {
+            const float32x4_t v0 = vminq_f32(vmaxq_f32(vdivq_f32(vld1q_f32(x + k), vs), lo), hi);
+            const float32x4_t v1 = vminq_f32(vmaxq_f32(vdivq_f32(vld1q_f32(x + k + 4), vs), lo), hi);
+            vst1q_s16(qm + k, vcombine_s16(vmovn_s32(vcvtnq_s32_f32(v0)), vmovn_s32(vcvtnq_s32_f32(v1))));
+        }
+        for (; k < K; k++) qm[k] = quant1_i16(x[k], s, levels);
+    }
+    return bad;
+}
+#endif
+
+size_t sito_quantize_rows_i16_isa(sito_isa isa, const float *X, size_t ldx, size_t M, size_t K, int32_t levels,
+                                  int16_t *q, size_t ldq, float *scale) {
+    const float l = (float)levels;   // exact: 1 ≤ levels ≤ 32767
+    isa = sito_clamp_isa(isa);
+#if SITO_X86
+    if (isa >= SITO_ISA_AVX512) return quantize_i16_avx512(X, ldx, M, K, l, q, ldq, scale);
+    if (isa >= SITO_ISA_AVX2) return quantize_i16_avx2(X, ldx, M, K, l, q, ldq, scale);
+#elif SITO_ARM
+    if (isa >= SITO_ISA_NEON) return quantize_i16_neon(X, ldx, M, K, l, q, ldq, scale);
+#endif
+    return quantize_i16_scalar(X, ldx, M, K, l, q, ldq, scale);
+}
+
+size_t sito_quantize_rows_i16(const float *X, size_t ldx, size_t M, size_t K, int32_t levels, int16_t *q,
+                              size_t ldq, float *scale) {
+    return sito_quantize_rows_i16_isa(sito_kernels_isa(), X, ldx, M, K, levels, q, ldq, scale);
+}
 
 size_t sito_quantize_rows_i8_isa(sito_isa isa, const float *X, size_t ldx, size_t M, size_t K,
                                  int8_t *q, size_t ldq, float *scale) {

@@ -1,7 +1,8 @@
 // Aarch64ConformanceTests.swift: runs tools/edge/test-aarch64.sh from the package root, so `swift test`
 // (and CI) also proves the aarch64 kernel paths: the conformance driver built natively and cross-compiled
 // for aarch64-linux-gnu, run under qemu on Cortex-A53 (neon), Cortex-A76 (neon-dotprod) and max
-// (neon-bf16, and SITO_ISA=neon-i8mm), every path against the scalar reference. Asserts exit status 0 and
+// (neon-bf16, and SITO_ISA=neon-i8mm), every path against the scalar reference (the int8-a16 kernels'
+// neon paths included: tools/edge/conformance/int_checks.c). Asserts exit status 0 and
 // prints the script's summary. Without clang's aarch64 target, the cross libc/binutils or qemu-aarch64
 // (the script's exit status 3) the test is skipped — unless the environment variable CI is set: then it
 // fails, so CI cannot silently lose the aarch64 coverage (tools/setup.sh installs the tools).
@@ -29,11 +30,13 @@ final class Aarch64ConformanceTests: XCTestCase {
                 XCTAssertEqual(name(sito_gemm_bf16_path_name, level), bf16)
                 XCTAssertEqual(name(sito_quantize_path_name, level), "neon")
                 XCTAssertEqual(name(sito_convert_path_name, level), "neon")
+                XCTAssertEqual(name(sito_gemm_i8_a16_path_name, level), "neon")
             } else {
                 // Another architecture's level runs the scalar reference here, and is named so.
                 XCTAssertEqual(name(sito_gemm_i8_path_name, level), "scalar")
                 XCTAssertEqual(name(sito_gemm_bf16_path_name, level), "scalar")
                 XCTAssertEqual(name(sito_quantize_path_name, level), "scalar")
+                XCTAssertEqual(name(sito_gemm_i8_a16_path_name, level), "scalar")
             }
         }
         if sito_isa_family_of(top) == SITO_ISA_FAMILY_X86 {
@@ -41,6 +44,7 @@ final class Aarch64ConformanceTests: XCTestCase {
             XCTAssertEqual(name(sito_gemm_bf16_path_name, SITO_ISA_AVX2), "avx2")
             XCTAssertEqual(name(sito_quantize_path_name, SITO_ISA_AVX2), "avx2")
             XCTAssertEqual(name(sito_convert_path_name, SITO_ISA_AVX2), "scalar")
+            XCTAssertEqual(name(sito_gemm_i8_a16_path_name, SITO_ISA_AVX2), "avx2")
         }
     }
 

@@ -7,7 +7,7 @@
 // scalar references against these contracts. Paths are forced with the kernels' explicit `_isa` entry
 // points, so the tests run every path this CPU has (scalar, avx2, avx512, avx512vnni, avx512bf16 on the
 // development machine) without global state. One class per file: ISASelectionTests, QuantizeTests,
-// Int8GemmTests, BF16Tests, F32OpsTests, GemmF32Tests, Blocked16Tests, AttentionTests,
+// Int8GemmTests, BF16Tests, F32OpsTests, GemmF32Tests, Blocked16Tests, Int8A16Tests, AttentionTests,
 // Aarch64ConformanceTests.
 import CSitoKernels
 import XCTest

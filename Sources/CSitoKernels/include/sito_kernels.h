@@ -38,14 +38,17 @@ extern "C" {
 ///   AVX512_BF16    AVX512_VNNI + AVX512_BF16 (vdpbf16ps).
 /// Which kernel path a level selects (x86 rows; the aarch64 rows follow the aarch64 levels below):
 ///   int8 GEMM       : ≥ AVX512_VNNI → "avx512vnni"; ≥ AVX2 → "avx2"; else "scalar".
+///   int8-a16 GEMM   : ≥ AVX512_VNNI → "avx512vnni"; ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; else "scalar"
+///                     (sito_gemm_i8_a16_path_name; row-major and blocked16 alike).
 ///   bf16 GEMM       : ≥ AVX512_BF16 → "avx512bf16"; ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; else "scalar".
-///   quantize / convert: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2" (quantize only); else "scalar".
+///   quantize / convert: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2" (quantize only); else "scalar" (quantize:
+///                     sito_quantize_rows_i8 and sito_quantize_rows_i16 alike).
 ///   attention       : f32 ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; any ARM level → "neon"; bf16 also
 ///                     ≥ AVX512_BF16 → "avx512bf16", ≥ NEON_BF16 → "neon-bf16" (sito_attention_path_name);
 ///                     else "scalar".
 ///   f32 helpers, f32 GEMM: ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; any ARM level → "neon"; else "scalar".
-/// All paths of the quantize and convert kernels, and all paths of the int8 GEMM, give BIT-IDENTICAL
-/// results; bf16 GEMM paths differ only as documented at sito_gemm_bf16 (both architectures).
+/// All paths of the quantize and convert kernels, and all paths of the int8 and int8-a16 GEMMs, give
+/// BIT-IDENTICAL results; bf16 GEMM paths differ only as documented at sito_gemm_bf16 (both architectures).
 ///
 /// aarch64 has its own chain of levels, after the x86 ones; a binary is built for one architecture, so
 /// a process only ever sees SCALAR and the levels of its own chain (sito_kernels_detect_isa never returns
@@ -60,6 +63,7 @@ extern "C" {
 /// Which kernel path an aarch64 level selects (row-major and blocked16 weights alike):
 ///   int8 GEMM       : ≥ NEON_I8MM → "neon-i8mm" (SMMLA); ≥ NEON_DOTPROD → "neon-dotprod" (SDOT);
 ///                     NEON → "neon" (SMULL/SMLAL + SADALP).
+///   int8-a16 GEMM   : every level → "neon" (SXTL + SMLAL/SMLAL2 by lane).
 ///   bf16 GEMM       : NEON_BF16 → "neon-bf16" (BFMMLA row-major, BFDOT blocked16); else "neon" (widen
 ///                     by a 16-bit shift, FMA in f32).
 ///   quantize / convert: every level → "neon".
@@ -276,6 +280,81 @@ void sito_gemm_bf16_blocked16(const uint16_t *xb, size_t ldxb, const uint16_t *W
                               float *Y, size_t ldy, size_t M, size_t N, size_t K);
 void sito_gemm_bf16_blocked16_isa(sito_isa isa, const uint16_t *xb, size_t ldxb, const uint16_t *W,
                                   const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K);
+
+// MARK: - int8 weights × 16-bit activations: the `int8-a16` scheme (gemm_a16.c, quant.c) -----------------
+
+/// The int8 weights of a `.sito` file (sito_quantize_rows_i8, row-major or blocked16, in place) against
+/// activations quantized per row to int16 with `levels` steps each side instead of 127. The activation
+/// step is amax / levels: amax / 32767 for K ≤ 516, amax / 16513 at K = 1024, amax / 4128 at K = 4096,
+/// against amax / 127 for one int8 pass and at most amax / 32258 for two (the residual pass's step, amax
+/// of a residual ≤ half a step, / 127): as fine as two passes up to K = 516, about 2× coarser at K = 1024,
+/// 8× at K = 4096 — still 32–258× finer than one pass. Cost: on AVX2 the int16 product (vpmaddwd + vpaddd)
+/// costs about what the exact int8 one (vpsignb + vpmaddubsw + vpmaddwd + vpaddd) does, so one a16 call
+/// takes about one int8 pass's time (BENCHMARKS.md, "int8-a16 kernel on AVX2").
+///
+/// sito_a16_levels(K) = min(32767, floor((2^31 − 1) / (127 · K))) for K ≥ 1 (32767 for K = 0): the
+/// largest activation level for which every sum Σ_k xq·w of K products with |xq| ≤ levels, |w| ≤ 127 fits
+/// in int32 (|acc| ≤ 127 · K · levels ≤ 2^31 − 1). E.g. K = 384 → 32767 (so every K ≤ 516), 1024 → 16513
+/// (127 · 1024 · 16513 = 2147482624), 1536 → 11008, 4096 → 4128. The runtime quantizes a projection's
+/// activations with sito_a16_levels(its K); any smaller level count is valid input to the GEMMs too.
+int32_t sito_a16_levels(size_t K);
+
+/// sito_quantize_rows_i8 with `levels` (1 ≤ levels ≤ 32767) in place of 127, into int16. Exactly, for
+/// each row m, in IEEE binary32 arithmetic with round-to-nearest-even:
+///   amax      = max_k |X[m,k]|
+///   scale[m]  = amax / (float)levels                     (one f32 division)
+///   q[m,k]    = scale[m] == 0 ? 0
+///             : (int16) clamp(rint(X[m,k] / scale[m]), -levels, levels)
+///               (one f32 division per element; rint = round half to even)
+/// A row of zeros (or of subnormal amax small enough that amax / levels rounds to 0) gets scale 0 and
+/// q = 0; a row containing a NaN or ±Inf gets scale NaN and q = 0, and is counted in the return value.
+/// X [M, K] row stride ldx; q [M, K] int16, row stride ldq (elements). Paths: scalar, avx2, avx512, neon
+/// (as sito_quantize_path_name), BIT-IDENTICAL. With levels = 127 the q values equal sito_quantize_rows_i8's.
+/// Python (float32 arrays, L = np.float32(levels); the rule for tools/simulate_quant.py):
+///   s = np.abs(x).max(-1, keepdims=True) / L
+///   q = np.where(s == 0, 0, np.clip(np.rint(x / np.where(s == 0, 1, s)), -L, L))
+size_t sito_quantize_rows_i16(const float *X, size_t ldx, size_t M, size_t K, int32_t levels,
+                              int16_t *q, size_t ldq, float *scale);
+size_t sito_quantize_rows_i16_isa(sito_isa isa, const float *X, size_t ldx, size_t M, size_t K, int32_t levels,
+                                  int16_t *q, size_t ldq, float *scale);
+
+/// Y [M, N] (row stride ldy) from int16 activations and a blocked16 int8 W (the layout above, N % 16 == 0,
+/// K % 4 == 0, untouched):
+///   xq      [M, K] int16 (row stride ldxq), x_scale [M]   — from sito_quantize_rows_i16(…, sito_a16_levels(K), …)
+///   W       blocked16 int8 [N, K], w_scale [N]            — a `.sito` i8 tensor and its `.scale`, in place
+///   bias    [N] f32, nullable
+/// Exactly, for each (m, n):
+///   acc     = Σ_k xq[m,k] · W[n,k]                        (exact int32 sum)
+///   Y[m,n]  = ((float)acc * x_scale[m]) * w_scale[n] + bias[n]
+/// the epilogue of sito_gemm_i8: int32 → f32 to nearest even, two f32 multiplications in this order, then
+/// the bias (if non-NULL); no fused multiply-add. BIT-IDENTICAL on every path: scalar, avx2 (vpmovsxbw
+/// widens each weight quarter once for 2 activation rows; vpmaddwd + vpaddd), avx512 (the same on zmm:
+/// AVX512BW vpmaddwd, 8 rows), avx512vnni (vpdpwssd), neon (every aarch64 level: sxtl + smlal/smlal2).
+/// Threading as for the other GEMMs: split N at multiples of 16 (W + n0 · K, w_scale + n0, bias + n0,
+/// Y + n0); each output is the same whatever the split.
+/// Preconditions: |xq| ≤ sito_a16_levels(K) and W contains no -128 (formats/sito.md), which together keep
+/// every partial and final sum within int32.
+void sito_gemm_i8_blocked16_a16(const int16_t *xq, size_t ldxq, const float *x_scale, const int8_t *W,
+                                const float *w_scale, const float *bias, float *Y, size_t ldy,
+                                size_t M, size_t N, size_t K);
+void sito_gemm_i8_blocked16_a16_isa(sito_isa isa, const int16_t *xq, size_t ldxq, const float *x_scale,
+                                    const int8_t *W, const float *w_scale, const float *bias, float *Y, size_t ldy,
+                                    size_t M, size_t N, size_t K);
+
+/// The same scheme on a row-major int8 W [N, K] (row stride ldw; any N and K), for files written with
+/// `--layout row-major`: BIT-IDENTICAL to sito_gemm_i8_blocked16_a16 on the blocked W, on every path
+/// (scalar, avx2, avx512, avx512vnni, neon). Preconditions as sito_gemm_i8_blocked16_a16, without the
+/// N and K multiples.
+void sito_gemm_i8_a16(const int16_t *xq, size_t ldxq, const float *x_scale, const int8_t *W, size_t ldw,
+                      const float *w_scale, const float *bias, float *Y, size_t ldy, size_t M, size_t N, size_t K);
+void sito_gemm_i8_a16_isa(sito_isa isa, const int16_t *xq, size_t ldxq, const float *x_scale, const int8_t *W,
+                          size_t ldw, const float *w_scale, const float *bias, float *Y, size_t ldy,
+                          size_t M, size_t N, size_t K);
+
+/// The name of the path both a16 GEMMs take at `level` (clamped to this CPU first): ≥ AVX512_VNNI →
+/// "avx512vnni"; ≥ AVX512 → "avx512"; ≥ AVX2 → "avx2"; any ARM level → "neon"; else "scalar".
+/// sito_quantize_rows_i16 takes sito_quantize_path_name's paths.
+const char *sito_gemm_i8_a16_path_name(sito_isa level);
 
 // MARK: - f32 helpers of the forward pass ------------------------------------------------------
 

@@ -7,7 +7,9 @@
 //   clang -std=gnu11 -O2 -o /tmp/sito-kernel-bench tools/bench/kernels/bench.c Sources/CSitoKernels/*.c
 //      -I Sources/CSitoKernels/include -lopenblas -lm && OPENBLAS_NUM_THREADS=1 /tmp/sito-kernel-bench
 // Options: [reps] (default 5), --i8 (only the int8 kernels on the large config's shapes, the fused
-// two-pass kernel against two single-pass calls, and the register-only AVX2 int8 instruction mixes), --wall (wall-clock instead of thread CPU time), --attention (only the
+// two-pass kernel against two single-pass calls, and the register-only AVX2 int8 instruction mixes), --a16
+// (only the int8-a16 kernel against the single-pass and fused two-pass blocked16 int8 kernels at AVX2, timed
+// interleaved, as a markdown table: BENCHMARKS.md "int8-a16 kernel on AVX2"), --wall (wall-clock instead of thread CPU time), --attention (only the
 // attention section: sito_attention_* against the sgemm + online-softmax tiling it replaced), --f32 (only
 // the f32 GEMM comparison: sito_gemm_f32 against cblas_sgemm on the runtime's projection shapes); shapes
 // are fixed below. Every GEMM shape also reports sito_gemm_f32's paths beside sgemm. Each number is the median of `reps` timed runs
@@ -344,6 +346,81 @@ static void bench_shape(size_t M, size_t N, size_t K) {
     free(xb); free(wb);
 }
 
+/// --a16: the int8-a16 scheme (int8 weights × int16 activations, sito_gemm_i8_blocked16_a16) against the
+/// blocked16 int8 kernels it competes with, all at the AVX2 level (and the a16 kernel at every level this
+/// CPU has above it): single-pass int8 (sito_gemm_i8_blocked16), the fused two-pass int8
+/// (sito_gemm_i8_blocked16_2pass) and a16. The three are timed interleaved (one run of each per
+/// repetition, median of `reps`), so load from other processes hits them alike. GOPS = 2·M·N·K / s for all
+/// three (the same useful work); "a16/i8" and "a16/2pass" are time ratios. After the table row: the
+/// row-major a16 kernel (sito_gemm_i8_a16) at AVX2, GOPS and its time / the blocked16 int8 time. Every a16
+/// output is checked bit for bit against the scalar reference.
+static void bench_a16_shape(size_t M, size_t N, size_t K) {
+    const double ops = 2.0 * (double)M * (double)N * (double)K;
+    float *X = malloc(M * K * sizeof(float)), *Wf = malloc(N * K * sizeof(float)), *R = malloc(M * K * sizeof(float));
+    float *Y = malloc(M * N * sizeof(float)), *Yref = malloc(M * N * sizeof(float));
+    int8_t *xq = malloc(M * K), *xq2 = malloc(M * K), *wq = malloc(N * K), *wqb = malloc(N * K);
+    int16_t *x16 = malloc(M * K * sizeof(int16_t));
+    float *sx = malloc(M * sizeof(float)), *sx2 = malloc(M * sizeof(float)), *s16 = malloc(M * sizeof(float));
+    float *sw = malloc(N * sizeof(float)), *bias = malloc(N * sizeof(float));
+    int32_t *sums = malloc(N * sizeof(int32_t));
+    for (size_t i = 0; i < M * K; i++) X[i] = frand();
+    for (size_t i = 0; i < N * K; i++) Wf[i] = 0.05f * frand();
+    for (size_t i = 0; i < N; i++) bias[i] = frand();
+    sito_quantize_rows_i8(Wf, K, N, K, wq, K, sw);
+    sito_pack_blocked16(wq, K, 1, N, K, wqb);
+    sito_i8_row_sums_blocked16(wqb, N, K, sums);
+    sito_quantize_rows_i8(X, K, M, K, xq, K, sx);
+    for (size_t m = 0; m < M; m++)   // the two-pass residual, as the runtime computes it
+        for (size_t k = 0; k < K; k++) R[m * K + k] = X[m * K + k] - (float)xq[m * K + k] * sx[m];
+    sito_quantize_rows_i8(R, K, M, K, xq2, K, sx2);
+    const int32_t levels = sito_a16_levels(K);
+    sito_quantize_rows_i16(X, K, M, K, levels, x16, K, s16);
+    sito_gemm_i8_blocked16_a16_isa(SITO_ISA_SCALAR, x16, K, s16, wqb, sw, bias, Yref, N, M, N, K);
+
+    const sito_isa a = SITO_ISA_AVX2;
+    double t8[MAXREPS], t2[MAXREPS], t16[MAXREPS];
+    sito_gemm_i8_blocked16_isa(a, xq, K, sx, wqb, sw, sums, bias, Y, N, M, N, K);   // warm-up
+    sito_gemm_i8_blocked16_2pass_isa(a, xq, sx, xq2, sx2, K, wqb, sw, sums, bias, Y, N, M, N, K);
+    sito_gemm_i8_blocked16_a16_isa(a, x16, K, s16, wqb, sw, bias, Y, N, M, N, K);
+    int same = memcmp(Y, Yref, M * N * sizeof(float)) == 0;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now();
+        sito_gemm_i8_blocked16_isa(a, xq, K, sx, wqb, sw, sums, bias, Y, N, M, N, K);
+        t8[r] = now() - t0;
+        t0 = now();
+        sito_gemm_i8_blocked16_2pass_isa(a, xq, sx, xq2, sx2, K, wqb, sw, sums, bias, Y, N, M, N, K);
+        t2[r] = now() - t0;
+        t0 = now();
+        sito_gemm_i8_blocked16_a16_isa(a, x16, K, s16, wqb, sw, bias, Y, N, M, N, K);
+        t16[r] = now() - t0;
+    }
+    same = same && memcmp(Y, Yref, M * N * sizeof(float)) == 0;
+    qsort(t8, (size_t)reps, sizeof(double), cmp_double);
+    qsort(t2, (size_t)reps, sizeof(double), cmp_double);
+    qsort(t16, (size_t)reps, sizeof(double), cmp_double);
+    const double m8 = t8[reps / 2], m2 = t2[reps / 2], m16 = t16[reps / 2];
+    printf("| %4zu x %4zu x %4zu | %5d | %6.1f | %6.1f | %6.1f%s | %5.2f | %5.2f |", M, N, K, levels, ops / m8 * 1e-9,
+           ops / m2 * 1e-9, ops / m16 * 1e-9, same ? "" : " MISMATCH", m16 / m8, m16 / m2);
+    // The row-major a16 kernel (files written with --layout row-major) at AVX2, and the blocked16 one at the
+    // levels above AVX2 this CPU has; each checked against the scalar reference too.
+    double trm;
+    TIME_MEDIAN(trm, sito_gemm_i8_a16_isa(a, x16, K, s16, wq, K, sw, bias, Y, N, M, N, K));
+    printf(" row-major a16/avx2 %6.1f (%.2f)%s", ops / trm * 1e-9, trm / m8,
+           memcmp(Y, Yref, M * N * sizeof(float)) == 0 ? "" : " MISMATCH");
+    const sito_isa more[] = {SITO_ISA_AVX512, SITO_ISA_AVX512_VNNI};
+    for (int l = 0; l < 2; l++) {
+        if (!runs_here(more[l])) continue;
+        double t;
+        TIME_MEDIAN(t, sito_gemm_i8_blocked16_a16_isa(more[l], x16, K, s16, wqb, sw, bias, Y, N, M, N, K));
+        printf(" a16/%s %6.1f%s", sito_gemm_i8_a16_path_name(more[l]), ops / t * 1e-9,
+               memcmp(Y, Yref, M * N * sizeof(float)) == 0 ? "" : " MISMATCH");
+    }
+    printf("\n");
+    fflush(stdout);
+    free(X); free(Wf); free(R); free(Y); free(Yref); free(xq); free(xq2); free(wq); free(wqb); free(x16);
+    free(sx); free(sx2); free(s16); free(sw); free(bias); free(sums);
+}
+
 /// Attention of one head of one sequence of L tokens (L queries × L keys, d = 64, rows 1024 floats apart as
 /// in the large model's packed Q/K/V): what Attention.swift did before the fused kernel (per block of 64
 /// queries: two cblas_sgemm per key block of 512 + sito_softmax_update_f32 + finish) and every path of
@@ -410,12 +487,13 @@ static void bench_attention(size_t L) {
 }
 
 int main(int argc, char **argv) {
-    int attention_only = 0;
+    int attention_only = 0, a16_only = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--wall") == 0) timer = CLOCK_MONOTONIC;
         else if (strcmp(argv[i], "--attention") == 0) attention_only = 1;
         else if (strcmp(argv[i], "--f32") == 0) f32_only = 1;
         else if (strcmp(argv[i], "--i8") == 0) i8_only = 1;
+        else if (strcmp(argv[i], "--a16") == 0) a16_only = 1;
         else reps = atoi(argv[i]);
     }
     if (reps < 1 || reps > MAXREPS) reps = 5;
@@ -436,6 +514,16 @@ int main(int argc, char **argv) {
         {128, 1024, 1024}, {128, 4096, 1024}, {128, 1024, 4096},
         {4096, 1024, 1024}, {4096, 4096, 1024}, {4096, 1024, 4096},
     };
+    if (a16_only) {   // the int8-a16 GEMM against the int8 ones, AVX2 (the large config's shapes)
+        print_i8_mix_peaks();
+        static const size_t a16_shapes[][3] = {{128, 1024, 1024}, {128, 4096, 1024}, {128, 1024, 4096}, {512, 1024, 4096}};
+        printf("| M x N x K | levels | i8 GOPS | 2pass GOPS | a16 GOPS | a16/i8 time | a16/2pass time |\n"
+               "|---|---:|---:|---:|---:|---:|---:|\n");
+        for (size_t i = 0; i < sizeof a16_shapes / sizeof a16_shapes[0]; i++)
+            bench_a16_shape(a16_shapes[i][0], a16_shapes[i][1], a16_shapes[i][2]);
+        print_i8_mix_peaks();
+        return 0;
+    }
     if (i8_only) {   // the large config's projection shapes at 128 and 512 rows (one pair's tokens)
         print_i8_mix_peaks();
         static const size_t i8_shapes[][3] = {

@@ -1,7 +1,7 @@
 // conformance.h: the shared API of the kernel conformance driver (tools/edge/conformance). The driver
 // (main.c) is compiled together with Sources/CSitoKernels/*.c and every *.c in this folder; each check
 // file runs kernel paths against their scalar references and records the outcome with conf_report.
-//   int_checks.c: conformance_int (int8/bf16 GEMMs, quantize, conversions)
+//   int_checks.c: conformance_int (int8/bf16 GEMMs, quantize, conversions, the int8-a16 kernels)
 //   f32_checks.c: conformance_f32 (f32 GEMM, exp/GELU/LayerNorm/softmax, attention); until it exists,
 //                 main.c's weak default reports nothing.
 #pragma once

@@ -1,13 +1,14 @@
 // int_checks.c: conformance_int, the int8 / bf16 half of the conformance driver. Every path of
 //   sito_quantize_rows_i8, sito_f32_to_bf16, sito_i8_row_sums(_blocked16), sito_gemm_i8,
-//   sito_gemm_i8_blocked16, sito_gemm_i8_blocked16_2pass, sito_gemm_bf16, sito_gemm_bf16_blocked16
+//   sito_gemm_i8_blocked16, sito_gemm_i8_blocked16_2pass, sito_gemm_bf16, sito_gemm_bf16_blocked16, and
+//   of the int8-a16 scheme: sito_quantize_rows_i16, sito_gemm_i8_blocked16_a16, sito_gemm_i8_a16
 // that this CPU has (each level of its chain up to the detected one, through the _isa entry points) is
 // run against the scalar reference, and so is the un-suffixed entry point (the level in effect, which
 // SITO_ISA lowers; reported as "selected:<path>"), on deterministic random inputs: ragged shapes (M, N, K
 // not multiples of any tile, K odd, tiny and empty sizes), row strides longer than the rows, padding that
 // must stay untouched, operands whose last row ends right before an inaccessible page (galloc).
 // Tolerances are the named ones of Tests/CSitoKernelsTests/KernelTestSupport.swift:
-//   int8 GEMM, quantize, conversions, row sums: bit-identical (int8GemmToleranceULP = 0);
+//   int8 and a16 GEMMs, quantize (int8, int16), conversions, row sums: bit-identical (int8GemmToleranceULP = 0);
 //   bf16 GEMM: bf16GemmTolerance = 2 (K + 2) 2^-24 Σ_k |x_k w_k| + |bias| 2^-23 per element, and each
 //   path deterministic (two runs, same bits); K up to 8197, once with all-positive inputs (no cancellation).
 // One conf_report per (kernel, path): the worst error over all shapes and the first failing case.
@@ -864,6 +865,257 @@ static void check_contracts(conf_state *st) {
     }
 }
 
+// MARK: - the int8-a16 scheme (int8 weights × int16 activations)
+
+static size_t quantize_i16_call(sito_isa level, const float *X, size_t ldx, size_t M, size_t K, int32_t levels,
+                                int16_t *q, size_t ldq, float *scale) {
+    return level == SELECTED ? sito_quantize_rows_i16(X, ldx, M, K, levels, q, ldq, scale)
+                             : sito_quantize_rows_i16_isa(level, X, ldx, M, K, levels, q, ldq, scale);
+}
+
+/// sito_quantize_rows_i16 at every level against the scalar path (bit for bit, padding untouched) and the
+/// scalar path against the header's formula, for levels 127, 4128, 32767: random rows at scales 1, 1e-3,
+/// 300, 1e-30, 7 for many K, then a zero row, a NaN row, an -Inf row, a subnormal-amax row and ties.
+static void check_quantize_i16(conf_state *st) {
+    enum { NCASES = 24 };
+    quant_case cases[NCASES];
+    size_t nc = 0;
+    uint64_t rng = 161;
+    const size_t ks[] = {0, 1, 3, 4, 7, 8, 15, 16, 17, 33, 64, 65, 388, 1031};
+    for (size_t i = 0; i < sizeof ks / sizeof ks[0]; i++) {
+        quant_case c = {5, ks[i], ks[i] + 2, NULL};
+        c.x = galloc(extent(c.M, c.ldx, c.K) * sizeof(float));
+        const float scales[5] = {1, 1e-3f, 300, 1e-30f, 7};
+        for (size_t j = 0; j < extent(c.M, c.ldx, c.K); j++) c.x[j] = scales[j / c.ldx] * conf_randf(&rng);
+        cases[nc++] = c;
+    }
+    {
+        const size_t K = 37;
+        quant_case c = {6, K, K, NULL};
+        c.x = galloc(c.M * K * sizeof(float));
+        memset(c.x, 0, c.M * K * sizeof(float));
+        for (size_t k = 0; k < K; k++) {
+            c.x[K + k] = 1;
+            c.x[2 * K + k] = 1;
+            c.x[3 * K + k] = 0x1p-127f * (float)((int)(k % 7) - 3) / 3;   // subnormal amax, scale ≠ 0
+            c.x[4 * K + k] = FLT_TRUE_MIN * (float)(k % 3);                // scale rounds to 0
+            c.x[5 * K + k] = (float)(k % 9) - 4.5f;                        // ties once amax = levels
+        }
+        c.x[K + 30] = NAN;
+        c.x[2 * K + 36] = -INFINITY;
+        c.x[5 * K + 36] = 4128;
+        cases[nc++] = c;
+    }
+    const int32_t level_counts[] = {127, 4128, 32767};
+    sito_isa levels[16];
+    const size_t nl = levels_to_check(levels);
+    {   // the scalar path against the formula
+        outcome o;
+        outcome_init(&o);
+        for (size_t i = 0; i < nc; i++)
+            for (size_t t = 0; t < 3; t++) {
+                const quant_case *c = &cases[i];
+                const float L = (float)level_counts[t];
+                int16_t *q = xmalloc(c->M * c->K * sizeof(int16_t) + 2);
+                float *sc = xmalloc((c->M + 1) * sizeof(float));
+                sito_quantize_rows_i16_isa(SITO_ISA_SCALAR, c->x, c->ldx, c->M, c->K, level_counts[t], q, c->K, sc);
+                for (size_t m = 0; m < c->M; m++) {
+                    const float *x = c->x + m * c->ldx;
+                    float amax = 0;
+                    int finite = 1;
+                    for (size_t k = 0; k < c->K; k++) {
+                        if (!isfinite(x[k])) finite = 0;
+                        else if (fabsf(x[k]) > amax) amax = fabsf(x[k]);
+                    }
+                    volatile float s = amax / L;
+                    if (!finite ? !isnan(sc[m]) : bits(sc[m]) != bits(s)) outcome_fail(&o, "a scale differs from amax / levels");
+                    for (size_t k = 0; k < c->K; k++) {
+                        float e = 0;
+                        if (finite && s != 0) {
+                            volatile float v = x[k] / s;
+                            e = fminf(fmaxf(nearbyintf(v), -L), L);
+                        }
+                        if ((float)q[m * c->K + k] != e) outcome_fail(&o, "a q differs from clamp(rint(x / scale))");
+                    }
+                }
+                free(q), free(sc);
+            }
+        conf_report(st, "quantize_rows_i16", "scalar=contract", o.ok, 0, o.ok ? "the formula, levels 127/4128/32767" : o.note);
+    }
+    for (size_t l = 0; l < nl; l++) {
+        outcome o;
+        outcome_init(&o);
+        for (size_t i = 0; i < nc; i++)
+            for (size_t t = 0; t < 3; t++) {
+                const quant_case *c = &cases[i];
+                const size_t ldq = c->K + 3, n = c->M * ldq + 1;
+                int16_t *q0 = xmalloc(n * sizeof(int16_t)), *q1 = xmalloc(n * sizeof(int16_t));
+                float *s0 = xmalloc((c->M + 1) * sizeof(float)), *s1 = xmalloc((c->M + 1) * sizeof(float));
+                for (size_t j = 0; j < n; j++) q0[j] = q1[j] = 0x6363;
+                for (size_t m = 0; m <= c->M; m++) s0[m] = s1[m] = -1;
+                const size_t b0 = quantize_i16_call(SITO_ISA_SCALAR, c->x, c->ldx, c->M, c->K, level_counts[t], q0, ldq, s0);
+                const size_t b1 = quantize_i16_call(levels[l], c->x, c->ldx, c->M, c->K, level_counts[t], q1, ldq, s1);
+                char what[160];
+                if (b0 != b1) {
+                    snprintf(what, sizeof what, "M=%zu K=%zu levels=%d: %zu non-finite rows, scalar %zu", c->M, c->K,
+                             level_counts[t], b1, b0);
+                    outcome_fail(&o, what);
+                }
+                for (size_t m = 0; m <= c->M; m++)
+                    if (bits(s0[m]) != bits(s1[m])) {
+                        snprintf(what, sizeof what, "M=%zu K=%zu levels=%d: scale[%zu] %a, scalar %a", c->M, c->K,
+                                 level_counts[t], m, s1[m], s0[m]);
+                        outcome_fail(&o, what);
+                    }
+                for (size_t j = 0; j < n; j++)
+                    if (q0[j] != q1[j]) {
+                        snprintf(what, sizeof what, "M=%zu K=%zu levels=%d: q[%zu] is %d, scalar %d%s", c->M, c->K,
+                                 level_counts[t], j, q1[j], q0[j], j % ldq >= c->K ? " (row padding written)" : "");
+                        outcome_fail(&o, what);
+                        break;
+                    }
+                free(q0), free(q1), free(s0), free(s1);
+            }
+        conf_report(st, "quantize_rows_i16", path_label(sito_quantize_path_name, levels[l]), o.ok, 0,
+                    o.ok ? "bit-identical, 15 shapes × 3 levels incl. NaN/Inf/zero/subnormal/ties rows" : o.note);
+    }
+    for (size_t i = 0; i < nc; i++) gfree(cases[i].x);
+}
+
+typedef struct {
+    size_t M, N, K, ldx, ldw, ldy;
+    int16_t *xq;
+    int8_t *w, *packed;   // packed: blocked16 copy of w (N % 16 == 0, K % 4 == 0), else NULL
+    float *sx, *sw, *bias;
+    float *ref[2];        // the row-major scalar reference [M, ldy] (+1), without / with bias
+} a16_problem;
+
+/// Activations through the scalar int16 quantizer with sito_a16_levels(K); weights random. `extreme`: q =
+/// ±levels against |w| = 127 with matching signs (sums ±127 · K · levels, within 2^17 of int32's limit
+/// at K = 4096). Every reference is checked against the exact int64 sums and the epilogue.
+static a16_problem a16_make(size_t M, size_t N, size_t K, int extreme, uint64_t *rng, outcome *contract) {
+    a16_problem p = {M, N, K, K + 5, K + 3, N + 3, NULL, NULL, NULL, NULL, NULL, NULL, {NULL, NULL}};
+    const int32_t L = sito_a16_levels(K);
+    const size_t xn = extent(M, p.ldx, K), wn = extent(N, p.ldw, K);
+    float *x = xmalloc((xn + 1) * sizeof(float));
+    for (size_t i = 0; i < xn; i++) x[i] = 3 * conf_randf(rng);
+    p.xq = galloc(xn * sizeof(int16_t));
+    memset(p.xq, 0, xn * sizeof(int16_t));
+    p.sx = xmalloc((M + 1) * sizeof(float));
+    sito_quantize_rows_i16_isa(SITO_ISA_SCALAR, x, p.ldx, M, K, L, p.xq, p.ldx, p.sx);
+    free(x);
+    p.w = galloc(wn);
+    for (size_t i = 0; i < wn; i++) p.w[i] = rand_i8(rng);
+    if (extreme) {
+        for (size_t m = 0; m < M; m++)
+            for (size_t k = 0; k < K; k++)
+                p.xq[m * p.ldx + k] = (int16_t)(m % 3 == 0 ? L : (m % 3 == 1 ? -L : (k % 2 ? -L : L)));
+        for (size_t n = 0; n < N; n++)
+            for (size_t k = 0; k < K; k++)
+                p.w[n * p.ldw + k] = (int8_t)(n % 3 == 0 ? 127 : (n % 3 == 1 ? -127 : (k % 2 ? -127 : 127)));
+    }
+    p.sw = xmalloc((N + 1) * sizeof(float));
+    p.bias = xmalloc((N + 1) * sizeof(float));
+    for (size_t n = 0; n < N; n++) p.sw[n] = 1e-3f * (1 + conf_randf(rng));
+    for (size_t n = 0; n < N; n++) p.bias[n] = conf_randf(rng);
+    if (N % 16 == 0 && K % 4 == 0) {
+        p.packed = galloc(N * K);
+        sito_pack_blocked16(p.w, p.ldw, 1, N, K, p.packed);
+    }
+    for (int withBias = 0; withBias < 2; withBias++) {
+        const size_t cnt = M * p.ldy + 1;
+        p.ref[withBias] = xmalloc(cnt * sizeof(float));
+        fill(p.ref[withBias], cnt);
+        sito_gemm_i8_a16_isa(SITO_ISA_SCALAR, p.xq, p.ldx, p.sx, p.w, p.ldw, p.sw, withBias ? p.bias : NULL,
+                             p.ref[withBias], p.ldy, M, N, K);
+        for (size_t m = 0; m < M; m++)
+            for (size_t n = 0; n < N; n++) {
+                int64_t acc = 0;
+                for (size_t k = 0; k < K; k++) acc += (int64_t)p.xq[m * p.ldx + k] * p.w[n * p.ldw + k];
+                if (acc > INT32_MAX || acc < -INT32_MAX) outcome_fail(contract, "a sum exceeds int32 (levels too large)");
+                const float e = contract_dequant(acc, p.sx[m], p.sw[n], withBias ? p.bias : NULL, n);
+                if (bits(e) != bits(p.ref[withBias][m * p.ldy + n])) {
+                    char what[160];
+                    snprintf(what, sizeof what, "M=%zu N=%zu K=%zu (%zu, %zu): %.9g, contract %.9g", M, N, K, m, n,
+                             p.ref[withBias][m * p.ldy + n], e);
+                    outcome_fail(contract, what);
+                }
+            }
+    }
+    return p;
+}
+
+static void a16_free(a16_problem *p) {
+    gfree(p->xq), gfree(p->w), gfree(p->packed), free(p->sx), free(p->sw), free(p->bias);
+    free(p->ref[0]), free(p->ref[1]);
+}
+
+/// Both a16 GEMMs at every level: blocked16 (where N % 16 == 0, K % 4 == 0) and row-major, bit for bit
+/// against the row-major scalar reference (so blocked16 = row-major too), whole padded outputs compared.
+static void check_gemm_a16(conf_state *st) {
+    // Blocked-capable shapes: every row tail of the 2-, 4- and 8-row tiles, several blocks, a second row
+    // group at K = 4096 (37 rows), K % 16 ∈ {4, 12}, M = 0, K = 0, and the extreme sums (last one). Then
+    // row-major-only shapes: N and K ragged, K below one vector and with every vector tail.
+    static const size_t shapes[][3] = {
+        {1, 16, 4}, {3, 48, 12}, {17, 16, 388}, {5, 32, 100}, {9, 96, 1028}, {17, 48, 4096}, {37, 16, 4096},
+        {0, 16, 4}, {3, 16, 0}, {3, 16, 4096},
+        {1, 1, 1}, {1, 5, 3}, {2, 3, 17}, {3, 7, 65}, {6, 6, 31}, {9, 13, 257}, {4, 5, 1007},
+    };
+    const size_t ns = sizeof shapes / sizeof shapes[0];
+    a16_problem probs[32];
+    uint64_t rng = 162;
+    outcome contract;
+    outcome_init(&contract);
+    for (size_t s = 0; s < ns; s++)
+        probs[s] = a16_make(shapes[s][0], shapes[s][1], shapes[s][2], s == 9, &rng, &contract);
+    conf_report(st, "gemm_i8_a16", "scalar=contract", contract.ok, 0,
+                contract.ok ? "exact int64 sums (≤ int32) + the int8 epilogue, incl. ±127·4096·4128" : contract.note);
+    sito_isa levels[16];
+    const size_t nl = levels_to_check(levels);
+    for (int blocked = 1; blocked >= 0; blocked--)
+        for (size_t l = 0; l < nl; l++) {
+            outcome o;
+            outcome_init(&o);
+            size_t run = 0;
+            for (size_t s = 0; s < ns; s++) {
+                const a16_problem *p = &probs[s];
+                if (blocked && !p->packed) continue;
+                run++;
+                const size_t cnt = p->M * p->ldy + 1;
+                float *y = xmalloc(cnt * sizeof(float));
+                for (int withBias = 0; withBias < 2; withBias++) {
+                    fill(y, cnt);
+                    const float *b = withBias ? p->bias : NULL;
+                    if (blocked && levels[l] == SELECTED)
+                        sito_gemm_i8_blocked16_a16(p->xq, p->ldx, p->sx, p->packed, p->sw, b, y, p->ldy, p->M, p->N, p->K);
+                    else if (blocked)
+                        sito_gemm_i8_blocked16_a16_isa(levels[l], p->xq, p->ldx, p->sx, p->packed, p->sw, b, y, p->ldy,
+                                                       p->M, p->N, p->K);
+                    else if (levels[l] == SELECTED)
+                        sito_gemm_i8_a16(p->xq, p->ldx, p->sx, p->w, p->ldw, p->sw, b, y, p->ldy, p->M, p->N, p->K);
+                    else
+                        sito_gemm_i8_a16_isa(levels[l], p->xq, p->ldx, p->sx, p->w, p->ldw, p->sw, b, y, p->ldy,
+                                             p->M, p->N, p->K);
+                    size_t first;
+                    const size_t d = count_bit_differences(y, p->ref[withBias], cnt, &first);
+                    if (d) {
+                        char what[200];
+                        snprintf(what, sizeof what, "M=%zu N=%zu K=%zu bias=%d: %zu values differ, first (%zu, %zu) "
+                                 "%.9g vs scalar %.9g", p->M, p->N, p->K, withBias, d, first / p->ldy, first % p->ldy,
+                                 y[first], p->ref[withBias][first]);
+                        outcome_fail(&o, what);
+                    }
+                }
+                free(y);
+            }
+            char note[96];
+            snprintf(note, sizeof note, "bit-identical to row-major scalar, %zu shapes × bias", run);
+            conf_report(st, blocked ? "gemm_i8_blocked16_a16" : "gemm_i8_a16",
+                        path_label(sito_gemm_i8_a16_path_name, levels[l]), o.ok, 0, o.ok ? note : o.note);
+        }
+    for (size_t s = 0; s < ns; s++) a16_free(&probs[s]);
+}
+
 void conformance_int(conf_state *st) {
     check_contracts(st);
     check_quantize(st);
@@ -874,4 +1126,6 @@ void conformance_int(conf_state *st) {
     check_gemm_i8_blocked16_2pass(st);
     check_gemm_bf16(st);
     check_gemm_bf16_blocked16(st);
+    check_quantize_i16(st);
+    check_gemm_a16(st);
 }

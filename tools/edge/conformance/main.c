@@ -50,9 +50,10 @@ int main(int argc, char **argv) {
     conf_state st = {0, 0};
     const sito_isa detected = sito_kernels_detect_isa(), level = sito_kernels_isa();
     printf("detected isa: %s; in effect: %s\n", sito_kernels_isa_name(detected), sito_kernels_isa_name(level));
-    printf("paths: gemm_i8 %s, gemm_bf16 %s, quantize %s, f32_to_bf16 %s, gemm_f32 %s, f32ops %s, "
+    printf("paths: gemm_i8 %s, gemm_i8_a16 %s, gemm_bf16 %s, quantize %s, f32_to_bf16 %s, gemm_f32 %s, f32ops %s, "
            "attention f32 %s, attention bf16 %s\n",
-           sito_gemm_i8_path_name(level), sito_gemm_bf16_path_name(level), sito_quantize_path_name(level),
+           sito_gemm_i8_path_name(level), sito_gemm_i8_a16_path_name(level), sito_gemm_bf16_path_name(level),
+           sito_quantize_path_name(level),
            sito_convert_path_name(level), sito_gemm_f32_path_name(level), sito_f32ops_path_name(level),
            sito_attention_path_name(level, 0), sito_attention_path_name(level, 1));
     if (expect) {

@@ -6,10 +6,13 @@
 //          two activation passes, x ≈ q1·s1 + q2·s2 (the second pass quantizes the residual) and
 //          y = (q1·s1)·Wᵀ + b + (q2·s2)·Wᵀ, for trained models' outlier activations: one fused kernel
 //          (sito_gemm_i8_blocked16_2pass, each weight group read once) on blocked16 weights, two int8 GEMMs
-//          and an addition on row-major ones; bit-identical either way
+//          and an addition on row-major ones; bit-identical either way. With 16-bit activations
+//          (scheme int8-a16), each token's row is quantized to at most sito_a16_levels(K) levels and
+//          multiplied by the int8 weights widened to 16 bits (sito_gemm_i8_blocked16_a16 / sito_gemm_i8_a16):
+//          as accurate as two passes, at one pass's multiply-adds on AVX2
 //   f16  → widened to f32 once at load (the only dtype that is copied)
-// Which int8 scheme a projection runs is the header's: its `quantization.plan` entry, else the file-wide
-// `activation_passes`; a plan may mix int8 and bf16 projections in one file (formats/quantization.md).
+// Which int8 scheme a projection runs is the header's: its `quantization.plan` entry (int8, int8-two-pass,
+// int8-a16), else the file-wide `activation_passes`; a plan may mix int8 and bf16 projections in one file (formats/quantization.md).
 // i8 and bf16 weights in the `blocked16` layout (what sito-quantize writes for projections; formats/sito.md,
 // "Layouts") go to the blocked16 kernels, row-major ones to the row-major kernels; results are the same
 // (int8: bit-identical; bf16: within the kernels' summation bound).
@@ -33,7 +36,17 @@ struct Linear: @unchecked Sendable {
     enum Storage {
         case f32(UnsafePointer<Float>)
         case bf16(UnsafePointer<UInt16>, blocked: Bool)
-        case i8(UnsafePointer<Int8>, scale: UnsafePointer<Float>, sums: [Int32], activations: ActivationScheme, blocked: Bool)
+        case i8(UnsafePointer<Int8>, scale: UnsafePointer<Float>, sums: [Int32], activations: Int8Activations, blocked: Bool)
+    }
+
+    /// How an int8 projection quantizes its input rows at run time (its ProjectionScheme).
+    enum Int8Activations: Equatable {
+        /// One int8 row per token.
+        case onePass
+        /// An int8 row and the int8 row of its residual, per token.
+        case twoPass
+        /// One 16-bit row per token, in [-levels, levels] (levels = sito_a16_levels(inFeatures)).
+        case sixteenBit(levels: Int32)
     }
 
     /// Output channels (rows of W).
@@ -63,14 +76,23 @@ struct Linear: @unchecked Sendable {
         case .i8:
             let s = try file.require("\(name).weight\(scaleSuffix)")
             let blocked = w.layout == .blocked16
-            var sums = [Int32](repeating: 0, count: w.shape[0])
-            if blocked {
-                sito_i8_row_sums_blocked16(w.pointer(as: Int8.self), w.shape[0], w.shape[1], &sums)
-            } else {
-                sito_i8_row_sums(w.pointer(as: Int8.self), w.shape[1], w.shape[0], w.shape[1], &sums)
-            }
             // Per projection: the plan's entry, else the file's activation_passes (formats/quantization.md).
-            let activations = file.header.quantization?.activations(forProjection: name) ?? .onePass
+            let activations: Int8Activations
+            switch file.header.quantization?.scheme(forInt8Projection: name) ?? .int8 {
+            case .int8, .bf16: activations = .onePass
+            case .int8TwoPass: activations = .twoPass
+            case .int8A16: activations = .sixteenBit(levels: sito_a16_levels(w.shape[1]))
+            }
+            // Row sums: what the int8 × int8 VNNI paths need (the 16-bit kernels multiply signed by signed).
+            var sums: [Int32] = []
+            if activations == .onePass || activations == .twoPass {
+                sums = [Int32](repeating: 0, count: w.shape[0])
+                if blocked {
+                    sito_i8_row_sums_blocked16(w.pointer(as: Int8.self), w.shape[0], w.shape[1], &sums)
+                } else {
+                    sito_i8_row_sums(w.pointer(as: Int8.self), w.shape[1], w.shape[0], w.shape[1], &sums)
+                }
+            }
             storage = .i8(w.pointer(as: Int8.self), scale: s.pointer(as: Float.self), sums: sums,
                           activations: activations, blocked: blocked)
             inputKind = .int8(activations)
@@ -106,14 +128,15 @@ struct Linear: @unchecked Sendable {
     /// What `prepare` makes of x: layers with equal kinds and inFeatures can share a PreparedInput.
     enum InputKind: Equatable {
         case f32, bf16
-        case int8(ActivationScheme)
+        case int8(Int8Activations)
     }
 
     /// What `prepare` makes of x (stored, not computed from `storage` at each call: set once in init).
     let inputKind: InputKind
 
     /// Scratch layout of a prepared int8 input of `rows` rows: pass p's int8 rows at `quantOffset(p)`,
-    /// its scales at `scaleOffset(p)`; then (apply's) the second pass's output rows.
+    /// its scales at `scaleOffset(p)`; then (apply's) the second pass's output rows. A 16-bit input has
+    /// its int16 rows at 0 and its scales at `scaleOffset16`.
     private func quantOffset(_ pass: Int, rows: Int) -> Int {
         pass * (Linear.align(rows * inFeatures) + Linear.align(rows * 4))
     }
@@ -121,6 +144,8 @@ struct Linear: @unchecked Sendable {
     private func scaleOffset(_ pass: Int, rows: Int) -> Int {
         quantOffset(pass, rows: rows) + Linear.align(rows * inFeatures)
     }
+
+    private func scaleOffset16(rows: Int) -> Int { Linear.align(rows * inFeatures * 2) }
 
     /// Rows converted at once after `prepare`'s hook: small enough to stay in L2 between the two.
     private static let hookRows = 8
@@ -157,6 +182,12 @@ struct Linear: @unchecked Sendable {
             // Rows split over the cores; each block writes its own rows of xb.
             eachBlock { r0, r1, _ in
                 for r in r0..<r1 { sito_f32_to_bf16(x + r * ldx, xb + r * k, k) }
+            }
+        case .i8(_, _, _, .sixteenBit(let levels), _):
+            let xq = scratch.assumingMemoryBound(to: Int16.self)
+            let xs = (scratch + scaleOffset16(rows: rows)).assumingMemoryBound(to: Float.self)
+            eachBlock { r0, r1, _ in
+                sito_quantize_rows_i16(x + r0 * ldx, ldx, r1 - r0, k, levels, xq + r0 * k, k, xs + r0)
             }
         case .i8(_, _, _, let activations, _):
             let xq = (scratch + quantOffset(0, rows: rows)).assumingMemoryBound(to: Int8.self)
@@ -209,6 +240,17 @@ struct Linear: @unchecked Sendable {
                     sito_gemm_bf16(xb, k, w + n0 * k, k, bias + n0, y + n0, ldy, rows, n1 - n0, k)
                 }
             }
+        case .i8(let w, let scale, _, .sixteenBit, let blocked):
+            let xq = UnsafePointer(p.scratch.assumingMemoryBound(to: Int16.self))
+            let xs = UnsafePointer((p.scratch + scaleOffset16(rows: rows)).assumingMemoryBound(to: Float.self))
+            // Each block writes its own columns of y.
+            parallelOverOutputs(n) { n0, n1 in
+                if blocked {
+                    sito_gemm_i8_blocked16_a16(xq, k, xs, w + n0 * k, scale + n0, bias + n0, y + n0, ldy, rows, n1 - n0, k)
+                } else {
+                    sito_gemm_i8_a16(xq, k, xs, w + n0 * k, k, scale + n0, bias + n0, y + n0, ldy, rows, n1 - n0, k)
+                }
+            }
         case .i8(let w, let scale, let sums, let activations, let blocked):
             let xq = UnsafePointer((p.scratch + quantOffset(0, rows: rows)).assumingMemoryBound(to: Int8.self))
             let xs = UnsafePointer((p.scratch + scaleOffset(0, rows: rows)).assumingMemoryBound(to: Float.self))
@@ -241,6 +283,8 @@ struct Linear: @unchecked Sendable {
                         return
                     case .twoPass:
                         gemm(xq, xs, bias, y, ldy, n0, n1)
+                    case .sixteenBit:
+                        preconditionFailure("16-bit activations take the case above")
                     }
                     gemm(rq, rs, nil, y2, n, n0, n1)
                     for r in 0..<rows {
@@ -263,6 +307,7 @@ struct Linear: @unchecked Sendable {
             case .twoPass:
                 // Row-major weights add the second pass's output rows (the blocked16 kernel is fused).
                 return quantOffset(2, rows: rows) + (blocked ? 0 : Linear.align(rows * outFeatures * 4))
+            case .sixteenBit: return scaleOffset16(rows: rows) + Linear.align(rows * 4)
             }
         }
     }

@@ -296,10 +296,11 @@ public struct QuantizationInfo: Codable, Sendable, Equatable {
         self.calibration = calibration
     }
 
-    /// How the int8 projection `name` (without `.weight`) quantizes its activations: its plan entry, else
-    /// the file's `activation_passes`, else one pass.
-    public func activations(forProjection name: String) -> ActivationScheme {
-        plan?[name]?.activations ?? activations ?? .onePass
+    /// How the int8 projection `name` (without `.weight`) runs: its plan entry, else the file's
+    /// `activation_passes` (one pass when absent).
+    public func scheme(forInt8Projection name: String) -> ProjectionScheme {
+        if let s = plan?[name], s != .bf16 { return s }
+        return activations == .twoPass ? .int8TwoPass : .int8
     }
 }
 
@@ -312,16 +313,20 @@ public struct CalibrationInfo: Codable, Sendable, Equatable {
     /// The plan's estimated compute cost relative to the same model all single-pass int8 (= 1), by the
     /// cost model of formats/quantization.md.
     public var estimatedCost: Double
+    /// The CPU kind the costs are for (absent in files written before cost models: the AVX-512 estimates).
+    public var costModel: CostModel?
 
     enum CodingKeys: String, CodingKey {
-        case target, calibration, evaluation, estimatedCost = "estimated_cost"
+        case target, calibration, evaluation, estimatedCost = "estimated_cost", costModel = "cost_model"
     }
 
-    public init(target: AccuracyTarget, calibration: MeasuredAccuracy, evaluation: MeasuredAccuracy?, estimatedCost: Double) {
+    public init(target: AccuracyTarget, calibration: MeasuredAccuracy, evaluation: MeasuredAccuracy?, estimatedCost: Double,
+                costModel: CostModel? = nil) {
         self.target = target
         self.calibration = calibration
         self.evaluation = evaluation
         self.estimatedCost = estimatedCost
+        self.costModel = costModel
     }
 }
 

@@ -109,23 +109,29 @@ public enum ActivationScheme: Int, Codable, Sendable, Hashable, CaseIterable {
 
 /// How one projection of an int8 file is stored and run (formats/quantization.md, "Per-projection
 /// plans"). In the header: `quantization.plan`, {projection name: scheme}; a projection without an entry
-/// follows the file's `type` and `activation_passes`. Cost order (cheapest first): the order of the cases.
+/// follows the file's `type` and `activation_passes`. The cases are in order of accuracy (the int8 weights
+/// are the same bytes in the three int8 schemes); what each costs depends on the CPU (the cost model of
+/// `sito-quantize --calibrate`).
 public enum ProjectionScheme: String, HeaderVocabulary, Comparable {
     /// int8 weights, one int8 activation pass per token.
     case int8
     /// int8 weights, two int8 activation passes (the row, then its residual).
     case int8TwoPass = "int8-two-pass"
+    /// int8 weights, activations quantized per token to 16-bit integers (at most `sito_a16_levels(K)`
+    /// levels each side, so that the int32 sums stay exact).
+    case int8A16 = "int8-a16"
     /// bf16 weights, activations rounded to bf16.
     case bf16
 
     /// The dtype of the projection's weight matrix.
     public var weightDType: DType { self == .bf16 ? .bf16 : .i8 }
 
-    /// The activation passes of an int8 scheme; nil for bf16.
+    /// The activation passes a reader that knows no plans should run this projection with
+    /// (`activation_passes`): the two-pass scheme for the two int8 schemes more accurate than one pass.
     public var activations: ActivationScheme? {
         switch self {
         case .int8: return .onePass
-        case .int8TwoPass: return .twoPass
+        case .int8TwoPass, .int8A16: return .twoPass
         case .bf16: return nil
         }
     }
@@ -133,6 +139,17 @@ public enum ProjectionScheme: String, HeaderVocabulary, Comparable {
     public static func < (a: ProjectionScheme, b: ProjectionScheme) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }
+}
+
+/// The kind of CPU a calibrated plan's costs are estimated for (`quantization.calibration.cost_model`;
+/// the costs themselves: SitoTools' Calibration.swift and formats/quantization.md, "Cost model").
+public enum CostModel: String, HeaderVocabulary {
+    /// x86-64 with AVX2 and without AVX-512 VNNI.
+    case avx2
+    /// x86-64 with AVX-512 VNNI.
+    case avx512vnni = "avx512-vnni"
+    /// aarch64 with the dot-product instructions.
+    case neonDotprod = "neon-dotprod"
 }
 
 /// The header fields that hold a word of a vocabulary, by their JSON path (`model.pooling`), with the
@@ -143,6 +160,7 @@ let headerVocabularies: [String: String] = [
     "model.activation": Activation.knownValues,
     "model.head": ClassifierHead.knownValues,
     "model.output_activation": OutputActivation.knownValues,
+    "quantization.calibration.cost_model": CostModel.knownValues,
     "model.pooling": Pooling.knownValues,
     "input.recipe": RecipeKind.knownValues,
     "input.truncation": Truncation.knownValues,

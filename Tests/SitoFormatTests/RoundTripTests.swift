@@ -100,7 +100,8 @@ final class RoundTripTests: XCTestCase {
             if e.name == "layers.0.attn.v.weight" { e.bytes = e.shape.reduce(1, *) * 2 }
             return e
         }
-        let plan: [String: ProjectionScheme] = ["layers.0.attn.q": .int8TwoPass, "layers.0.attn.k": .int8, "layers.0.attn.v": .bf16]
+        let plan: [String: ProjectionScheme] = ["layers.0.attn.q": .int8TwoPass, "layers.0.attn.k": .int8, "layers.0.attn.v": .bf16,
+                                                "layers.0.attn.out": .int8A16]
         let measured = MeasuredAccuracy(golden: "cal.golden.json", goldenXXH64: "0123456789abcdef", cases: 400,
                                         meanCosine: 0.9996, minCosine: 0.998, retrievalTop1: 0.9825)
         header.quantization?.plan = plan
@@ -109,23 +110,24 @@ final class RoundTripTests: XCTestCase {
             target: AccuracyTarget(minMeanCosine: 0.9995, minTop1: 0.98), calibration: measured,
             evaluation: MeasuredAccuracy(golden: "eval.golden.json", goldenXXH64: "fedcba9876543210", cases: 530,
                                          meanCosine: 0.9995, minCosine: 0.996, retrievalTop1: nil),
-            estimatedCost: 1.4)
+            estimatedCost: 1.4, costModel: .avx2)
         let written = try Tiny.write(header, to: url)
         let file = try SitoFile(contentsOf: url, options: SitoOpenOptions(verifyChecksums: true))
         XCTAssertEqual(file.header.quantization, written.quantization)
         XCTAssertEqual(file.header.quantization?.plan, plan)
         XCTAssertEqual(file.header.quantization?.calibration?.calibration, measured)
-        XCTAssertEqual(file.header.quantization?.activations(forProjection: "layers.0.attn.q"), .twoPass)
-        XCTAssertEqual(file.header.quantization?.activations(forProjection: "layers.0.attn.k"), .onePass, "the plan wins over activation_passes")
-        XCTAssertEqual(file.header.quantization?.activations(forProjection: "layers.0.ffn.up"), .twoPass, "no entry: the file-wide passes")
+        XCTAssertEqual(file.header.quantization?.scheme(forInt8Projection: "layers.0.attn.q"), .int8TwoPass)
+        XCTAssertEqual(file.header.quantization?.scheme(forInt8Projection: "layers.0.attn.k"), .int8, "the plan wins over activation_passes")
+        XCTAssertEqual(file.header.quantization?.scheme(forInt8Projection: "layers.0.attn.out"), .int8A16)
+        XCTAssertEqual(file.header.quantization?.scheme(forInt8Projection: "layers.0.ffn.up"), .int8TwoPass, "no entry: the file-wide passes")
         // The JSON keys are the documented snake_case ones.
         let json = String(decoding: try JSONEncoder().encode(file.header.quantization), as: UTF8.self)
-        for key in ["\"plan\"", "\"int8-two-pass\"", "\"calibration\"", "\"golden_xxh64\"", "\"min_mean_cosine\"", "\"estimated_cost\"", "\"retrieval_top1\""] {
+        for key in ["\"plan\"", "\"int8-two-pass\"", "\"calibration\"", "\"golden_xxh64\"", "\"min_mean_cosine\"", "\"estimated_cost\"", "\"retrieval_top1\"", "\"int8-a16\"", "\"cost_model\""] {
             XCTAssertTrue(json.contains(key), key)
         }
         // Old files: no plan, the global behaviour.
         let old = QuantizationInfo(type: .int8, scheme: "s", keepFloat: [], tool: ConverterInfo(name: "t", version: "0"))
-        XCTAssertEqual(old.activations(forProjection: "layers.0.attn.q"), .onePass)
+        XCTAssertEqual(old.scheme(forInt8Projection: "layers.0.attn.q"), .int8)
         XCTAssertNil(try JSONDecoder().decode(QuantizationInfo.self, from: JSONEncoder().encode(old)).plan)
     }
 

@@ -1,17 +1,19 @@
 // Calibration.swift: `sito-quantize --type int8 --calibrate GOLDEN --min-… ` — chooses, per projection,
-// the cheapest scheme (ProjectionScheme: int8 < int8-two-pass < bf16) whose whole file keeps an accuracy
-// target on the calibration golden, then measures the chosen file on the calibration golden and, kept
-// apart, on an evaluation golden (formats/quantization.md, "Calibrated plans").
+// the cheapest scheme whose whole file keeps an accuracy target on the calibration golden, then measures
+// the chosen file on the calibration golden and, kept apart, on an evaluation golden
+// (formats/quantization.md, "Calibrated plans"). "Cheapest" is by a cost model (CostModel: the CPU the
+// file is meant for), which also decides the ladder the search climbs: int8 → `middle` → bf16, `middle`
+// being the cheaper there of int8-a16 and int8-two-pass (both as accurate as f32 activations).
 //
 // Every measurement is of a whole file: the candidate plan is quantized (Quantizer, into a temporary
 // folder) and run by the runtime (Embedder) on the golden's cases; the metrics are EmbeddingVerifier's.
 // The search moves groups of projections (G groups: one kind — attn.q, …, ffn.down — over all layers, and
 // each head projection); evaluations in brackets:
 //   1. all int8 [1]; if it meets the target, done.
-//   2. all int8-two-pass [1]; if it misses: all bf16 [1] (missed too → unreachable, nothing written);
-//      else each group alone promoted to bf16 from all-two-pass [G] — its gain in mean cosine — and
+//   2. all `middle` [1]; if it misses: all bf16 [1] (missed too → unreachable, nothing written);
+//      else each group alone promoted to bf16 from all-`middle` [G] — its gain in mean cosine — and
 //      promotions in order of gain per unit of cost until the target is met [≤ G].
-//   3. demotion, twice over: each group alone one scheme cheaper [G] — its loss — then demotions in order
+//   3. demotion, twice over: each group alone one rung cheaper [G] — its loss — then demotions in order
 //      of loss per unit of cost saved, each kept only if the whole file still meets the target [≤ G − 1].
 // At most 7G + 3 evaluations (G = 6 for an embedding model: 45); a plan met twice is measured once.
 import CSitoKernels
@@ -39,22 +41,43 @@ public enum CalibrationError: Error, LocalizedError, Equatable {
     }
 }
 
-/// Estimated compute cost of a projection scheme per multiply-accumulate, relative to single-pass int8
-/// (formats/quantization.md, "Cost model"). Estimates for the target kernels, not measurements.
-extension ProjectionScheme {
-    public var estimatedCost: Double {
-        switch self {
-        case .int8: return 1.0
-        case .int8TwoPass: return 1.5
-        case .bf16: return 2.0
+/// The costs a plan is chosen by (formats/quantization.md, "Cost model"): what one multiply-accumulate of
+/// each scheme costs relative to single-pass int8 on a kind of CPU. The schemes' order of cost differs
+/// between CPUs (int8-a16 is nearly free on AVX2 and the dearest int8 scheme on NEON), so the search runs
+/// on the costs of the CPU the file is meant for. avx2: measured on a 2-core Zen 3 (BENCHMARKS.md,
+/// "int8-a16"); avx512-vnni and neon-dotprod: estimated from the instructions (vpdpbusd: 64 multiply-adds,
+/// vpdpwssd: 32; sdot: 16, smlal: 4).
+extension CostModel {
+    /// Cost per multiply-accumulate relative to single-pass int8 (= 1).
+    public func cost(_ s: ProjectionScheme) -> Double {
+        switch (self, s) {
+        case (_, .int8): return 1.0
+        case (.avx2, .int8A16): return 1.1
+        case (.avx2, .int8TwoPass): return 1.8
+        case (.avx2, .bf16): return 2.1
+        case (.avx512vnni, .int8A16): return 2.0
+        case (.avx512vnni, .int8TwoPass): return 1.5
+        case (.avx512vnni, .bf16): return 2.0
+        case (.neonDotprod, .int8A16): return 4.0
+        case (.neonDotprod, .int8TwoPass): return 2.0
+        case (.neonDotprod, .bf16): return 3.0
         }
     }
 
-    /// One scheme cheaper, or nil for the cheapest.
-    var cheaper: ProjectionScheme? {
-        let all = ProjectionScheme.allCases
-        let i = all.firstIndex(of: self)!
-        return i > 0 ? all[i - 1] : nil
+    /// The schemes the search climbs, cheapest first: int8, the cheaper of the two schemes that make the
+    /// activations as good as f32 (int8-a16 and int8-two-pass; int8-a16 on a tie), bf16.
+    public var ladder: [ProjectionScheme] {
+        [.int8, cost(.int8A16) <= cost(.int8TwoPass) ? .int8A16 : .int8TwoPass, .bf16]
+    }
+
+    /// The model of the CPU this process runs on (its int8 kernel path); AVX2's for the scalar path.
+    public static var thisMachine: CostModel {
+        let level = sito_kernels_detect_isa()
+        switch sito_isa_family_of(level) {
+        case SITO_ISA_FAMILY_ARM: return .neonDotprod
+        case SITO_ISA_FAMILY_X86 where level.rawValue >= SITO_ISA_AVX512_VNNI.rawValue: return .avx512vnni
+        default: return .avx2
+        }
     }
 }
 
@@ -65,13 +88,14 @@ public struct CalibrationReport: Codable, Sendable {
     public var calibration: MeasuredAccuracy
     public var evaluation: MeasuredAccuracy?
     public var estimatedCost: Double
+    public var costModel: CostModel
     /// Whole-file measurements the search made (each a quantization and a run over the calibration golden).
     public var evaluations: Int
     public var evaluationMeetsTarget: Bool?
 
     enum CodingKeys: String, CodingKey {
         case plan, target, calibration, evaluation, evaluations
-        case estimatedCost = "estimated_cost", evaluationMeetsTarget = "evaluation_meets_target"
+        case estimatedCost = "estimated_cost", evaluationMeetsTarget = "evaluation_meets_target", costModel = "cost_model"
     }
 }
 
@@ -81,16 +105,19 @@ public struct Calibrator {
     public let evaluationGolden: String?
     public let target: AccuracyTarget
     public let layout: TensorLayout
+    /// The costs the search minimizes.
+    public let costModel: CostModel
     /// Called with a line of progress per evaluation.
     public let log: (String) -> Void
 
     public init(input: String, calibrationGolden: String, evaluationGolden: String?, target: AccuracyTarget,
-                layout: TensorLayout = .blocked16, log: @escaping (String) -> Void = { _ in }) {
+                layout: TensorLayout = .blocked16, costModel: CostModel = .thisMachine, log: @escaping (String) -> Void = { _ in }) {
         self.input = input
         self.calibrationGolden = calibrationGolden
         self.evaluationGolden = evaluationGolden
         self.target = target
         self.layout = layout
+        self.costModel = costModel
         self.log = log
     }
 
@@ -119,11 +146,11 @@ public struct Calibrator {
     }
 
     /// The estimated cost of `plan` relative to all single-pass int8: Σ MACs × scheme cost / Σ MACs.
-    public static func estimatedCost(_ plan: [String: ProjectionScheme], model m: ModelHyperparameters) -> Double {
+    public static func estimatedCost(_ plan: [String: ProjectionScheme], model m: ModelHyperparameters, costModel: CostModel) -> Double {
         var weighted = 0.0, total = 0.0
         for e in ArchitectureSchema.quantizableProjections(for: m) {
             let macs = Double(e.shape[0] * e.shape[1])
-            weighted += macs * (plan[Quantizer.projectionName(e.name)] ?? .int8).estimatedCost
+            weighted += macs * costModel.cost(plan[Quantizer.projectionName(e.name)] ?? .int8)
             total += macs
         }
         return total > 0 ? weighted / total : 1
@@ -215,13 +242,20 @@ public struct Calibrator {
             group.count == 1 ? group[0] : group[0].split(separator: ".").dropFirst(2).joined(separator: ".") + " (\(group.count) layers)"
         }
 
+        // The ladder: int8, then `middle` (the cost model's cheaper of int8-a16 and int8-two-pass), then bf16.
+        let ladder = costModel.ladder
+        let middle = ladder[1]
+        func cheaper(_ s: ProjectionScheme) -> ProjectionScheme? {
+            guard let i = ladder.firstIndex(of: s), i > 0 else { return nil }
+            return ladder[i - 1]
+        }
         // 1. All single-pass int8.
         var plan = uniform(.int8)
         var current = try evaluate(plan, "all int8")
         if !meets(current) {
-            // 2. All two-pass; if that misses, promote the most sensitive groups to bf16.
-            plan = uniform(.int8TwoPass)
-            current = try evaluate(plan, "all int8-two-pass")
+            // 2. All `middle`; if that misses, promote the most sensitive groups to bf16.
+            plan = uniform(middle)
+            current = try evaluate(plan, "all \(middle.rawValue)")
             if !meets(current) {
                 let bf16 = try evaluate(uniform(.bf16), "all bf16")
                 guard meets(bf16) else {
@@ -252,10 +286,10 @@ public struct Calibrator {
             for round in 1...2 {
                 var losses: [([String], ProjectionScheme, Double)] = []
                 for g in groups {
-                    guard let lower = plan[g[0]]!.cheaper else { continue }
+                    guard let lower = cheaper(plan[g[0]]!) else { continue }
                     let m = try evaluate(with(plan, g, lower), "round \(round): \(label(g)) \(lower)")
                     guard meets(m) else { continue }   // misses alone: it would miss with others demoted too
-                    let saved = (plan[g[0]]!.estimatedCost - lower.estimatedCost) * macs(g)
+                    let saved = (costModel.cost(plan[g[0]]!) - costModel.cost(lower)) * macs(g)
                     losses.append((g, lower, (current.meanCosine - m.meanCosine) / saved))
                 }
                 if losses.isEmpty { break }
@@ -277,7 +311,8 @@ public struct Calibrator {
         // The chosen plan on the evaluation golden, kept apart from the search.
         let evaluated = try evaluation.map { try measure(plan, on: $0) }
         return CalibrationReport(plan: plan, target: target, calibration: current, evaluation: evaluated,
-                                 estimatedCost: Calibrator.estimatedCost(plan, model: header.model), evaluations: evaluations,
+                                 estimatedCost: Calibrator.estimatedCost(plan, model: header.model, costModel: costModel),
+                                 costModel: costModel, evaluations: evaluations,
                                  evaluationMeetsTarget: evaluated.map(meets))
     }
 
@@ -324,7 +359,8 @@ public struct Calibrator {
         if let e = r.evaluation {
             out.append("evaluation  \(e.golden) (\(e.cases) cases): \(describe(e))\(r.evaluationMeetsTarget == false ? " — misses the target" : "")")
         }
-        out.append(String(format: "estimated cost %.3f× all single-pass int8 (GEMM work; formats/quantization.md, \"Cost model\")", r.estimatedCost))
+        out.append(String(format: "estimated cost %.3f× all single-pass int8 (GEMM work, cost model %@; formats/quantization.md, \"Cost model\")",
+                          r.estimatedCost, r.costModel.rawValue))
         return out
     }
 }

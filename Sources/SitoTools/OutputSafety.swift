@@ -30,6 +30,7 @@ public enum OutputRefusal: Error, LocalizedError, CustomStringConvertible, Equat
     case emptyPath
     case isInput(output: String, input: String, role: String)
     case notSito(output: String, start: [UInt8])
+    case notPlan(output: String)
     case notRegularFile(output: String)
     case isFolder(output: String)
     case folderMissing(output: String, folder: String)
@@ -45,6 +46,8 @@ public enum OutputRefusal: Error, LocalizedError, CustomStringConvertible, Equat
         case let .notSito(output, start):
             let shown = start.isEmpty ? "it is empty" : "it starts with [\(start.map { String(format: "%02x", $0) }.joined(separator: " "))], not \"SITO\""
             return "\(output): refusing to replace an existing file that is not a .sito file (\(shown)); remove it or choose another output"
+        case let .notPlan(output):
+            return "\(output): refusing to replace an existing file that is not a Sito plan file; remove it or choose another output"
         case let .notRegularFile(output):
             return "\(output): refusing to replace something that is not a regular file"
         case let .isFolder(output):
@@ -61,11 +64,19 @@ public enum OutputRefusal: Error, LocalizedError, CustomStringConvertible, Equat
     public var description: String { errorDescription ?? "output refused" }
 }
 
+/// What a tool writes, which decides what existing file it may replace: a file of the same kind only.
+public enum OutputKind: Sendable {
+    /// A `.sito` file (starts with "SITO").
+    case sito
+    /// A plan file (`sito-plan/1` JSON; PlanFile).
+    case plan
+}
+
 public enum OutputSafety {
     /// Throws an `OutputRefusal` unless `output` may be written: not one of `inputs` (by resolved path,
-    /// and by device and inode when both exist), not an existing non-.sito file, not a folder, in an
+    /// and by device and inode when both exist), not an existing file of another kind than `kind`, not a folder, in an
     /// existing writable folder.
-    public static func check(output: String, inputs: [ProtectedInput]) throws {
+    public static func check(output: String, inputs: [ProtectedInput], kind: OutputKind = .sito) throws {
         guard !output.isEmpty else { throw OutputRefusal.emptyPath }
         let destination = resolved(output)
         var outStat = stat()
@@ -81,8 +92,13 @@ public enum OutputSafety {
             switch outStat.st_mode & S_IFMT {
             case S_IFDIR: throw OutputRefusal.isFolder(output: output)
             case S_IFREG:
-                let start = firstBytes(output, count: SitoLayout.magic.count)
-                if start != SitoLayout.magic { throw OutputRefusal.notSito(output: output, start: start ?? []) }
+                switch kind {
+                case .sito:
+                    let start = firstBytes(output, count: SitoLayout.magic.count)
+                    if start != SitoLayout.magic { throw OutputRefusal.notSito(output: output, start: start ?? []) }
+                case .plan:
+                    if !PlanFile.isPlan(path: output) { throw OutputRefusal.notPlan(output: output) }
+                }
             default: throw OutputRefusal.notRegularFile(output: output)
             }
         } else if output.hasSuffix("/") || lastComponent(output) == "." || lastComponent(output) == ".." {

@@ -60,7 +60,7 @@ public struct Quantizer {
     public static let int8Scheme = "int8 weights, one f32 step scale per output row (scale = amax/127, q = rint(w/scale)); int8 activations per token, dynamic"
     public static let int8TwoPassScheme = "int8 weights, one f32 step scale per output row (scale = amax/127, q = rint(w/scale)); int8 activations per token in two passes (the row, then its residual), dynamic"
     public static let bf16Scheme = "bf16 weights (round to nearest even); activations rounded to bf16; f32 accumulation"
-    public static let plannedScheme = "per projection (quantization.plan): int8 weights, one f32 step scale per output row, int8 activations per token in one or two passes; or bf16 weights and activations; f32 accumulation"
+    public static let plannedScheme = "per projection (quantization.plan): int8 weights, one f32 step scale per output row, int8 activations per token in one or two passes, or 16-bit activations per token; or bf16 weights and activations; f32 accumulation"
 
     public let type: QuantizationType
     /// Glob patterns (`*` wildcard) of canonical tensor names to keep in float.
@@ -89,6 +89,13 @@ public struct Quantizer {
     /// The projection a weight belongs to: `layers.0.attn.q.weight` → `layers.0.attn.q`.
     static func projectionName(_ weight: String) -> String {
         weight.hasSuffix(".weight") ? String(weight.dropLast(".weight".count)) : weight
+    }
+
+    /// `activation_passes` of a file with `plan`: what a reader without plans runs every int8 projection
+    /// with — two passes when the plan has any scheme more accurate than one pass (more accurate than the
+    /// plan, never less; the int8 weights are the same bytes in every int8 scheme).
+    public static func activationPasses(for plan: [String: ProjectionScheme]) -> ActivationScheme {
+        plan.values.contains { $0.activations == .twoPass } ? .twoPass : .onePass
     }
 
     /// The projections a plan may name, in file order: the quantizable projection matrices of `model`.

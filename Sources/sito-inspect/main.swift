@@ -224,7 +224,7 @@ struct InspectReport: Encodable {
                 for l in Calibrator.planLines(plan) { line("", l) }
             }
             if let c = q.calibration {
-                line("calibrated", "for \(Calibrator.describe(c.target)); estimated cost \(formatFixed(c.estimatedCost, digits: 3))× all int8")
+                line("calibrated", "for \(Calibrator.describe(c.target)); estimated cost \(formatFixed(c.estimatedCost, digits: 3))× all int8 (cost model \(c.costModel?.rawValue ?? "of files before cost models: avx512-vnni"))")
                 line("", "calibration \(c.calibration.golden) (\(c.calibration.cases) cases, xxh64 \(c.calibration.goldenXXH64)): \(Calibrator.describe(c.calibration))")
                 if let e = c.evaluation {
                     line("", "evaluation \(e.golden) (\(e.cases) cases, xxh64 \(e.goldenXXH64)): \(Calibrator.describe(e))")

@@ -1,5 +1,6 @@
 // sito-quantize: .sito f32 → int8 (per-row scales, dynamic per-token activations) or bf16; with
-// --calibrate, int8 with a per-projection plan chosen on a golden (SitoTools/Calibration.swift).
+// --calibrate, int8 with a per-projection plan chosen on a golden (SitoTools/Calibration.swift), which
+// --write-plan saves and --plan applies to another file (SitoTools/PlanFile.swift).
 import ArgumentParser
 import Foundation
 import SitoCLI
@@ -8,6 +9,7 @@ import SitoTools
 
 extension QuantizationType: ExpressibleByArgument {}
 extension TensorLayout: ExpressibleByArgument {}
+extension CostModel: ExpressibleByArgument {}
 
 @main
 struct SitoQuantize: SitoTool {
@@ -20,8 +22,10 @@ struct SitoQuantize: SitoTool {
         embeddings and the final out_proj stay f32. bf16: the same matrices in bf16. Measure the loss with \
         sito-verify against the f32 goldens. --calibrate GOLDEN with --min-cosine / --min-mean-cosine / \
         --min-top1 (embedding models): measures whole files on the golden and keeps, per projection, the \
-        cheapest of int8, int8-two-pass and bf16 that holds the target; the file records the plan. Exit 2, \
-        nothing written, when even all-bf16 misses the target.
+        cheapest scheme that holds the target (int8, then int8-a16 or int8-two-pass, whichever --cost-model \
+        makes cheaper, then bf16); the file records the plan, --write-plan saves it as a plan file, and \
+        --plan applies a plan file to another model (e.g. the full-size one). Exit 2, nothing written, \
+        when even all-bf16 misses the target.
         """)
 
     @Argument(help: "The input .sito file (f32, f16 or bf16).")
@@ -54,6 +58,15 @@ struct SitoQuantize: SitoTool {
     @Option(help: ArgumentHelp("With --calibrate: an embedding golden the chosen file is also measured on, kept apart from the search (texts the calibration did not see).", valueName: "golden"))
     var evaluate: String?
 
+    @Option(help: ArgumentHelp("With --calibrate: the CPU kind whose costs choose between schemes: avx2, avx512-vnni or neon-dotprod (default: this machine's).", valueName: "cpu"))
+    var costModel: CostModel?
+
+    @Option(help: ArgumentHelp("With --calibrate: also write the chosen plan to this plan file, by kind of projection (`layers.*.attn.q`), for --plan.", valueName: "file"))
+    var writePlan: String?
+
+    @Option(help: ArgumentHelp("int8: apply this plan file (from --write-plan, or written by hand: {\"format\": \"sito-plan/1\", \"schemes\": {pattern: scheme}}) instead of calibrating; formats/quantization.md, \"Plan files\".", valueName: "file"))
+    var plan: String?
+
     @Option(help: "Layout of the quantized projection matrices: blocked16 (default; format 2, what the kernels read fastest) or row-major (a format 1 file, for older readers).")
     var layout: TensorLayout = .blocked16
 
@@ -62,11 +75,18 @@ struct SitoQuantize: SitoTool {
 
     func validate() throws {
         if twoPassActivations && type != .int8 { throw ValidationError("--two-pass-activations applies to --type int8 only") }
+        if plan != nil {
+            if type != .int8 { throw ValidationError("--plan applies to --type int8 only") }
+            if calibrate != nil { throw ValidationError("--plan applies a plan, --calibrate chooses one: give one of them") }
+            if twoPassActivations { throw ValidationError("--plan sets the activations per projection; leave out --two-pass-activations") }
+        }
         if calibrate == nil {
             for (option, value) in [("--min-cosine", minCosine), ("--min-mean-cosine", minMeanCosine), ("--min-top1", minTop1)] where value != nil {
                 throw ValidationError("\(option) applies with --calibrate only")
             }
             if evaluate != nil { throw ValidationError("--evaluate applies with --calibrate only") }
+            if costModel != nil { throw ValidationError("--cost-model applies with --calibrate only") }
+            if writePlan != nil { throw ValidationError("--write-plan applies with --calibrate only") }
         } else {
             if type != .int8 { throw ValidationError("--calibrate applies to --type int8 only") }
             if twoPassActivations { throw ValidationError("--calibrate chooses the activation passes per projection; leave out --two-pass-activations") }
@@ -87,19 +107,34 @@ struct SitoQuantize: SitoTool {
                           ProtectedInput(path: golden, role: "the calibration golden")]
             if let e = evaluate { inputs.append(ProtectedInput(path: e, role: "the evaluation golden")) }
             try OutputSafety.check(output: outputPath, inputs: inputs)
+            if let w = writePlan {
+                try OutputSafety.check(output: w, inputs: inputs + [ProtectedInput(path: outputPath, role: "the .sito file being written")],
+                                       kind: .plan)
+            }
             progress.step("calibrating \(input) on \(golden)")
             let r = try Calibrator(input: input, calibrationGolden: golden, evaluationGolden: evaluate, target: target, layout: layout,
-                                   log: { progress.step($0) }).run()
+                                   costModel: costModel ?? .thisMachine, log: { progress.step($0) }).run()
             report = r
-            // activation_passes: what a reader without plans runs every int8 projection with — two passes
-            // when the plan has any (more accurate than the plan, never less).
-            q = Quantizer(type: .int8, activations: r.plan.values.contains(.int8TwoPass) ? .twoPass : .onePass, layout: layout, plan: r.plan,
+            q = Quantizer(type: .int8, activations: Quantizer.activationPasses(for: r.plan), layout: layout, plan: r.plan,
                           calibration: CalibrationInfo(target: r.target, calibration: r.calibration, evaluation: r.evaluation,
-                                                       estimatedCost: r.estimatedCost))
+                                                       estimatedCost: r.estimatedCost, costModel: r.costModel))
+        } else if let path = plan {
+            try OutputSafety.check(output: outputPath, inputs: [ProtectedInput(path: input, role: "the .sito file being quantized"),
+                                                                ProtectedInput(path: path, role: "the plan file")])
+            let file = try PlanFile.load(path: path)
+            let header = try SitoFile(contentsOf: URL(fileURLWithPath: input)).header
+            let resolved = try file.resolve(for: Quantizer.projections(of: header.model), path: path)
+            q = Quantizer(type: .int8, keepFloat: keepFloat, activations: Quantizer.activationPasses(for: resolved), layout: layout, plan: resolved)
         }
         progress.step("quantizing \(input) to \(type.rawValue)")
         var summary = try q.quantize(input: input, output: outputPath, progress: { progress.update($0, of: $1, unit: "tensors") })
         summary.calibration = report
+        if let r = report, let w = writePlan {
+            let source = PlanSource(file: input, target: r.target, calibration: r.calibration, evaluation: r.evaluation,
+                                    costModel: r.costModel, estimatedCost: r.estimatedCost)
+            try PlanFile(schemes: PlanFile.patterns(of: r.plan), source: source).write(to: w)
+            progress.step("wrote the plan to \(w)")
+        }
         if output.json {
             ToolExit.printJSON(summary)
         } else {

@@ -10,6 +10,78 @@
 #include <float.h>
 #include <math.h>
 
+// MARK: - a row's amax and finiteness (shared by the int8 and int16 quantizers)
+
+/// max_k |x[k]| over the finite elements and whether any element is NaN or ±Inf (*nonfinite). Max is exact
+/// in any order, so every path returns the same value.
+static inline float row_amax_scalar(const float *x, size_t K, int *nonfinite) {
+    float amax = 0;
+    *nonfinite = 0;
+    for (size_t k = 0; k < K; k++) {
+        const float a = fabsf(x[k]);
+        if (!(a <= FLT_MAX)) *nonfinite = 1;
+        else if (a > amax) amax = a;
+    }
+    return amax;
+}
+
+#if SITO_X86
+SITO_TARGET_AVX2
+static inline float row_amax_avx2(const float *x, size_t K, int *nonfinite) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    const __m256 fmax = _mm256_set1_ps(FLT_MAX);
+    __m256 vmax = _mm256_setzero_ps(), vbad = _mm256_setzero_ps();
+    size_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+        const __m256 a = _mm256_and_ps(_mm256_loadu_ps(x + k), absmask);
+        vbad = _mm256_or_ps(vbad, _mm256_cmp_ps(a, fmax, _CMP_NLE_UQ));   // NaN or Inf
+        vmax = _mm256_max_ps(vmax, a);
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, vmax);
+    float amax = 0;
+    for (int i = 0; i < 8; i++) amax = lanes[i] > amax ? lanes[i] : amax;
+    int tail;
+    const float rest = row_amax_scalar(x + k, K - k, &tail);
+    *nonfinite = _mm256_movemask_ps(vbad) != 0 || tail;
+    return rest > amax ? rest : amax;
+}
+
+SITO_TARGET_AVX512
+static inline float row_amax_avx512(const float *x, size_t K, int *nonfinite) {
+    const __m512 fmax = _mm512_set1_ps(FLT_MAX);
+    __m512 vmax = _mm512_setzero_ps();
+    __mmask16 vbad = 0;
+    for (size_t k = 0; k < K; k += 16) {
+        const __mmask16 live = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
+        const __m512 a = _mm512_abs_ps(_mm512_maskz_loadu_ps(live, x + k));
+        vbad |= _mm512_cmp_ps_mask(a, fmax, _CMP_NLE_UQ);
+        vmax = _mm512_max_ps(vmax, a);
+    }
+    *nonfinite = vbad != 0;
+    return _mm512_reduce_max_ps(vmax);
+}
+#endif
+
+#if SITO_ARM
+static inline float row_amax_neon(const float *x, size_t K, int *nonfinite) {
+    const float32x4_t fmax = vdupq_n_f32(FLT_MAX);
+    float32x4_t vmax = vdupq_n_f32(0);
+    uint32x4_t vok = vdupq_n_u32(~0u);                                  // lanes stay all-ones while |x| ≤ FLT_MAX
+    size_t k = 0;
+    for (; k + 4 <= K; k += 4) {
+        const float32x4_t a = vabsq_f32(vld1q_f32(x + k));
+        vok = vandq_u32(vok, vcleq_f32(a, fmax));                       // false for NaN and Inf
+        vmax = vmaxq_f32(vmax, a);
+    }
+    int tail;
+    const float rest = row_amax_scalar(x + k, K - k, &tail);
+    *nonfinite = vminvq_u32(vok) == 0 || tail;
+    const float amax = vmaxvq_f32(vmax);
+    return rest > amax ? rest : amax;
+}
+#endif
+
 // MARK: - int8 row quantization
 
 /// The per-element rule shared by every path: clamp(rint(x / s), -127, 127). Clamping before rounding is
@@ -55,13 +127,8 @@ static size_t quantize_scalar(const float *X, size_t ldx, size_t M, size_t K, in
     for (size_t m = 0; m < M; m++) {
         const float *x = X + m * ldx;
         int8_t *qm = q + m * ldq;
-        float amax = 0;
-        int nonfinite = 0;
-        for (size_t k = 0; k < K; k++) {
-            const float a = fabsf(x[k]);
-            if (!(a <= FLT_MAX)) nonfinite = 1;
-            else if (a > amax) amax = a;
-        }
+        int nonfinite;
+        const float amax = row_amax_scalar(x, K, &nonfinite);
         float s;
         bad += (size_t)row_scale(amax, nonfinite, qm, K, &scale[m], &s);
         if (nonfinite || s == 0) continue;
@@ -74,35 +141,18 @@ static size_t quantize_scalar(const float *X, size_t ldx, size_t M, size_t K, in
 SITO_TARGET_AVX2
 static size_t quantize_avx2(const float *X, size_t ldx, size_t M, size_t K, int8_t *q, size_t ldq,
                             float *scale) {
-    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
-    const __m256 fmax = _mm256_set1_ps(FLT_MAX);
     const __m256 hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f);
     size_t bad = 0;
     for (size_t m = 0; m < M; m++) {
         const float *x = X + m * ldx;
         int8_t *qm = q + m * ldq;
-        __m256 vmax = _mm256_setzero_ps(), vbad = _mm256_setzero_ps();
-        size_t k = 0;
-        for (; k + 8 <= K; k += 8) {
-            const __m256 a = _mm256_and_ps(_mm256_loadu_ps(x + k), absmask);
-            vbad = _mm256_or_ps(vbad, _mm256_cmp_ps(a, fmax, _CMP_NLE_UQ));   // NaN or Inf
-            vmax = _mm256_max_ps(vmax, a);
-        }
-        float lanes[8];
-        _mm256_storeu_ps(lanes, vmax);
-        float amax = 0;
-        for (int i = 0; i < 8; i++) amax = lanes[i] > amax ? lanes[i] : amax;
-        int nonfinite = _mm256_movemask_ps(vbad) != 0;
-        for (; k < K; k++) {
-            const float a = fabsf(x[k]);
-            if (!(a <= FLT_MAX)) nonfinite = 1;
-            else if (a > amax) amax = a;
-        }
+        int nonfinite;
+        const float amax = row_amax_avx2(x, K, &nonfinite);
         float s;
         bad += (size_t)row_scale(amax, nonfinite, qm, K, &scale[m], &s);
         if (nonfinite || s == 0) continue;
         const __m256 vs = _mm256_set1_ps(s);
-        k = 0;
+        size_t k = 0;
         for (; k + 8 <= K; k += 8) {
             __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + k), vs);
             v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
@@ -118,21 +168,13 @@ static size_t quantize_avx2(const float *X, size_t ldx, size_t M, size_t K, int8
 SITO_TARGET_AVX512
 static size_t quantize_avx512(const float *X, size_t ldx, size_t M, size_t K, int8_t *q, size_t ldq,
                               float *scale) {
-    const __m512 fmax = _mm512_set1_ps(FLT_MAX);
     const __m512 hi = _mm512_set1_ps(127.0f), lo = _mm512_set1_ps(-127.0f);
     size_t bad = 0;
     for (size_t m = 0; m < M; m++) {
         const float *x = X + m * ldx;
         int8_t *qm = q + m * ldq;
-        __m512 vmax = _mm512_setzero_ps();
-        __mmask16 vbad = 0;
-        for (size_t k = 0; k < K; k += 16) {
-            const __mmask16 live = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
-            const __m512 a = _mm512_abs_ps(_mm512_maskz_loadu_ps(live, x + k));
-            vbad |= _mm512_cmp_ps_mask(a, fmax, _CMP_NLE_UQ);
-            vmax = _mm512_max_ps(vmax, a);
-        }
-        const float amax = _mm512_reduce_max_ps(vmax);                    // max is exact in any order
+        int vbad;
+        const float amax = row_amax_avx512(x, K, &vbad);
         float s;
         bad += (size_t)row_scale(amax, vbad != 0, qm, K, &scale[m], &s);
         if (vbad || s == 0) continue;
@@ -153,32 +195,18 @@ static size_t quantize_avx512(const float *X, size_t ldx, size_t M, size_t K, in
 // NEON (baseline, no attribute): 4 lanes; fdiv is IEEE-exact per lane, fcvtns rounds to nearest even
 // regardless of FPCR, so each element is exactly quant1's value. Max is exact in any order.
 static size_t quantize_neon(const float *X, size_t ldx, size_t M, size_t K, int8_t *q, size_t ldq, float *scale) {
-    const float32x4_t fmax = vdupq_n_f32(FLT_MAX);
     const float32x4_t hi = vdupq_n_f32(127.0f), lo = vdupq_n_f32(-127.0f);
     size_t bad = 0;
     for (size_t m = 0; m < M; m++) {
         const float *x = X + m * ldx;
         int8_t *qm = q + m * ldq;
-        float32x4_t vmax = vdupq_n_f32(0);
-        uint32x4_t vok = vdupq_n_u32(~0u);                              // lanes stay all-ones while |x| ≤ FLT_MAX
-        size_t k = 0;
-        for (; k + 4 <= K; k += 4) {
-            const float32x4_t a = vabsq_f32(vld1q_f32(x + k));
-            vok = vandq_u32(vok, vcleq_f32(a, fmax));                   // false for NaN and Inf
-            vmax = vmaxq_f32(vmax, a);
-        }
-        int nonfinite = vminvq_u32(vok) == 0;
-        float amax = nonfinite ? 0 : vmaxvq_f32(vmax);
-        for (; k < K; k++) {
-            const float a = fabsf(x[k]);
-            if (!(a <= FLT_MAX)) nonfinite = 1;
-            else if (a > amax) amax = a;
-        }
+        int nonfinite;
+        const float amax = row_amax_neon(x, K, &nonfinite);
         float s;
         bad += (size_t)row_scale(amax, nonfinite, qm, K, &scale[m], &s);
         if (nonfinite || s == 0) continue;
         const float32x4_t vs = vdupq_n_f32(s);
-        k = 0;
+        size_t k = 0;
         for (; k + 8 <= K; k += 8) {
             const float32x4_t v0 = vminq_f32(vmaxq_f32(vdivq_f32(vld1q_f32(x + k), vs), lo), hi);
             const float32x4_t v1 = vminq_f32(vmaxq_f32(vdivq_f32(vld1q_f32(x + k + 4), vs), lo), hi);
@@ -199,13 +227,8 @@ static size_t quantize_i16_scalar(const float *X, size_t ldx, size_t M, size_t K
     for (size_t m = 0; m < M; m++) {
         const float *x = X + m * ldx;
         int16_t *qm = q + m * ldq;
-        float amax = 0;
-        int nonfinite = 0;
-        for (size_t k = 0; k < K; k++) {
-            const float a = fabsf(x[k]);
-            if (!(a <= FLT_MAX)) nonfinite = 1;
-            else if (a > amax) amax = a;
-        }
+        int nonfinite;
+        const float amax = row_amax_scalar(x, K, &nonfinite);
         float s;
         bad += (size_t)row_scale_levels(amax, levels, nonfinite, qm, 2 * K, &scale[m], &s);
         if (nonfinite || s == 0) continue;
@@ -218,35 +241,18 @@ static size_t quantize_i16_scalar(const float *X, size_t ldx, size_t M, size_t K
 SITO_TARGET_AVX2
 static size_t quantize_i16_avx2(const float *X, size_t ldx, size_t M, size_t K, float levels, int16_t *q,
                                 size_t ldq, float *scale) {
-    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
-    const __m256 fmax = _mm256_set1_ps(FLT_MAX);
     const __m256 hi = _mm256_set1_ps(levels), lo = _mm256_set1_ps(-levels);
     size_t bad = 0;
     for (size_t m = 0; m < M; m++) {
         const float *x = X + m * ldx;
         int16_t *qm = q + m * ldq;
-        __m256 vmax = _mm256_setzero_ps(), vbad = _mm256_setzero_ps();
-        size_t k = 0;
-        for (; k + 8 <= K; k += 8) {
-            const __m256 a = _mm256_and_ps(_mm256_loadu_ps(x + k), absmask);
-            vbad = _mm256_or_ps(vbad, _mm256_cmp_ps(a, fmax, _CMP_NLE_UQ));   // NaN or Inf
-            vmax = _mm256_max_ps(vmax, a);
-        }
-        float lanes[8];
-        _mm256_storeu_ps(lanes, vmax);
-        float amax = 0;
-        for (int i = 0; i < 8; i++) amax = lanes[i] > amax ? lanes[i] : amax;
-        int nonfinite = _mm256_movemask_ps(vbad) != 0;
-        for (; k < K; k++) {
-            const float a = fabsf(x[k]);
-            if (!(a <= FLT_MAX)) nonfinite = 1;
-            else if (a > amax) amax = a;
-        }
+        int nonfinite;
+        const float amax = row_amax_avx2(x, K, &nonfinite);
         float s;
         bad += (size_t)row_scale_levels(amax, levels, nonfinite, qm, 2 * K, &scale[m], &s);
         if (nonfinite || s == 0) continue;
         const __m256 vs = _mm256_set1_ps(s);
-        k = 0;
+        size_t k = 0;
         for (; k + 8 <= K; k += 8) {
             __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + k), vs);
             v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
@@ -261,21 +267,13 @@ static size_t quantize_i16_avx2(const float *X, size_t ldx, size_t M, size_t K, 
 SITO_TARGET_AVX512
 static size_t quantize_i16_avx512(const float *X, size_t ldx, size_t M, size_t K, float levels, int16_t *q,
                                   size_t ldq, float *scale) {
-    const __m512 fmax = _mm512_set1_ps(FLT_MAX);
     const __m512 hi = _mm512_set1_ps(levels), lo = _mm512_set1_ps(-levels);
     size_t bad = 0;
     for (size_t m = 0; m < M; m++) {
         const float *x = X + m * ldx;
         int16_t *qm = q + m * ldq;
-        __m512 vmax = _mm512_setzero_ps();
-        __mmask16 vbad = 0;
-        for (size_t k = 0; k < K; k += 16) {
-            const __mmask16 live = K - k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (K - k)) - 1);
-            const __m512 a = _mm512_abs_ps(_mm512_maskz_loadu_ps(live, x + k));
-            vbad |= _mm512_cmp_ps_mask(a, fmax, _CMP_NLE_UQ);
-            vmax = _mm512_max_ps(vmax, a);
-        }
-        const float amax = _mm512_reduce_max_ps(vmax);                    // max is exact in any order
+        int vbad;
+        const float amax = row_amax_avx512(x, K, &vbad);
         float s;
         bad += (size_t)row_scale_levels(amax, levels, vbad != 0, qm, 2 * K, &scale[m], &s);
         if (vbad || s == 0) continue;
@@ -296,32 +294,18 @@ static size_t quantize_i16_avx512(const float *X, size_t ldx, size_t M, size_t K
 // NEON: as quantize_neon, narrowing int32 → int16 (|values| ≤ levels ≤ 32767: plain narrowing).
 static size_t quantize_i16_neon(const float *X, size_t ldx, size_t M, size_t K, float levels, int16_t *q, size_t ldq,
                                 float *scale) {
-    const float32x4_t fmax = vdupq_n_f32(FLT_MAX);
     const float32x4_t hi = vdupq_n_f32(levels), lo = vdupq_n_f32(-levels);
     size_t bad = 0;
     for (size_t m = 0; m < M; m++) {
         const float *x = X + m * ldx;
         int16_t *qm = q + m * ldq;
-        float32x4_t vmax = vdupq_n_f32(0);
-        uint32x4_t vok = vdupq_n_u32(~0u);                              // lanes stay all-ones while |x| ≤ FLT_MAX
-        size_t k = 0;
-        for (; k + 4 <= K; k += 4) {
-            const float32x4_t a = vabsq_f32(vld1q_f32(x + k));
-            vok = vandq_u32(vok, vcleq_f32(a, fmax));                   // false for NaN and Inf
-            vmax = vmaxq_f32(vmax, a);
-        }
-        int nonfinite = vminvq_u32(vok) == 0;
-        float amax = nonfinite ? 0 : vmaxvq_f32(vmax);
-        for (; k < K; k++) {
-            const float a = fabsf(x[k]);
-            if (!(a <= FLT_MAX)) nonfinite = 1;
-            else if (a > amax) amax = a;
-        }
+        int nonfinite;
+        const float amax = row_amax_neon(x, K, &nonfinite);
         float s;
         bad += (size_t)row_scale_levels(amax, levels, nonfinite, qm, 2 * K, &scale[m], &s);
         if (nonfinite || s == 0) continue;
         const float32x4_t vs = vdupq_n_f32(s);
-        k = 0;
+        size_t k = 0;
         for (; k + 8 <= K; k += 8) {
             const float32x4_t v0 = vminq_f32(vmaxq_f32(vdivq_f32(vld1q_f32(x + k), vs), lo), hi);
             const float32x4_t v1 = vminq_f32(vmaxq_f32(vdivq_f32(vld1q_f32(x + k + 4), vs), lo), hi);

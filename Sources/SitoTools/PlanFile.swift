@@ -85,9 +85,10 @@ public struct PlanFile: Codable, Sendable, Equatable {
         (try? load(path: path)) != nil
     }
 
-    /// The plan for `projections` (names without `.weight`): each takes the entry with its exact name, else
-    /// the matching pattern with the most characters that are not `*`. A projection no entry matches has no
-    /// plan entry (it follows the file's type). Throws when an entry matches no projection, or when two
+    /// The plan for `projections` (names without `.weight`), one entry each: the entry with its exact name,
+    /// else the matching pattern with the most characters that are not `*`, else `int8` (written out, so
+    /// that the file's `activation_passes`, 2 when the plan has two-pass or 16-bit entries, does not
+    /// apply to it). Throws when an entry matches no projection, or when two
     /// equally specific patterns give one projection different schemes.
     public func resolve(for projections: [String], path: String) throws -> [String: ProjectionScheme] {
         for pattern in schemes.keys.sorted() where !projections.contains(where: { Quantizer.matches($0, pattern) }) {
@@ -99,7 +100,10 @@ public struct PlanFile: Codable, Sendable, Equatable {
         var out: [String: ProjectionScheme] = [:]
         for p in projections {
             let matching = schemes.keys.filter { Quantizer.matches(p, $0) }
-            guard let best = matching.map(precedence).max() else { continue }
+            guard let best = matching.map(precedence).max() else {
+                out[p] = .int8
+                continue
+            }
             let top = matching.filter { precedence($0) == best }.sorted()
             if Set(top.map { schemes[$0]! }).count > 1 {
                 throw PlanFileError.ambiguous(path: path, projection: p, patterns: top)

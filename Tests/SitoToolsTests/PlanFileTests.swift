@@ -31,8 +31,8 @@ final class PlanFileTests: XCTestCase {
         XCTAssertEqual(r["layers.2.ffn.down"], .int8A16)
         XCTAssertEqual(r["pooler.dense"], .int8TwoPass)
         XCTAssertEqual(r.count, projections.count)
-        // A projection no entry matches has no entry (the file's type decides).
-        XCTAssertNil(try PlanFile(schemes: ["layers.*.attn.q": .bf16]).resolve(for: projections, path: "p.json")["pooler.dense"])
+        // A projection no entry matches is single-pass int8, written out (activation_passes does not apply).
+        XCTAssertEqual(try PlanFile(schemes: ["layers.*.attn.q": .bf16]).resolve(for: projections, path: "p.json")["pooler.dense"], .int8)
     }
 
     func testEntriesMatchingNothingAndEqualPatternsThatDisagreeAreRefused() {

@@ -79,6 +79,7 @@ struct SitoQuantize: SitoTool {
             if type != .int8 { throw ValidationError("--plan applies to --type int8 only") }
             if calibrate != nil { throw ValidationError("--plan applies a plan, --calibrate chooses one: give one of them") }
             if twoPassActivations { throw ValidationError("--plan sets the activations per projection; leave out --two-pass-activations") }
+            if !keepFloat.isEmpty { throw ValidationError("--plan sets every projection's scheme; leave out --keep-float") }
         }
         if calibrate == nil {
             for (option, value) in [("--min-cosine", minCosine), ("--min-mean-cosine", minMeanCosine), ("--min-top1", minTop1)] where value != nil {
@@ -124,7 +125,7 @@ struct SitoQuantize: SitoTool {
             let file = try PlanFile.load(path: path)
             let header = try SitoFile(contentsOf: URL(fileURLWithPath: input)).header
             let resolved = try file.resolve(for: Quantizer.projections(of: header.model), path: path)
-            q = Quantizer(type: .int8, keepFloat: keepFloat, activations: Quantizer.activationPasses(for: resolved), layout: layout, plan: resolved)
+            q = Quantizer(type: .int8, activations: Quantizer.activationPasses(for: resolved), layout: layout, plan: resolved)
         }
         progress.step("quantizing \(input) to \(type.rawValue)")
         var summary = try q.quantize(input: input, output: outputPath, progress: { progress.update($0, of: $1, unit: "tensors") })

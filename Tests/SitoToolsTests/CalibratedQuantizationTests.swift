@@ -251,6 +251,7 @@ final class CalibratedQuantizationTests: XCTestCase {
         try refused(["--plan", work.appendingPathComponent("missing.json").path], ["missing.json", "cannot read the plan"])
         try refused(["--plan", elsewhere, "--calibrate", golden, "--min-top1", "0.9"], ["--plan", "--calibrate"])
         try refused(["--write-plan", elsewhere], ["--write-plan applies with --calibrate only"])
+        try refused(["--plan", elsewhere, "--keep-float", "layers.0.*"], ["--plan", "--keep-float"])
         // --write-plan never replaces an input or a file that is not a plan; checked before any work.
         try refused(["--calibrate", golden, "--min-mean-cosine", "0.9", "--write-plan", golden], [golden, "refusing to overwrite the input"])
         let notes = work.appendingPathComponent("notes.txt").path

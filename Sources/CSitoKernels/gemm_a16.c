@@ -252,22 +252,6 @@ SITO_TARGET_AVX512 SITO_INLINE __m512 dequant16_avx512(__m512i acc, float sx, co
     return y;
 }
 
-/// Reduces 16 vectors of 16 int32 to one vector whose element t is the sum of v[t]'s 16 lanes (the tree of
-/// gemm_i8.c's reduce16_epi32; exact: wrapping int32 additions of an exact total).
-SITO_TARGET_AVX512 SITO_INLINE __m512i reduce16_avx512(const __m512i v[16]) {
-    __m512i t[8], r[4];
-    SITO_UNROLL
-    for (int p = 0; p < 8; p++)      // per 128-bit lane: [a0+a2, b0+b2, a1+a3, b1+b3]
-        t[p] = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2 * p], v[2 * p + 1]),
-                                _mm512_unpackhi_epi32(v[2 * p], v[2 * p + 1]));
-    SITO_UNROLL
-    for (int q = 0; q < 4; q++)      // per 128-bit lane L: [S_4q(L), S_4q+1(L), S_4q+2(L), S_4q+3(L)]
-        r[q] = _mm512_add_epi32(_mm512_unpacklo_epi64(t[2 * q], t[2 * q + 1]),
-                                _mm512_unpackhi_epi64(t[2 * q], t[2 * q + 1]));
-    const __m512i s0 = _mm512_add_epi32(_mm512_shuffle_i32x4(r[0], r[1], 0x88), _mm512_shuffle_i32x4(r[0], r[1], 0xDD));
-    const __m512i s1 = _mm512_add_epi32(_mm512_shuffle_i32x4(r[2], r[3], 0x88), _mm512_shuffle_i32x4(r[2], r[3], 0xDD));
-    return _mm512_add_epi32(_mm512_shuffle_i32x4(s0, s1, 0x88), _mm512_shuffle_i32x4(s0, s1, 0xDD));
-}
 
 /// Defines the AVX-512 blocked16 tile, driver and row-major driver of one target, MAC(acc, w, x) being
 /// acc + Σ pairs w·x (vpmaddwd + vpaddd, or vpdpwssd).
@@ -355,7 +339,7 @@ SITO_TARGET_AVX512 SITO_INLINE __m512i reduce16_avx512(const __m512i v[16]) {
                             for (size_t j = 0; j < 4; j++) acc[4 * i + j] = MAC(acc[4 * i + j], wv[j], xv[i]); \
                     }                                                                                          \
                     int32_t sums[16];                                                                          \
-                    _mm512_storeu_si512(sums, reduce16_avx512(acc));                                           \
+                    _mm512_storeu_si512(sums, sito_reduce16_epi32(acc));                                           \
                     for (size_t i = 0; i < mr; i++)                                                            \
                         for (size_t j = 0; j < nr; j++)                                                        \
                             Y[(m + i) * ldy + n + j] = sito_i8_dequant(sums[4 * i + j], x_scale[m + i],        \
@@ -374,16 +358,6 @@ SITO_A16_AVX512_KERNELS(vnni, SITO_TARGET_VNNI, SITO_A16_MAC_VNNI)
 #if SITO_ARM
 // MARK: - aarch64 NEON (every level): sxtl + smlal/smlal2 by lane
 
-/// sito_i8_dequant on 4 columns (scvtf rounds to nearest even; two separately rounded multiplications,
-/// then the bias; the empty asm keeps GCC from contracting).
-static inline float32x4_t dequant4_a16(int32x4_t acc, float sx, const float *sw, const float *bias) {
-    float32x4_t y = vmulq_f32(vcvtq_f32_s32(acc), vdupq_n_f32(sx));
-    __asm__("" : "+w"(y));
-    y = vmulq_f32(y, vld1q_f32(sw));
-    __asm__("" : "+w"(y));
-    if (bias) y = vaddq_f32(y, vld1q_f32(bias));
-    return y;
-}
 
 /// Activation rows per NEON tile (one 16-row block): 16 accumulators + 4 activation vectors + the group
 /// (4 registers) + its two widened halves: 26 of the 32 v registers.
@@ -443,7 +417,7 @@ static void gemm_a16_blocked_neon(const int16_t *xq, size_t ldxq, const float *x
                     for (size_t c = 0; c < 4; c++) {
                         const size_t col = n + 4 * c;
                         vst1q_f32(Y + (m + i) * ldy + col,
-                                  dequant4_a16(acc[i][c], x_scale[m + i], w_scale + col, bias ? bias + col : NULL));
+                                  sito_dequant4_neon(acc[i][c], x_scale[m + i], w_scale + col, bias ? bias + col : NULL));
                     }
             }
         }

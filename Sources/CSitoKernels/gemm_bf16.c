@@ -106,7 +106,7 @@ static void gemm_bf16_avx2(const uint16_t *xb, size_t ldxb, const uint16_t *W, s
 // MARK: - AVX-512: 4×4 tiles of 16-lane accumulators; vdpbf16ps (32 bf16 per step) or widen + FMA (16).
 
 /// Reduces 16 vectors of 16 floats to one vector whose element t is the sum of v[t]'s lanes (fixed tree;
-/// the float twin of reduce16_epi32 in gemm_i8.c).
+/// the float twin of sito_reduce16_epi32 in kernels_internal.h).
 SITO_TARGET_AVX512 SITO_INLINE __m512 reduce16_ps(const __m512 v[16]) {
     __m512 t[8], r[4];
     SITO_UNROLL

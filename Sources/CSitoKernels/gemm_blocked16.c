@@ -537,16 +537,6 @@ static void gemm_bf16_blocked_avx2(const uint16_t *xb, size_t ldxb, const uint16
 // sdot's operand), bf16 4 rows × 2 k (bfdot's). Tiles are MR activation rows × one 16-row block; the
 // accumulators acc[i][q] hold the 4 columns 4q…4q+3 of the block for row i.
 
-/// The int8 epilogue of 4 columns, exactly sito_i8_dequant per lane (scvtf rounds to nearest even; two
-/// separately rounded multiplications, then the bias; the empty asm keeps GCC from contracting).
-static inline float32x4_t dequant4(int32x4_t acc, float sx, const float *sw, const float *bias) {
-    float32x4_t y = vmulq_f32(vcvtq_f32_s32(acc), vdupq_n_f32(sx));
-    __asm__("" : "+w"(y));
-    y = vmulq_f32(y, vld1q_f32(sw));
-    __asm__("" : "+w"(y));
-    if (bias) y = vaddq_f32(y, vld1q_f32(bias));
-    return y;
-}
 
 /// int8, NEON (ARMv8.0): smull/smlal of a group's 4-row quarter by x[k…k+3] repeated, two groups per int16
 /// lane (|pair| ≤ 2 · 127² < 32767), sadalp into pairs of int32 partial sums, one pairwise add at the end.
@@ -737,7 +727,7 @@ SITO_TARGET_I8MM SITO_INLINE void tile_i8_i8mm(const size_t MR, const size_t MA,
                             for (size_t q = 0; q < 4; q++) {                                                    \
                                 const size_t c = n + 4 * q;                                                     \
                                 vst1q_f32(Y + (m + i) * ldy + c,                                                \
-                                          dequant4(acc[i][q], x_scale[m + i], w_scale + c, bias ? bias + c : NULL)); \
+                                          sito_dequant4_neon(acc[i][q], x_scale[m + i], w_scale + c, bias ? bias + c : NULL)); \
                             }                                                                                   \
                     }                                                                                           \
                 }                                                                                               \
@@ -764,8 +754,8 @@ SITO_TARGET_I8MM SITO_INLINE void tile_i8_i8mm(const size_t MR, const size_t MA,
                         for (size_t i = 0; i < mr; i++)                                                         \
                             for (size_t q = 0; q < 4; q++) {                                                    \
                                 const size_t c = n + 4 * q;                                                     \
-                                const float32x4_t y1 = dequant4(acc[i][q], s1[m + i], w_scale + c, bias ? bias + c : NULL); \
-                                const float32x4_t y2 = dequant4(acc[mr + i][q], s2[m + i], w_scale + c, NULL);  \
+                                const float32x4_t y1 = sito_dequant4_neon(acc[i][q], s1[m + i], w_scale + c, bias ? bias + c : NULL); \
+                                const float32x4_t y2 = sito_dequant4_neon(acc[mr + i][q], s2[m + i], w_scale + c, NULL);  \
                                 vst1q_f32(Y + (m + i) * ldy + c, vaddq_f32(y1, y2));                            \
                             }                                                                                   \
                     }                                                                                           \

@@ -110,22 +110,6 @@ static void gemm_i8_avx2(const int8_t *xq, size_t ldxq, const float *x_scale,
 
 // MARK: - AVX-512 VNNI: vpdpbusd on (xq XOR 0x80) = xq + 128 as unsigned bytes, minus 128·Σ_k W[n,k].
 
-/// Reduces 16 vectors of 16 int32 to one vector whose element t is the sum of v[t]'s 16 lanes.
-/// A fixed tree (45 instructions) instead of 16 separate horizontal sums (~130).
-SITO_TARGET_VNNI SITO_INLINE __m512i reduce16_epi32(const __m512i v[16]) {
-    __m512i t[8], r[4];
-    SITO_UNROLL
-    for (int p = 0; p < 8; p++)      // per 128-bit lane: [a0+a2, b0+b2, a1+a3, b1+b3]
-        t[p] = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2 * p], v[2 * p + 1]),
-                                _mm512_unpackhi_epi32(v[2 * p], v[2 * p + 1]));
-    SITO_UNROLL
-    for (int q = 0; q < 4; q++)      // per 128-bit lane L: [S_4q(L), S_4q+1(L), S_4q+2(L), S_4q+3(L)]
-        r[q] = _mm512_add_epi32(_mm512_unpacklo_epi64(t[2 * q], t[2 * q + 1]),
-                                _mm512_unpackhi_epi64(t[2 * q], t[2 * q + 1]));
-    const __m512i s0 = _mm512_add_epi32(_mm512_shuffle_i32x4(r[0], r[1], 0x88), _mm512_shuffle_i32x4(r[0], r[1], 0xDD));
-    const __m512i s1 = _mm512_add_epi32(_mm512_shuffle_i32x4(r[2], r[3], 0x88), _mm512_shuffle_i32x4(r[2], r[3], 0xDD));
-    return _mm512_add_epi32(_mm512_shuffle_i32x4(s0, s1, 0x88), _mm512_shuffle_i32x4(s0, s1, 0xDD));
-}
 
 /// One MR×4 tile (MR ≤ 4, NR ≤ 4) over the full K. Returns the raw sums Σ (xq+128)·w, element 4·i + j.
 SITO_TARGET_VNNI SITO_INLINE __m512i tile_vnni(const size_t MR, const size_t NR, const int8_t *x, size_t ldx,
@@ -158,7 +142,7 @@ SITO_TARGET_VNNI SITO_INLINE __m512i tile_vnni(const size_t MR, const size_t NR,
             SITO_UNROLL
             for (size_t j = 0; j < NR; j++) acc[4 * i + j] = _mm512_dpbusd_epi32(acc[4 * i + j], xv[i], wv[j]);
     }
-    return reduce16_epi32(acc);
+    return sito_reduce16_epi32(acc);
 }
 
 /// The epilogue of one tile: exact integer correction, then the documented f32 operations, vectorized

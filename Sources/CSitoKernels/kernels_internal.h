@@ -69,3 +69,38 @@ static inline float sito_i8_dequant(int32_t acc, float sx, float sw, const float
 /// Fully unrolls the small fixed-trip loops of the register tiles, so their accumulator arrays live in
 /// registers (GCC at -O2 does not unroll them by itself; clang does). Both compilers read this pragma.
 #define SITO_UNROLL _Pragma("GCC unroll 16")
+
+// MARK: - vector epilogue and reduction pieces shared by the int8 and int8-a16 GEMMs
+
+#if SITO_X86
+/// Reduces 16 vectors of 16 int32 to one vector whose element t is the sum of v[t]'s 16 lanes: a fixed
+/// tree (45 instructions) instead of 16 separate horizontal sums (~130). Exact: wrapping int32 additions
+/// of an exact total. (AVX-512F; callable from the VNNI paths, whose target includes it.)
+SITO_TARGET_AVX512 SITO_INLINE __m512i sito_reduce16_epi32(const __m512i v[16]) {
+    __m512i t[8], r[4];
+    SITO_UNROLL
+    for (int p = 0; p < 8; p++)      // per 128-bit lane: [a0+a2, b0+b2, a1+a3, b1+b3]
+        t[p] = _mm512_add_epi32(_mm512_unpacklo_epi32(v[2 * p], v[2 * p + 1]),
+                                _mm512_unpackhi_epi32(v[2 * p], v[2 * p + 1]));
+    SITO_UNROLL
+    for (int q = 0; q < 4; q++)      // per 128-bit lane L: [S_4q(L), S_4q+1(L), S_4q+2(L), S_4q+3(L)]
+        r[q] = _mm512_add_epi32(_mm512_unpacklo_epi64(t[2 * q], t[2 * q + 1]),
+                                _mm512_unpackhi_epi64(t[2 * q], t[2 * q + 1]));
+    const __m512i s0 = _mm512_add_epi32(_mm512_shuffle_i32x4(r[0], r[1], 0x88), _mm512_shuffle_i32x4(r[0], r[1], 0xDD));
+    const __m512i s1 = _mm512_add_epi32(_mm512_shuffle_i32x4(r[2], r[3], 0x88), _mm512_shuffle_i32x4(r[2], r[3], 0xDD));
+    return _mm512_add_epi32(_mm512_shuffle_i32x4(s0, s1, 0x88), _mm512_shuffle_i32x4(s0, s1, 0xDD));
+}
+#endif
+
+#if SITO_ARM
+/// sito_i8_dequant on 4 columns (scvtf rounds to nearest even; two separately rounded multiplications,
+/// then the bias; the empty asm keeps GCC from contracting).
+static inline float32x4_t sito_dequant4_neon(int32x4_t acc, float sx, const float *sw, const float *bias) {
+    float32x4_t y = vmulq_f32(vcvtq_f32_s32(acc), vdupq_n_f32(sx));
+    __asm__("" : "+w"(y));
+    y = vmulq_f32(y, vld1q_f32(sw));
+    __asm__("" : "+w"(y));
+    if (bias) y = vaddq_f32(y, vld1q_f32(bias));
+    return y;
+}
+#endif

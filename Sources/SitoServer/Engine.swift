@@ -265,12 +265,14 @@ public final class Engine: Sendable {
 
     /// One embedding per text, in input order; L2-normalized when `normalize` (the file's own pooling
     /// may already normalize: then `normalize: false` cannot undo it).
-    func embed(texts: [String], truncate: Bool?, normalize: Bool, isGone: @escaping @Sendable () -> Bool = { false }) async throws -> EmbedOutcome {
+    /// `field`: the request's name for the texts, for error messages (`inputs` on /embed, `input` on /v1/embeddings).
+    func embed(texts: [String], truncate: Bool?, normalize: Bool, field: String = "inputs",
+               isGone: @escaping @Sendable () -> Bool = { false }) async throws -> EmbedOutcome {
         let (model, scheduler) = try ready()
         guard case .embedder(let embedder) = model else {
             throw APIError.validation("this server's model is a reranker (sequence-classification): it scores pairs on /rerank and /v1/rerank and has no embeddings")
         }
-        try checkBatch(texts.count, field: "inputs")
+        try checkBatch(texts.count, field: field)
         let allowTruncation = mayTruncate(truncate)
         return try await withPermit {
             var timings = Timings()

@@ -117,7 +117,7 @@ struct API: Sendable {
         if let d = r.dimensions, let model = engine.model, d != model.header.model.hidden {
             throw APIError.validation("`dimensions` \(d) is not available: this model's embeddings have \(model.header.model.hidden)")
         }
-        let outcome = try await engine.embed(texts: texts, truncate: nil, normalize: true, isGone: isGone)
+        let outcome = try await engine.embed(texts: texts, truncate: nil, normalize: true, field: "input", isGone: isGone)
         let base64 = r.encoding_format == .base64
         let data = outcome.embeddings.enumerated().map { i, v in
             OpenAIEmbeddingsResponse.Item(embedding: base64 ? .base64(Self.base64(v)) : .floats(v), index: i)

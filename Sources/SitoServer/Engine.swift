@@ -183,18 +183,23 @@ public final class Engine: Sendable {
         }
     }
 
+    /// A text that must be truncated when the request asked to keep its end (`truncation_direction: "Left"`):
+    /// Sito keeps the start only. Inputs that fit are served whatever the direction.
+    static let leftTruncation = APIError.validation("truncation_direction \"Left\" is not supported for inputs that must be truncated: Sito keeps the start of each input (\"Right\")")
+
     private static func tooLong(_ error: ModelError) -> APIError {
         APIError.validation((error.errorDescription ?? "\(error)") + "; send truncate: true, or start the server with --auto-truncate")
     }
 
     /// Each text's tokens, truncated to the model's maximum; a text that had to be truncated when the
     /// request does not allow it is a 422 naming its index among `texts` and its part.
-    private static func encode(_ texts: [String], part: InputPart, _ embedder: Embedder, allowTruncation: Bool) throws -> [Encoding] {
+    private static func encode(_ texts: [String], part: InputPart, _ embedder: Embedder, allowTruncation: Bool, left: Bool) throws -> [Encoding] {
         try texts.enumerated().map { i, text in
             let e = try embedder.encode(text)
             if e.truncated && !allowTruncation {
                 throw tooLong(.inputTooLong(index: i, part: part, tokens: e.untruncatedLength, limit: embedder.maxLength))
             }
+            if e.truncated && left { throw leftTruncation }
             return e
         }
     }
@@ -214,7 +219,7 @@ public final class Engine: Sendable {
     /// Scores `texts` against `query`, in input order. A reranker gives logits and their activation; an
     /// embedding model ranks by cosine similarity between the query's and each text's embedding, as
     /// sito-rerank does.
-    func rerank(query: String, texts: [String], truncate: Bool?, isGone: @escaping @Sendable () -> Bool = { false }) async throws -> RerankOutcome {
+    func rerank(query: String, texts: [String], truncate: Bool?, left: Bool = false, isGone: @escaping @Sendable () -> Bool = { false }) async throws -> RerankOutcome {
         let (model, scheduler) = try ready()
         try checkBatch(texts.count, field: "texts")
         if query.isEmpty { throw APIError.validation("`query` cannot be empty") }
@@ -232,6 +237,7 @@ public final class Engine: Sendable {
                         throw Self.tooLong(.inputTooLong(index: i, part: reranker.queryFits(query) ? .document : .query,
                                                          tokens: e.untruncatedLength, limit: reranker.maxLength))
                     }
+                    if e.truncated && left { throw Self.leftTruncation }
                     encodings.append(e)
                 }
                 timings.tokenization = ContinuousClock.now - t0
@@ -246,8 +252,8 @@ public final class Engine: Sendable {
                 }
                 return RerankOutcome(results: ranked, timings: timings, tokens: encodings.reduce(0) { $0 + $1.ids.count })
             case .embedder(let embedder):
-                let encodings = try Self.encode([query], part: .query, embedder, allowTruncation: allowTruncation)
-                    + Self.encode(texts, part: .document, embedder, allowTruncation: allowTruncation)
+                let encodings = try Self.encode([query], part: .query, embedder, allowTruncation: allowTruncation, left: left)
+                    + Self.encode(texts, part: .document, embedder, allowTruncation: allowTruncation, left: left)
                 timings.tokenization = ContinuousClock.now - t0
                 encodings.forEach { metrics.inputLength($0.ids.count) }
                 let result = try await submit(scheduler, encodings.map { ModelInput(ids: $0.ids, typeIds: nil) }, isGone: isGone)
@@ -266,7 +272,7 @@ public final class Engine: Sendable {
     /// One embedding per text, in input order; L2-normalized when `normalize` (the file's own pooling
     /// may already normalize: then `normalize: false` cannot undo it).
     /// `field`: the request's name for the texts, for error messages (`inputs` on /embed, `input` on /v1/embeddings).
-    func embed(texts: [String], truncate: Bool?, normalize: Bool, field: String = "inputs",
+    func embed(texts: [String], truncate: Bool?, normalize: Bool, left: Bool = false, field: String = "inputs",
                isGone: @escaping @Sendable () -> Bool = { false }) async throws -> EmbedOutcome {
         let (model, scheduler) = try ready()
         guard case .embedder(let embedder) = model else {
@@ -277,7 +283,7 @@ public final class Engine: Sendable {
         return try await withPermit {
             var timings = Timings()
             let t0 = ContinuousClock.now
-            let encodings = try Self.encode(texts, part: .text, embedder, allowTruncation: allowTruncation)
+            let encodings = try Self.encode(texts, part: .text, embedder, allowTruncation: allowTruncation, left: left)
             timings.tokenization = ContinuousClock.now - t0
             encodings.forEach { metrics.inputLength($0.ids.count) }
             let result = try await submit(scheduler, encodings.map { ModelInput(ids: $0.ids, typeIds: nil) }, isGone: isGone)

@@ -80,8 +80,7 @@ struct API: Sendable {
     // MARK: Routes
 
     private func rerankTEI(_ r: TEIRerankRequest, _ isGone: @escaping @Sendable () -> Bool) async throws -> Reply {
-        if r.truncation_direction == .left { throw APIError.validation(Self.leftTruncation) }
-        let outcome = try await engine.rerank(query: r.query, texts: r.texts, truncate: r.truncate, isGone: isGone)
+        let outcome = try await engine.rerank(query: r.query, texts: r.texts, truncate: r.truncate, left: r.truncation_direction == .left, isGone: isGone)
         let raw = r.raw_scores ?? false
         let ranks = Self.bestFirst(outcome.results).map { t in
             TEIRank(index: t.index, score: raw ? t.raw : t.score, text: (r.return_text ?? false) ? r.texts[t.index] : nil)
@@ -90,9 +89,9 @@ struct API: Sendable {
     }
 
     private func embedTEI(_ r: TEIEmbedRequest, _ isGone: @escaping @Sendable () -> Bool) async throws -> Reply {
-        if r.truncation_direction == .left { throw APIError.validation(Self.leftTruncation) }
         let texts = r.inputs.texts
-        let outcome = try await engine.embed(texts: texts, truncate: r.truncate, normalize: r.normalize ?? true, isGone: isGone)
+        let outcome = try await engine.embed(texts: texts, truncate: r.truncate, normalize: r.normalize ?? true,
+                                             left: r.truncation_direction == .left, isGone: isGone)
         return Reply(body: try Self.encode(outcome.embeddings), timings: outcome.timings, inputs: texts.count, tokens: outcome.tokens)
     }
 
@@ -239,8 +238,6 @@ struct API: Sendable {
     }
 
     // MARK: Helpers
-
-    static let leftTruncation = "truncation_direction \"Left\" is not supported: Sito keeps the start of each input (\"Right\")"
 
     /// Best first, as sito-rerank orders them (higher raw score, then lower index).
     static func bestFirst(_ results: [RankedText]) -> [RankedText] {

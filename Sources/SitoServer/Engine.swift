@@ -3,7 +3,7 @@
 // Scheduler, and turn the outputs into scores or embeddings, with the time each step took.
 //
 // The model is mapped once, on a thread of its own, while the server already answers (/health: 503 until
-// it is ready). At most --max-concurrent-requests requests are in flight at once (from validation to the
+// it is ready). At most --max-concurrent-requests requests are in flight at once (from reading the body to the
 // last output); the next one gets 429 at once instead of a place in an ever longer queue.
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -161,8 +161,9 @@ public final class Engine: Sendable {
         }
     }
 
-    /// Runs `body` holding one of the --max-concurrent-requests permits; 429 when none is free.
-    private func withPermit<T>(_ body: () async throws -> T) async throws -> T {
+    /// Runs `body` holding one of the --max-concurrent-requests permits; 429 when none is free. Taken by
+    /// the routes before the body is read, so that a full server buffers no more request bodies.
+    func withPermit<T>(_ body: () async throws -> T) async throws -> T {
         let now = inFlight.add(1, ordering: .relaxed).newValue
         metrics.requestsInFlight(now)
         defer { metrics.requestsInFlight(inFlight.subtract(1, ordering: .relaxed).newValue) }
@@ -224,48 +225,46 @@ public final class Engine: Sendable {
         try checkBatch(texts.count, field: "texts")
         if query.isEmpty { throw APIError.validation("`query` cannot be empty") }
         let allowTruncation = mayTruncate(truncate)
-        return try await withPermit {
-            var timings = Timings()
-            let t0 = ContinuousClock.now
-            switch model {
-            case .reranker(let reranker):
-                var encodings: [Encoding] = []
-                encodings.reserveCapacity(texts.count)
-                for (i, text) in texts.enumerated() {
-                    let e = try reranker.encode(query: query, document: text)
-                    if e.truncated && !allowTruncation {
-                        throw Self.tooLong(.inputTooLong(index: i, part: reranker.queryFits(query) ? .document : .query,
-                                                         tokens: e.untruncatedLength, limit: reranker.maxLength))
-                    }
-                    if e.truncated && left { throw Self.leftTruncation }
-                    encodings.append(e)
+        var timings = Timings()
+        let t0 = ContinuousClock.now
+        switch model {
+        case .reranker(let reranker):
+            var encodings: [Encoding] = []
+            encodings.reserveCapacity(texts.count)
+            for (i, text) in texts.enumerated() {
+                let e = try reranker.encode(query: query, document: text)
+                if e.truncated && !allowTruncation {
+                    throw Self.tooLong(.inputTooLong(index: i, part: reranker.queryFits(query) ? .document : .query,
+                                                     tokens: e.untruncatedLength, limit: reranker.maxLength))
                 }
-                timings.tokenization = ContinuousClock.now - t0
-                encodings.forEach { metrics.inputLength($0.ids.count) }
-                let result = try await submit(scheduler, encodings.map { ModelInput(ids: $0.ids, typeIds: $0.typeIds) }, isGone: isGone)
-                timings.queue = result.queueTime
-                timings.inference = result.inferenceTime
-                let ranked = encodings.indices.map { i in
-                    let l = result.outputs[i]
-                    return RankedText(index: i, raw: l[l.count - 1], score: reranker.probability(l), tokens: encodings[i].ids.count,
-                                      truncated: encodings[i].truncated)
-                }
-                return RerankOutcome(results: ranked, timings: timings, tokens: encodings.reduce(0) { $0 + $1.ids.count })
-            case .embedder(let embedder):
-                let encodings = try Self.encode([query], part: .query, embedder, allowTruncation: allowTruncation, left: left)
-                    + Self.encode(texts, part: .document, embedder, allowTruncation: allowTruncation, left: left)
-                timings.tokenization = ContinuousClock.now - t0
-                encodings.forEach { metrics.inputLength($0.ids.count) }
-                let result = try await submit(scheduler, encodings.map { ModelInput(ids: $0.ids, typeIds: nil) }, isGone: isGone)
-                timings.queue = result.queueTime
-                timings.inference = result.inferenceTime
-                let q = result.outputs[0]
-                let ranked = texts.indices.map { i in
-                    let c = Embedder.cosine(q, result.outputs[i + 1])
-                    return RankedText(index: i, raw: c, score: c, tokens: encodings[i + 1].ids.count, truncated: encodings[i + 1].truncated)
-                }
-                return RerankOutcome(results: ranked, timings: timings, tokens: encodings.reduce(0) { $0 + $1.ids.count })
+                if e.truncated && left { throw Self.leftTruncation }
+                encodings.append(e)
             }
+            timings.tokenization = ContinuousClock.now - t0
+            encodings.forEach { metrics.inputLength($0.ids.count) }
+            let result = try await submit(scheduler, encodings.map { ModelInput(ids: $0.ids, typeIds: $0.typeIds) }, isGone: isGone)
+            timings.queue = result.queueTime
+            timings.inference = result.inferenceTime
+            let ranked = encodings.indices.map { i in
+                let l = result.outputs[i]
+                return RankedText(index: i, raw: l[l.count - 1], score: reranker.probability(l), tokens: encodings[i].ids.count,
+                                  truncated: encodings[i].truncated)
+            }
+            return RerankOutcome(results: ranked, timings: timings, tokens: encodings.reduce(0) { $0 + $1.ids.count })
+        case .embedder(let embedder):
+            let encodings = try Self.encode([query], part: .query, embedder, allowTruncation: allowTruncation, left: left)
+                + Self.encode(texts, part: .document, embedder, allowTruncation: allowTruncation, left: left)
+            timings.tokenization = ContinuousClock.now - t0
+            encodings.forEach { metrics.inputLength($0.ids.count) }
+            let result = try await submit(scheduler, encodings.map { ModelInput(ids: $0.ids, typeIds: nil) }, isGone: isGone)
+            timings.queue = result.queueTime
+            timings.inference = result.inferenceTime
+            let q = result.outputs[0]
+            let ranked = texts.indices.map { i in
+                let c = Embedder.cosine(q, result.outputs[i + 1])
+                return RankedText(index: i, raw: c, score: c, tokens: encodings[i + 1].ids.count, truncated: encodings[i + 1].truncated)
+            }
+            return RerankOutcome(results: ranked, timings: timings, tokens: encodings.reduce(0) { $0 + $1.ids.count })
         }
     }
 
@@ -280,24 +279,22 @@ public final class Engine: Sendable {
         }
         try checkBatch(texts.count, field: field)
         let allowTruncation = mayTruncate(truncate)
-        return try await withPermit {
-            var timings = Timings()
-            let t0 = ContinuousClock.now
-            let encodings = try Self.encode(texts, part: .text, embedder, allowTruncation: allowTruncation, left: left)
-            timings.tokenization = ContinuousClock.now - t0
-            encodings.forEach { metrics.inputLength($0.ids.count) }
-            let result = try await submit(scheduler, encodings.map { ModelInput(ids: $0.ids, typeIds: nil) }, isGone: isGone)
-            timings.queue = result.queueTime
-            timings.inference = result.inferenceTime
-            var vectors = result.outputs
-            if normalize && !embedder.header.model.normalize {
-                vectors = vectors.map { v in
-                    let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-                    return n > 0 ? v.map { $0 / n } : v
-                }
+        var timings = Timings()
+        let t0 = ContinuousClock.now
+        let encodings = try Self.encode(texts, part: .text, embedder, allowTruncation: allowTruncation, left: left)
+        timings.tokenization = ContinuousClock.now - t0
+        encodings.forEach { metrics.inputLength($0.ids.count) }
+        let result = try await submit(scheduler, encodings.map { ModelInput(ids: $0.ids, typeIds: nil) }, isGone: isGone)
+        timings.queue = result.queueTime
+        timings.inference = result.inferenceTime
+        var vectors = result.outputs
+        if normalize && !embedder.header.model.normalize {
+            vectors = vectors.map { v in
+                let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                return n > 0 ? v.map { $0 / n } : v
             }
-            return EmbedOutcome(embeddings: vectors, timings: timings, tokens: encodings.reduce(0) { $0 + $1.ids.count })
         }
+        return EmbedOutcome(embeddings: vectors, timings: timings, tokens: encodings.reduce(0) { $0 + $1.ids.count })
     }
 }
 

@@ -173,9 +173,12 @@ struct API: Sendable {
         var reply: Reply?
         var failure: APIError?
         do {
-            let bytes = try await readBody(request)
-            let input = try Self.decode(In.self, from: bytes)
-            reply = try await work(input, connections.isGone(context.channel))
+            // The permit first: beyond --max-concurrent-requests, 429 before any of the body is buffered.
+            reply = try await engine.withPermit {
+                let bytes = try await readBody(request)
+                let input = try Self.decode(In.self, from: bytes)
+                return try await work(input, connections.isGone(context.channel))
+            }
         } catch let error as APIError {
             failure = error
         } catch is CancellationError {

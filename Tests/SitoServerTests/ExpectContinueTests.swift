@@ -9,7 +9,7 @@ import XCTest
 
 final class ExpectContinueTests: XCTestCase {
     /// Sends `head`, reads until `until` appears (at most 5 s), then sends `body` and reads until `then` appears.
-    private static func exchange(port: Int, head: String, until: String, body: String? = nil, then: String? = nil) async throws -> (String, String) {
+    static func exchange(port: Int, head: String, until: String, body: String? = nil, then: String? = nil) async throws -> (String, String) {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: port)) { channel in
                 channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }

@@ -3,7 +3,7 @@
 // Scheduler, and turn the outputs into scores or embeddings, with the time each step took.
 //
 // The model is mapped once, on a thread of its own, while the server already answers (/health: 503 until
-// it is ready). At most --max-concurrent-requests requests are in flight at once (from validation to the
+// it is ready). At most --max-concurrent-requests requests are in flight at once (from reading the body to the
 // last output); the next one gets 429 at once instead of a place in an ever longer queue.
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -161,8 +161,9 @@ public final class Engine: Sendable {
         }
     }
 
-    /// Runs `body` holding one of the --max-concurrent-requests permits; 429 when none is free.
-    private func withPermit<T>(_ body: () async throws -> T) async throws -> T {
+    /// Runs `body` holding one of the --max-concurrent-requests permits; 429 when none is free. Taken by
+    /// the routes before the body is read, so that a full server buffers no more request bodies.
+    func withPermit<T>(_ body: () async throws -> T) async throws -> T {
         let now = inFlight.add(1, ordering: .relaxed).newValue
         metrics.requestsInFlight(now)
         defer { metrics.requestsInFlight(inFlight.subtract(1, ordering: .relaxed).newValue) }
@@ -183,18 +184,23 @@ public final class Engine: Sendable {
         }
     }
 
+    /// A text that must be truncated when the request asked to keep its end (`truncation_direction: "Left"`):
+    /// Sito keeps the start only. Inputs that fit are served whatever the direction.
+    static let leftTruncation = APIError.validation("truncation_direction \"Left\" is not supported for inputs that must be truncated: Sito keeps the start of each input (\"Right\")")
+
     private static func tooLong(_ error: ModelError) -> APIError {
         APIError.validation((error.errorDescription ?? "\(error)") + "; send truncate: true, or start the server with --auto-truncate")
     }
 
     /// Each text's tokens, truncated to the model's maximum; a text that had to be truncated when the
     /// request does not allow it is a 422 naming its index among `texts` and its part.
-    private static func encode(_ texts: [String], part: InputPart, _ embedder: Embedder, allowTruncation: Bool) throws -> [Encoding] {
+    private static func encode(_ texts: [String], part: InputPart, _ embedder: Embedder, allowTruncation: Bool, left: Bool) throws -> [Encoding] {
         try texts.enumerated().map { i, text in
             let e = try embedder.encode(text)
             if e.truncated && !allowTruncation {
                 throw tooLong(.inputTooLong(index: i, part: part, tokens: e.untruncatedLength, limit: embedder.maxLength))
             }
+            if e.truncated && left { throw leftTruncation }
             return e
         }
     }
@@ -214,82 +220,81 @@ public final class Engine: Sendable {
     /// Scores `texts` against `query`, in input order. A reranker gives logits and their activation; an
     /// embedding model ranks by cosine similarity between the query's and each text's embedding, as
     /// sito-rerank does.
-    func rerank(query: String, texts: [String], truncate: Bool?, isGone: @escaping @Sendable () -> Bool = { false }) async throws -> RerankOutcome {
+    func rerank(query: String, texts: [String], truncate: Bool?, left: Bool = false, isGone: @escaping @Sendable () -> Bool = { false }) async throws -> RerankOutcome {
         let (model, scheduler) = try ready()
         try checkBatch(texts.count, field: "texts")
         if query.isEmpty { throw APIError.validation("`query` cannot be empty") }
         let allowTruncation = mayTruncate(truncate)
-        return try await withPermit {
-            var timings = Timings()
-            let t0 = ContinuousClock.now
-            switch model {
-            case .reranker(let reranker):
-                var encodings: [Encoding] = []
-                encodings.reserveCapacity(texts.count)
-                for (i, text) in texts.enumerated() {
-                    let e = try reranker.encode(query: query, document: text)
-                    if e.truncated && !allowTruncation {
-                        throw Self.tooLong(.inputTooLong(index: i, part: reranker.queryFits(query) ? .document : .query,
-                                                         tokens: e.untruncatedLength, limit: reranker.maxLength))
-                    }
-                    encodings.append(e)
+        var timings = Timings()
+        let t0 = ContinuousClock.now
+        switch model {
+        case .reranker(let reranker):
+            var encodings: [Encoding] = []
+            encodings.reserveCapacity(texts.count)
+            for (i, text) in texts.enumerated() {
+                let e = try reranker.encode(query: query, document: text)
+                if e.truncated && !allowTruncation {
+                    throw Self.tooLong(.inputTooLong(index: i, part: reranker.queryFits(query) ? .document : .query,
+                                                     tokens: e.untruncatedLength, limit: reranker.maxLength))
                 }
-                timings.tokenization = ContinuousClock.now - t0
-                encodings.forEach { metrics.inputLength($0.ids.count) }
-                let result = try await submit(scheduler, encodings.map { ModelInput(ids: $0.ids, typeIds: $0.typeIds) }, isGone: isGone)
-                timings.queue = result.queueTime
-                timings.inference = result.inferenceTime
-                let ranked = encodings.indices.map { i in
-                    let l = result.outputs[i]
-                    return RankedText(index: i, raw: l[l.count - 1], score: reranker.probability(l), tokens: encodings[i].ids.count,
-                                      truncated: encodings[i].truncated)
-                }
-                return RerankOutcome(results: ranked, timings: timings, tokens: encodings.reduce(0) { $0 + $1.ids.count })
-            case .embedder(let embedder):
-                let encodings = try Self.encode([query], part: .query, embedder, allowTruncation: allowTruncation)
-                    + Self.encode(texts, part: .document, embedder, allowTruncation: allowTruncation)
-                timings.tokenization = ContinuousClock.now - t0
-                encodings.forEach { metrics.inputLength($0.ids.count) }
-                let result = try await submit(scheduler, encodings.map { ModelInput(ids: $0.ids, typeIds: nil) }, isGone: isGone)
-                timings.queue = result.queueTime
-                timings.inference = result.inferenceTime
-                let q = result.outputs[0]
-                let ranked = texts.indices.map { i in
-                    let c = Embedder.cosine(q, result.outputs[i + 1])
-                    return RankedText(index: i, raw: c, score: c, tokens: encodings[i + 1].ids.count, truncated: encodings[i + 1].truncated)
-                }
-                return RerankOutcome(results: ranked, timings: timings, tokens: encodings.reduce(0) { $0 + $1.ids.count })
+                if e.truncated && left { throw Self.leftTruncation }
+                encodings.append(e)
             }
-        }
-    }
-
-    /// One embedding per text, in input order; L2-normalized when `normalize` (the file's own pooling
-    /// may already normalize: then `normalize: false` cannot undo it).
-    func embed(texts: [String], truncate: Bool?, normalize: Bool, isGone: @escaping @Sendable () -> Bool = { false }) async throws -> EmbedOutcome {
-        let (model, scheduler) = try ready()
-        guard case .embedder(let embedder) = model else {
-            throw APIError.validation("this server's model is a reranker (sequence-classification): it scores pairs on /rerank and /v1/rerank and has no embeddings")
-        }
-        try checkBatch(texts.count, field: "inputs")
-        let allowTruncation = mayTruncate(truncate)
-        return try await withPermit {
-            var timings = Timings()
-            let t0 = ContinuousClock.now
-            let encodings = try Self.encode(texts, part: .text, embedder, allowTruncation: allowTruncation)
+            timings.tokenization = ContinuousClock.now - t0
+            encodings.forEach { metrics.inputLength($0.ids.count) }
+            let result = try await submit(scheduler, encodings.map { ModelInput(ids: $0.ids, typeIds: $0.typeIds) }, isGone: isGone)
+            timings.queue = result.queueTime
+            timings.inference = result.inferenceTime
+            let ranked = encodings.indices.map { i in
+                let l = result.outputs[i]
+                return RankedText(index: i, raw: l[l.count - 1], score: reranker.probability(l), tokens: encodings[i].ids.count,
+                                  truncated: encodings[i].truncated)
+            }
+            return RerankOutcome(results: ranked, timings: timings, tokens: encodings.reduce(0) { $0 + $1.ids.count })
+        case .embedder(let embedder):
+            let encodings = try Self.encode([query], part: .query, embedder, allowTruncation: allowTruncation, left: left)
+                + Self.encode(texts, part: .document, embedder, allowTruncation: allowTruncation, left: left)
             timings.tokenization = ContinuousClock.now - t0
             encodings.forEach { metrics.inputLength($0.ids.count) }
             let result = try await submit(scheduler, encodings.map { ModelInput(ids: $0.ids, typeIds: nil) }, isGone: isGone)
             timings.queue = result.queueTime
             timings.inference = result.inferenceTime
-            var vectors = result.outputs
-            if normalize && !embedder.header.model.normalize {
-                vectors = vectors.map { v in
-                    let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-                    return n > 0 ? v.map { $0 / n } : v
-                }
+            let q = result.outputs[0]
+            let ranked = texts.indices.map { i in
+                let c = Embedder.cosine(q, result.outputs[i + 1])
+                return RankedText(index: i, raw: c, score: c, tokens: encodings[i + 1].ids.count, truncated: encodings[i + 1].truncated)
             }
-            return EmbedOutcome(embeddings: vectors, timings: timings, tokens: encodings.reduce(0) { $0 + $1.ids.count })
+            return RerankOutcome(results: ranked, timings: timings, tokens: encodings.reduce(0) { $0 + $1.ids.count })
         }
+    }
+
+    /// One embedding per text, in input order; L2-normalized when `normalize` (the file's own pooling
+    /// may already normalize: then `normalize: false` cannot undo it).
+    /// `field`: the request's name for the texts, for error messages (`inputs` on /embed, `input` on /v1/embeddings).
+    func embed(texts: [String], truncate: Bool?, normalize: Bool, left: Bool = false, field: String = "inputs",
+               isGone: @escaping @Sendable () -> Bool = { false }) async throws -> EmbedOutcome {
+        let (model, scheduler) = try ready()
+        guard case .embedder(let embedder) = model else {
+            throw APIError.validation("this server's model is a reranker (sequence-classification): it scores pairs on /rerank and /v1/rerank and has no embeddings")
+        }
+        try checkBatch(texts.count, field: field)
+        let allowTruncation = mayTruncate(truncate)
+        var timings = Timings()
+        let t0 = ContinuousClock.now
+        let encodings = try Self.encode(texts, part: .text, embedder, allowTruncation: allowTruncation, left: left)
+        timings.tokenization = ContinuousClock.now - t0
+        encodings.forEach { metrics.inputLength($0.ids.count) }
+        let result = try await submit(scheduler, encodings.map { ModelInput(ids: $0.ids, typeIds: nil) }, isGone: isGone)
+        timings.queue = result.queueTime
+        timings.inference = result.inferenceTime
+        var vectors = result.outputs
+        if normalize && !embedder.header.model.normalize {
+            vectors = vectors.map { v in
+                let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                return n > 0 ? v.map { $0 / n } : v
+            }
+        }
+        return EmbedOutcome(embeddings: vectors, timings: timings, tokens: encodings.reduce(0) { $0 + $1.ids.count })
     }
 }
 

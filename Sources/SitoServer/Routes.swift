@@ -80,8 +80,7 @@ struct API: Sendable {
     // MARK: Routes
 
     private func rerankTEI(_ r: TEIRerankRequest, _ isGone: @escaping @Sendable () -> Bool) async throws -> Reply {
-        if r.truncation_direction == .left { throw APIError.validation(Self.leftTruncation) }
-        let outcome = try await engine.rerank(query: r.query, texts: r.texts, truncate: r.truncate, isGone: isGone)
+        let outcome = try await engine.rerank(query: r.query, texts: r.texts, truncate: r.truncate, left: r.truncation_direction == .left, isGone: isGone)
         let raw = r.raw_scores ?? false
         let ranks = Self.bestFirst(outcome.results).map { t in
             TEIRank(index: t.index, score: raw ? t.raw : t.score, text: (r.return_text ?? false) ? r.texts[t.index] : nil)
@@ -90,9 +89,9 @@ struct API: Sendable {
     }
 
     private func embedTEI(_ r: TEIEmbedRequest, _ isGone: @escaping @Sendable () -> Bool) async throws -> Reply {
-        if r.truncation_direction == .left { throw APIError.validation(Self.leftTruncation) }
         let texts = r.inputs.texts
-        let outcome = try await engine.embed(texts: texts, truncate: r.truncate, normalize: r.normalize ?? true, isGone: isGone)
+        let outcome = try await engine.embed(texts: texts, truncate: r.truncate, normalize: r.normalize ?? true,
+                                             left: r.truncation_direction == .left, isGone: isGone)
         return Reply(body: try Self.encode(outcome.embeddings), timings: outcome.timings, inputs: texts.count, tokens: outcome.tokens)
     }
 
@@ -117,7 +116,7 @@ struct API: Sendable {
         if let d = r.dimensions, let model = engine.model, d != model.header.model.hidden {
             throw APIError.validation("`dimensions` \(d) is not available: this model's embeddings have \(model.header.model.hidden)")
         }
-        let outcome = try await engine.embed(texts: texts, truncate: nil, normalize: true, isGone: isGone)
+        let outcome = try await engine.embed(texts: texts, truncate: nil, normalize: true, field: "input", isGone: isGone)
         let base64 = r.encoding_format == .base64
         let data = outcome.embeddings.enumerated().map { i, v in
             OpenAIEmbeddingsResponse.Item(embedding: base64 ? .base64(Self.base64(v)) : .floats(v), index: i)
@@ -174,9 +173,12 @@ struct API: Sendable {
         var reply: Reply?
         var failure: APIError?
         do {
-            let bytes = try await readBody(request)
-            let input = try Self.decode(In.self, from: bytes)
-            reply = try await work(input, connections.isGone(context.channel))
+            // The permit first: beyond --max-concurrent-requests, 429 before any of the body is buffered.
+            reply = try await engine.withPermit {
+                let bytes = try await readBody(request)
+                let input = try Self.decode(In.self, from: bytes)
+                return try await work(input, connections.isGone(context.channel))
+            }
         } catch let error as APIError {
             failure = error
         } catch is CancellationError {
@@ -239,8 +241,6 @@ struct API: Sendable {
     }
 
     // MARK: Helpers
-
-    static let leftTruncation = "truncation_direction \"Left\" is not supported: Sito keeps the start of each input (\"Right\")"
 
     /// Best first, as sito-rerank orders them (higher raw score, then lower index).
     static func bestFirst(_ results: [RankedText]) -> [RankedText] {

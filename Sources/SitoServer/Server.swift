@@ -60,7 +60,8 @@ public struct SitoServer: Sendable {
         let router = Router(context: ServerContext.self)
         router.add(middleware: JSONErrorMiddleware())
         api.register(on: router)
-        let http = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionWatchHandler(registry: connections)])
+        let http = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionWatchHandler(registry: connections),
+                                                                            ExpectContinueHandler(payloadLimit: configuration.payloadLimit)])
         let hostname = configuration.hostname
         application = Application(
             router: router,

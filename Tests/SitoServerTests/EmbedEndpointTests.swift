@@ -44,6 +44,11 @@ final class EmbedEndpointTests: XCTestCase {
             XCTAssertTrue(refused.body.contains("text 0 is too long"), refused.body)
             let cut = try await client.post("/embed", json: ["inputs": AnyEncodable([long]), "truncate": AnyEncodable(true)])
             XCTAssertEqual(cut.status, 200, cut.body)
+            // Keeping the end is not offered: 422 when a text must be truncated, served when all fit.
+            let left = try await client.post("/embed", json: ["inputs": AnyEncodable([long]), "truncate": AnyEncodable(true), "truncation_direction": AnyEncodable("Left")])
+            XCTAssertEqual(left.status, 422, left.body)
+            let fits = try await client.post("/embed", json: ["inputs": AnyEncodable(["short"]), "truncation_direction": AnyEncodable("Left")])
+            XCTAssertEqual(fits.status, 200, fits.body)
         }
     }
 

@@ -68,4 +68,22 @@ final class ErrorStatusTests: XCTestCase {
             XCTAssertEqual(after.status, 200, after.body)
         }
     }
+
+    /// A full server answers 429 before reading the body: a request whose body never comes is refused at
+    /// once instead of being buffered (memory stays bounded by --max-concurrent-requests bodies).
+    func testFullServerRefusesBeforeReadingTheBody() async throws {
+        let file = try ServerFixtures.sito("xlmr-tiny")
+        let gate = Gate()
+        try await withServer(file, { $0.maxConcurrentRequests = 1; $0.hooks.beforeBatch = { gate.pass() } }) { client, server in
+            async let first = client.post("/rerank", #"{"query": "q", "texts": ["a"]}"#)
+            await gate.waitEntered()
+            XCTAssertEqual(server.engine.requestsInFlight, 1)
+            let head = "POST /rerank HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n"
+            let (answer, _) = try await ExpectContinueTests.exchange(port: client.port, head: head, until: "overloaded")
+            XCTAssertTrue(answer.hasPrefix("HTTP/1.1 429 "), answer)
+            gate.open()
+            let a = try await first
+            XCTAssertEqual(a.status, 200, a.body)
+        }
+    }
 }

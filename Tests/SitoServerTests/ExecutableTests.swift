@@ -1,6 +1,8 @@
 // ExecutableTests.swift: through the built executables. sito-serve's scores equal sito-rerank's --json
 // for the same file and inputs; SIGTERM while requests are in flight lets them finish and exits 0.
 import Foundation
+import NIOCore
+import NIOPosix
 import SitoTestSupport
 import XCTest
 @testable import SitoServer
@@ -78,6 +80,31 @@ final class ExecutableTests: XCTestCase {
         let n = 12
         let body = try String(decoding: JSONEncoder().encode(["query": AnyEncodable("which text is about rain"),
                                                               "texts": AnyEncodable((0..<4).map { longText(60, seed: $0) })]), as: UTF8.self)
+        // One request surely in flight at SIGTERM (the others may all be done on a fast machine): its head
+        // and half its body go before the signal (the server holds its permit while reading the body), the
+        // rest after; it must still be answered.
+        let bytes = Array(body.utf8)
+        let head = "POST /rerank HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(bytes.count)\r\n\r\n"
+        let (release, releaseSink) = AsyncStream<Void>.makeStream()
+        let held = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: served.port)) { channel in
+                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+            }
+        let heldTimeout = Task { try await Task.sleep(for: .seconds(30)); held.channel.close(promise: nil) }
+        defer { heldTimeout.cancel() }
+        let heldAnswer = Task {
+            try await held.executeThenClose { inbound, outbound in
+                try await outbound.write(ByteBuffer(bytes: Array(head.utf8) + bytes[..<(bytes.count / 2)]))
+                for await _ in release { break }
+                try await outbound.write(ByteBuffer(bytes: bytes[(bytes.count / 2)...]))
+                var text = ""
+                for try await var chunk in inbound {
+                    text += chunk.readString(length: chunk.readableBytes) ?? ""
+                    if text.contains("}]") { break }
+                }
+                return text
+            }
+        }
         let answers = try await withThrowingTaskGroup(of: Result<HTTPAnswer, any Error>.self) { group in
             for _ in 0..<n { group.addTask { await attempt { try await client.post("/rerank", body) } } }
             // Wait until the server holds requests in flight, then SIGTERM it.
@@ -90,6 +117,8 @@ final class ExecutableTests: XCTestCase {
             }
             XCTAssertGreaterThan(inFlight, 0, "no request was in flight when SIGTERM was sent")
             kill(served.process.processIdentifier, SIGTERM)
+            try await Task.sleep(for: .milliseconds(200))
+            releaseSink.yield()
             var out: [Result<HTTPAnswer, any Error>] = []
             for try await r in group { out.append(r) }
             return out
@@ -101,6 +130,8 @@ final class ExecutableTests: XCTestCase {
         served.process.waitUntilExit()
         XCTAssertEqual(served.process.terminationStatus, 0, String(decoding: served.stderr.fileHandleForReading.availableData, as: UTF8.self))
         XCTAssertEqual(served.process.terminationReason, .exit)
+        let heldText = try await heldAnswer.value
+        XCTAssertTrue(heldText.hasPrefix("HTTP/1.1 200 "), "the request still reading its body at SIGTERM: \(heldText)")
         let ok = answers.filter { (try? $0.get().status) == 200 }.count
         XCTAssertEqual(ok, n, "requests in flight at SIGTERM did not all finish: \(answers.map { r in (try? r.get().status).map(String.init) ?? "\(r)" })")
         // After the exit nothing listens any more.

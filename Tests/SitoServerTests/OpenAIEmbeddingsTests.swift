@@ -40,6 +40,9 @@ final class OpenAIEmbeddingsTests: XCTestCase {
 
             let ids = try await client.post("/v1/embeddings", #"{"input": [1, 2, 3]}"#)
             XCTAssertEqual(ids.status, 422, ids.body)
+            let empty = try await client.post("/v1/embeddings", #"{"input": []}"#)
+            XCTAssertEqual(empty.status, 422, empty.body)
+            XCTAssertTrue(empty.body.contains("`input` cannot be empty"), "OpenAI's field is `input`: \(empty.body)")
             let dims = try await client.post("/v1/embeddings", #"{"input": "a", "dimensions": 12}"#)
             XCTAssertEqual(dims.status, 422, dims.body)
         }

@@ -65,9 +65,13 @@ final class RerankEndpointTests: XCTestCase {
             XCTAssertEqual(cut.status, 200, cut.body)
             let ranks = try cut.decode([Rank].self)
             XCTAssertEqual(ranks.first { $0.index == 0 }?.score, expected[0].logit)
-            // Left truncation is not offered.
-            let left = try await client.post("/rerank", json: ["query": .init(q), "texts": .init(["a"]), "truncation_direction": .init("Left")] as [String: AnyEncodable])
+            // Left truncation is not offered: 422 when an input must be truncated, served when all fit.
+            let left = try await client.post("/rerank", json: ["query": .init(q), "texts": .init([long, "short"]), "truncate": .init(true), "truncation_direction": .init("Left")] as [String: AnyEncodable])
             XCTAssertEqual(left.status, 422, left.body)
+            XCTAssertTrue(left.body.contains("Left"), left.body)
+            let fits = try await client.post("/rerank", json: ["query": .init(q), "texts": .init(["short"]), "truncation_direction": .init("Left"), "raw_scores": .init(true)] as [String: AnyEncodable])
+            XCTAssertEqual(fits.status, 200, fits.body)
+            XCTAssertEqual(try fits.decode([Rank].self).first?.score, try reranker.score(query: q, documents: ["short"])[0].logit)
         }
         // --auto-truncate: the request that says nothing is truncated.
         try await withServer(file, { $0.autoTruncate = true }) { client, _ in

@@ -113,10 +113,14 @@ final class Encoder: Sendable {
     let padId: Int
     /// Which operands attention multiplies (Attention.swift).
     let attentionPrecision: AttentionPrecision
+    /// Blocks every step of the forward pass is split into, run at once (ModelOptions.threads).
+    let workers: Int
 
-    init(file: SitoFile, attention: AttentionPrecision = .automatic) throws {
+    init(file: SitoFile, attention: AttentionPrecision, workers: Int) throws {
         self.file = file
         attentionPrecision = attention
+        let workers = max(1, workers)
+        self.workers = workers
         let h = file.header
         m = h.model
         architecture = h.architecture
@@ -126,28 +130,32 @@ final class Encoder: Sendable {
         tokenType = try EmbeddingTable(file, "embeddings.token_type.weight")
         embNormWeight = try FloatVector(file, "embeddings.norm.weight")
         embNormBias = try FloatVector(file, "embeddings.norm.bias")
-        // Layers are set up on all cores: an int8 Linear reads its whole matrix once (row sums), which is
-        // most of the time from open to the first score. Each index writes only its own slot.
+        // Layers are set up on all the workers: an int8 Linear reads its whole matrix once (row sums), which
+        // is most of the time from open to the first score. Worker w sets up layers w, w + workers, …; each
+        // index writes only its own slot.
         let built = ResultSlots<EncoderLayer>(count: m.layers)
-        parallelFor(m.layers) { i in
-            let p = "layers.\(i)."
-            built.set(i, Result {
-                EncoderLayer(
-                    q: try Linear(file: file, name: p + "attn.q"), k: try Linear(file: file, name: p + "attn.k"),
-                    v: try Linear(file: file, name: p + "attn.v"), out: try Linear(file: file, name: p + "attn.out"),
-                    up: try Linear(file: file, name: p + "ffn.up"), down: try Linear(file: file, name: p + "ffn.down"),
-                    attnNormWeight: try FloatVector(file, p + "attn_norm.weight"), attnNormBias: try FloatVector(file, p + "attn_norm.bias"),
-                    ffnNormWeight: try FloatVector(file, p + "ffn_norm.weight"), ffnNormBias: try FloatVector(file, p + "ffn_norm.bias"))
-            })
+        let layerCount = m.layers
+        parallelFor(min(workers, layerCount)) { w in
+            for i in stride(from: w, to: layerCount, by: workers) {
+                let p = "layers.\(i)."
+                func linear(_ name: String) throws -> Linear { try Linear(file: file, name: p + name, workers: workers) }
+                built.set(i, Result {
+                    EncoderLayer(
+                        q: try linear("attn.q"), k: try linear("attn.k"), v: try linear("attn.v"), out: try linear("attn.out"),
+                        up: try linear("ffn.up"), down: try linear("ffn.down"),
+                        attnNormWeight: try FloatVector(file, p + "attn_norm.weight"), attnNormBias: try FloatVector(file, p + "attn_norm.bias"),
+                        ffnNormWeight: try FloatVector(file, p + "ffn_norm.weight"), ffnNormBias: try FloatVector(file, p + "ffn_norm.bias"))
+                })
+            }
         }
         layers = try built.values()
         switch m.head {
         case .roberta:
-            headDense = try Linear(file: file, name: "head.dense")
-            headOut = try Linear(file: file, name: "head.out_proj")
+            headDense = try Linear(file: file, name: "head.dense", workers: workers)
+            headOut = try Linear(file: file, name: "head.out_proj", workers: workers)
         case .bertPooler:
-            headDense = try Linear(file: file, name: "pooler.dense")
-            headOut = try Linear(file: file, name: "head.out_proj")
+            headDense = try Linear(file: file, name: "pooler.dense", workers: workers)
+            headOut = try Linear(file: file, name: "head.out_proj", workers: workers)
         case .none:
             headDense = nil
             headOut = nil
@@ -191,7 +199,7 @@ final class Encoder: Sendable {
         }
         embed(batch, into: x)
         let attention = Attention(heads: m.heads, headDim: H / m.heads, precision: attentionPrecision)
-        let workspace = AttentionWorkspace(starts: batch.starts, heads: m.heads, headDim: H / m.heads, workers: runtimeCores,
+        let workspace = AttentionWorkspace(starts: batch.starts, heads: m.heads, headDim: H / m.heads, workers: workers,
                                            bf16: layers.contains { attention.usesBF16($0) })
         // Heads and CLS pooling read only each sequence's first row: the last layer's output projection
         // and FFN then run on those rows alone (exact: rows do not mix after attention). Attention itself
@@ -236,7 +244,7 @@ final class Encoder: Sendable {
                              scratch: UnsafeMutableRawPointer) {
         let H = m.hidden, F = m.ffn, eps = Float(m.layerNormEps)
         layer.out.apply(ctx, ldx: H, rows: T, into: delta, ldy: H, scratch: scratch)
-        addAndNorm(residual: x, delta: delta, rows: T, width: H, weight: layer.attnNormWeight.pointer, bias: layer.attnNormBias.pointer, eps: eps)
+        addAndNorm(residual: x, delta: delta, rows: T, width: H, workers: workers, weight: layer.attnNormWeight.pointer, bias: layer.attnNormBias.pointer, eps: eps)
         var r0 = 0
         while r0 < T {
             let rows = min(chunk, T - r0)
@@ -246,7 +254,7 @@ final class Encoder: Sendable {
             layer.down.apply(prepared: input, rows: rows, into: delta + r0 * H, ldy: H)
             r0 += rows
         }
-        addAndNorm(residual: x, delta: delta, rows: T, width: H, weight: layer.ffnNormWeight.pointer, bias: layer.ffnNormBias.pointer, eps: eps)
+        addAndNorm(residual: x, delta: delta, rows: T, width: H, workers: workers, weight: layer.ffnNormWeight.pointer, bias: layer.ffnNormBias.pointer, eps: eps)
     }
 
     /// X[t] = LN(word[id] + position[pos] + tokenType[type]).
@@ -276,7 +284,7 @@ final class Encoder: Sendable {
         }
         let ids = batch.ids, types = batch.typeIds
         // Each block of rows writes only its own rows of x.
-        parallelRows(T) { t0, t1 in
+        parallelRows(T, workers: workers) { t0, t1 in
             for t in t0..<t1 {
                 let row = x + t * H
                 word.addRow(Int(ids[t]), into: row)
@@ -284,7 +292,7 @@ final class Encoder: Sendable {
                 tokenType.addRow(Int(types[t]), into: row)
             }
         }
-        layerNorm(x, rows: T, width: H, weight: embNormWeight.pointer, bias: embNormBias.pointer, eps: Float(m.layerNormEps))
+        layerNorm(x, rows: T, width: H, workers: workers, weight: embNormWeight.pointer, bias: embNormBias.pointer, eps: Float(m.layerNormEps))
     }
 
     private func outputs(_ batch: PackedBatch, hidden x: UnsafeMutablePointer<Float>, scratch: UnsafeMutableRawPointer) -> [[Float]] {
@@ -322,27 +330,27 @@ final class Encoder: Sendable {
     }
 }
 
-/// x[r] = LN(x[r] + delta[r]) · weight + bias, per row; x, delta [rows, width]. Rows split over the cores.
-func addAndNorm(residual x: UnsafeMutablePointer<Float>, delta: UnsafePointer<Float>, rows: Int, width: Int,
+/// x[r] = LN(x[r] + delta[r]) · weight + bias, per row; x, delta [rows, width]. Rows split over `workers`.
+func addAndNorm(residual x: UnsafeMutablePointer<Float>, delta: UnsafePointer<Float>, rows: Int, width: Int, workers: Int,
                 weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, eps: Float) {
-    parallelRows(rows) { r0, r1 in
+    parallelRows(rows, workers: workers) { r0, r1 in
         sito_add_layernorm_f32(x + r0 * width, width, delta + r0 * width, width, r1 - r0, width, weight, bias, eps)
     }
 }
 
 /// In-place LayerNorm over each row of x [rows, width]: (x - mean) / sqrt(var + eps) · weight + bias,
 /// with the biased variance, as torch.nn.LayerNorm (sums in double: sito_add_layernorm_f32).
-func layerNorm(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int,
+func layerNorm(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, workers: Int,
                weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, eps: Float) {
-    parallelRows(rows) { r0, r1 in
+    parallelRows(rows, workers: workers) { r0, r1 in
         sito_add_layernorm_f32(x + r0 * width, width, nil, 0, r1 - r0, width, weight, bias, eps)
     }
 }
 
-/// Splits [0, n) into one contiguous block per core (each at least `minRows` long) and runs them at
+/// Splits [0, n) into one contiguous block per worker (each at least `minRows` long) and runs them at
 /// once; body(r0, r1) must write only rows [r0, r1) of its outputs.
-func parallelRows(_ n: Int, minRows: Int = 8, _ body: (Int, Int) -> Void) {
-    let blocks = max(1, min(runtimeCores, n / max(1, minRows)))
+func parallelRows(_ n: Int, workers: Int, minRows: Int = 8, _ body: (Int, Int) -> Void) {
+    let blocks = max(1, min(workers, n / max(1, minRows)))
     if blocks == 1 {
         if n > 0 { body(0, n) }
         return

@@ -58,7 +58,11 @@ struct Linear: @unchecked Sendable {
     /// Backing store when the file's dtype had to be widened (f16).
     private let owned: OwnedFloats?
 
-    init(file: SitoFile, name: String) throws {
+    /// Blocks each product (and each input conversion) is split into, run at once: the model's workers.
+    let workers: Int
+
+    init(file: SitoFile, name: String, workers: Int) throws {
+        self.workers = max(1, workers)
         let w = try file.require("\(name).weight")
         let b = try file.require("\(name).bias")
         outFeatures = w.shape[0]
@@ -161,7 +165,7 @@ struct Linear: @unchecked Sendable {
         /// hook-sized steps; `rowBuffer` is `bufferFloats` floats of the core's own, allocated once per block
         /// (nil when 0).
         func eachBlock(bufferFloats: Int = 0, _ convert: (Int, Int, UnsafeMutablePointer<Float>?) -> Void) {
-            parallelRows(rows, minRows: 64) { b0, b1 in
+            parallelRows(rows, workers: workers, minRows: 64) { b0, b1 in
                 let buffer = bufferFloats > 0 ? UnsafeMutablePointer<Float>.allocate(capacity: bufferFloats) : nil
                 defer { buffer?.deallocate() }
                 guard let hook else { return convert(b0, b1, buffer) }
@@ -314,14 +318,14 @@ struct Linear: @unchecked Sendable {
 
     static func align(_ n: Int) -> Int { (n + 63) & ~63 }
 
-    /// Splits the output columns [0, n) into one contiguous block per core (multiples of 16 columns) and runs them at once;
-    /// each block writes its own columns of y.
+    /// Splits the output columns [0, n) into one contiguous block per worker (multiples of 16 columns) and runs them at
+    /// once; each block writes its own columns of y.
     private func parallelOverOutputs(_ n: Int, _ body: (Int, Int) -> Void) {
-        if runtimeCores <= 1 || n < 64 {
+        if workers <= 1 || n < 64 {
             body(0, n)
             return
         }
-        let per = ((n + runtimeCores - 1) / runtimeCores + 15) / 16 * 16
+        let per = ((n + workers - 1) / workers + 15) / 16 * 16
         let blocks = (n + per - 1) / per
         parallelFor(blocks) { i in body(i * per, min(n, (i + 1) * per)) }
     }

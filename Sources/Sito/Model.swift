@@ -28,14 +28,20 @@ public struct ModelOptions: Sendable {
     /// Which operands self-attention multiplies; `.automatic`: bf16 in the layers whose Q, K, V weights
     /// are bf16 or int8, f32 elsewhere (formats/quantization.md, "Runtime scheme").
     public var attention: AttentionPrecision
+    /// Threads one forward pass runs on at once (every product, attention and LayerNorm is split into this
+    /// many blocks); nil: one per core of the machine. Values below 1 are taken as 1. Results do not
+    /// depend on it for int8 and bf16 files (each output element is summed in the same order); f32 files
+    /// multiply through OpenBLAS, whose blocking may round differently when the column blocks change.
+    public var threads: Int?
 
     public init(verifyChecksums: Bool = false, maxLength: Int? = nil, overflow: OverflowPolicy = .truncate, maxBatchTokens: Int = 4096,
-                attention: AttentionPrecision = .automatic) {
+                attention: AttentionPrecision = .automatic, threads: Int? = nil) {
         self.verifyChecksums = verifyChecksums
         self.maxLength = maxLength
         self.overflow = overflow
         self.maxBatchTokens = maxBatchTokens
         self.attention = attention
+        self.threads = threads
     }
 }
 
@@ -98,7 +104,7 @@ final class LoadedModel: Sendable {
         self.options = options
         let blob = try file.require(h.tokenizer.tensor)
         self.tokenizer = try Tokenizer(info: h.tokenizer, input: h.input, bytes: blob.bytes)
-        self.encoder = try Encoder(file: file, attention: options.attention)
+        self.encoder = try Encoder(file: file, attention: options.attention, workers: options.threads ?? runtimeCores)
     }
 
     /// Runs the encoder on sequences, in batches of at most `maxBatchTokens` tokens packed longest

@@ -7,7 +7,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// Cores the runtime uses.
+/// The machine's cores: the runtime's workers when ModelOptions.threads is nil.
 let runtimeCores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
 /// Runs body(0..<count) concurrently and returns when all are done.

@@ -60,21 +60,49 @@ extension ParsableCommand {
     /// (ArgumentParser's exit code 64) and arguments that are not UTF-8 exit with `ToolExit.badInput` (2),
     /// as every other bad input does.
     public static func mainExitingTwoOnBadUsage() {
-        let tool = configuration.commandName ?? "sito"
+        var command = parseExitingTwoOnBadUsage()
+        do {
+            try command.run()
+        } catch {
+            exitTwoOnBadUsage(error)
+        }
+    }
+
+    /// The command line parsed (and validated); exits 2 for arguments that are not UTF-8 or do not parse.
+    static func parseExitingTwoOnBadUsage() -> ParsableCommand {
         if let position = firstArgumentNotUTF8() {
-            StandardStream.error.write("\(tool): error: \(InvalidArgumentEncoding(position: position))\n")
+            StandardStream.error.write("\(configuration.commandName ?? "sito"): error: \(InvalidArgumentEncoding(position: position))\n")
             Glibc.exit(ToolExit.badInput)
         }
         do {
-            var command = try parseAsRoot()
-            try command.run()
+            return try parseAsRoot()
         } catch {
-            let code = exitCode(for: error)
-            if code == .validationFailure {
-                StandardStream.error.write(fullMessage(for: error) + "\n")
-                Glibc.exit(ToolExit.badInput)
+            exitTwoOnBadUsage(error)
+        }
+    }
+
+    /// Exits for `error`: 2 for a usage or validation error, ArgumentParser's code and message otherwise.
+    static func exitTwoOnBadUsage(_ error: Error) -> Never {
+        if exitCode(for: error) == .validationFailure {
+            StandardStream.error.write(fullMessage(for: error) + "\n")
+            Glibc.exit(ToolExit.badInput)
+        }
+        exit(withError: error)
+    }
+}
+
+extension AsyncParsableCommand {
+    /// The entry point of the async tools (sito-serve), with the exit codes of `mainExitingTwoOnBadUsage()`.
+    public static func mainExitingTwoOnBadUsage() async {
+        var command = parseExitingTwoOnBadUsage()
+        do {
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
             }
-            exit(withError: error)
+        } catch {
+            exitTwoOnBadUsage(error)
         }
     }
 }

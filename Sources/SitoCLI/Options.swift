@@ -4,7 +4,7 @@
 import ArgumentParser
 import Sito
 
-/// `--max-length N`, `--no-truncate`, `--attention automatic|f32|bf16`, `--verify-checksums`.
+/// `--max-length N`, `--no-truncate`, `--attention automatic|f32|bf16`, `--threads N`, `--verify-checksums`.
 public struct ModelArguments: ParsableArguments {
     @Option(name: .customLong("max-length"), parsing: .unconditional,
             help: ArgumentHelp("Tokens per sequence, special tokens included (default: the model's maximum).", valueName: "n"))
@@ -16,15 +16,22 @@ public struct ModelArguments: ParsableArguments {
     @Option(help: "Attention operands: automatic (bf16 for bf16/int8 layers, f32 otherwise), f32 or bf16.")
     public var attention: AttentionPrecision = .automatic
 
+    @Option(parsing: .unconditional, help: ArgumentHelp("Threads the model runs on at once (default: one per core).", valueName: "n"))
+    public var threads: Int?
+
     @Flag(help: "Check every tensor's XXH64 checksum while loading (reads the whole file once).")
     public var verifyChecksums = false
 
     public init() {}
 
+    public func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+    }
+
     /// The runtime's options. The maximum length is checked once, by the runtime, against the file.
     public var options: ModelOptions {
         ModelOptions(verifyChecksums: verifyChecksums, maxLength: maxLength, overflow: noTruncate ? .reject : .truncate,
-                     attention: attention)
+                     attention: attention, threads: threads)
     }
 }
 

@@ -298,7 +298,8 @@ public final class Engine: Sendable {
     }
 }
 
-/// A configuration the model refuses (found once the file is read).
+/// The model file cannot be served (it cannot be read, is not a model, or does not fit the options): bad
+/// input, for which sito-serve exits 2 like every sito-* tool. `message` names the file or the option.
 public struct ServerStartError: Error, LocalizedError {
     public let message: String
     public var errorDescription: String? { message }

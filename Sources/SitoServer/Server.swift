@@ -27,8 +27,9 @@ struct EngineService: Service {
         do {
             try await engine.load()
         } catch {
-            logger.critical("the model could not be loaded", metadata: ["error": .string((error as? LocalizedError)?.errorDescription ?? "\(error)")])
-            throw error
+            let message = (error as? LocalizedError)?.errorDescription ?? "\(error)"
+            logger.critical("the model could not be loaded", metadata: ["error": .string(message)])
+            throw error as? ServerStartError ?? ServerStartError(message: message)
         }
         if let model = engine.model {
             logger.info("model ready", metadata: [

@@ -111,7 +111,11 @@ struct SitoBench: ParsableCommand {
     @Option(help: "Attention operands: automatic (bf16 for bf16/int8 layers, f32 otherwise), f32 or bf16.")
     var attention: AttentionPrecision = .automatic
 
+    @Option(help: "Threads the model runs on at once (default: one per core).")
+    var threads: Int?
+
     func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1 (got \(threads))") }
         if workload != "open" && parse(workload) == nil { throw ValidationError("--workload must be PAIRSxLENGTH (e.g. 32x128) or 'open'") }
         if repeats < 1 { throw ValidationError("--repeats must be ≥ 1") }
         if warmup < 0 { throw ValidationError("--warmup must be ≥ 0") }
@@ -137,6 +141,8 @@ struct SitoBench: ParsableCommand {
         /// pairs / (median CPU seconds / cores) is a less noisy view of the same work.
         let cpuSeconds: [Double]
         let cores: Int
+        /// The model's threads (--threads, or the cores).
+        let threads: Int
         let medianPairsPerSecond: Double
         let p50Ms: Double
         let p90Ms: Double
@@ -156,7 +162,7 @@ struct SitoBench: ParsableCommand {
             let t0 = now()
             // Rerankers run Reranker.logits; embedding models Embedder.embed — same packing.
             let reranker: Reranker?, embedder: Embedder?
-            switch try Model(contentsOf: url, options: ModelOptions(attention: attention)) {
+            switch try Model(contentsOf: url, options: ModelOptions(attention: attention, threads: threads)) {
             case .reranker(let r): (reranker, embedder) = (r, nil)
             case .embedder(let e): (reranker, embedder) = (nil, e)
             }
@@ -200,6 +206,7 @@ struct SitoBench: ParsableCommand {
             let median = percentile(sorted, 0.5)
             let r = Result(label: label ?? header.architecture.rawValue, file: file, fileBytes: fileBytes, workload: workload,
                            pairs: pairs, length: length, repeats: seconds.count, seconds: seconds, cpuSeconds: cpu, cores: ProcessInfo.processInfo.activeProcessorCount,
+                           threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
                            medianPairsPerSecond: Double(pairs) / median, p50Ms: median * 1000, p90Ms: percentile(sorted, 0.9) * 1000,
                            openSeconds: t1 - t0, firstScoreSeconds: firstScore, peakRSSBytes: peakRSSBytes(),
                            isa: String(cString: sito_kernels_isa_name(sito_kernels_isa())), attention: attention.rawValue,

@@ -8,6 +8,9 @@ import SitoServer
 
 @main
 struct SitoServe: AsyncParsableCommand {
+    /// Usage and validation errors exit 2, as in every sito-* tool (ArgumentParser's own code is 64).
+    static func main() async { await mainExitingTwoOnBadUsage() }
+
     static let configuration = CommandConfiguration(
         commandName: "sito-serve",
         abstract: "Serve a .sito reranker or embedding model over HTTP (TEI, Cohere/Jina and OpenAI APIs).",
@@ -41,8 +44,10 @@ struct SitoServe: AsyncParsableCommand {
         }
         do {
             try await server.run()
+        } catch let error as ServerStartError {
+            ToolExit.fail("sito-serve", error)            // the file or the options: 2, as bad input everywhere
         } catch {
-            ToolExit.fail("sito-serve", error, code: 1)
+            ToolExit.fail("sito-serve", error, code: 1)   // the server itself (e.g. the port is taken)
         }
     }
 }

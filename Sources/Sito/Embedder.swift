@@ -38,26 +38,27 @@ public final class Embedder: Sendable {
         guard header.task == .embedding else { throw ModelError.notAnEmbedder(path: file.path, task: header.task) }
     }
 
-    /// Token ids of one text as the model sees them.
-    public func encode(_ text: String) throws -> Encoding {
-        try tokenizer.encodeSingle(text: text, maxLength: maxLength, onOverflow: model.options.overflow)
+    /// Token ids of one text as the model sees them; a text too long for the maximum is cut on
+    /// `truncationSide`.
+    public func encode(_ text: String, truncationSide: TruncationSide = .right) throws -> Encoding {
+        try tokenizer.encodeSingle(text: text, maxLength: maxLength, onOverflow: model.options.overflow, truncationSide: truncationSide)
     }
 
     /// Token ids of each text, in input order; a text longer than the maximum (with `overflow: .reject`)
     /// is `ModelError.inputTooLong` with its index.
-    public func encode(_ texts: [String]) throws -> [Encoding] {
+    public func encode(_ texts: [String], truncationSide: TruncationSide = .right) throws -> [Encoding] {
         try texts.enumerated().map { i, t in
             do {
-                return try encode(t)
+                return try encode(t, truncationSide: truncationSide)
             } catch TokenizerError.tooLong(let tokens, let limit) {
                 throw ModelError.inputTooLong(index: i, part: .text, tokens: tokens, limit: limit)
             }
         }
     }
 
-    /// One embedding per text, in input order.
-    public func embed(_ texts: [String]) throws -> [[Float]] {
-        try model.run(try encode(texts).map { ($0.ids, $0.typeIds) })
+    /// One embedding per text, in input order; texts too long for the maximum are cut on `truncationSide`.
+    public func embed(_ texts: [String], truncationSide: TruncationSide = .right) throws -> [[Float]] {
+        try model.run(try encode(texts, truncationSide: truncationSide).map { ($0.ids, $0.typeIds) })
     }
 
     /// Embeddings of pre-tokenized sequences, in input order.

@@ -44,11 +44,26 @@ final class EmbedEndpointTests: XCTestCase {
             XCTAssertTrue(refused.body.contains("text 0 is too long"), refused.body)
             let cut = try await client.post("/embed", json: ["inputs": AnyEncodable([long]), "truncate": AnyEncodable(true)])
             XCTAssertEqual(cut.status, 200, cut.body)
-            // Keeping the end is not offered: 422 when a text must be truncated, served when all fit.
-            let left = try await client.post("/embed", json: ["inputs": AnyEncodable([long]), "truncate": AnyEncodable(true), "truncation_direction": AnyEncodable("Left")])
-            XCTAssertEqual(left.status, 422, left.body)
             let fits = try await client.post("/embed", json: ["inputs": AnyEncodable(["short"]), "truncation_direction": AnyEncodable("Left")])
             XCTAssertEqual(fits.status, 200, fits.body)
+        }
+    }
+
+    /// `truncation_direction: "Left"` embeds the end of a too-long text: the runtime's vector with
+    /// `truncationSide: .left` (sito-embed --truncation-direction left), not the start's.
+    func testLeftTruncationEmbedsTheEnd() async throws {
+        let file = try ServerFixtures.sito("all-minilm-l6-v2")
+        let long = longText(1000)
+        let embedder = try Embedder(contentsOf: file)
+        let left = try embedder.embed([long], truncationSide: .left)
+        let right = try embedder.embed([long])
+        XCTAssertNotEqual(left, right)
+        try await withServer(file) { client, _ in
+            let r = try await client.post("/embed", json: ["inputs": AnyEncodable([long]), "truncate": AnyEncodable(true), "truncation_direction": AnyEncodable("Left")])
+            XCTAssertEqual(r.status, 200, r.body)
+            XCTAssertEqual(try r.decode([[Float]].self), left)
+            let refused = try await client.post("/embed", json: ["inputs": AnyEncodable([long]), "truncation_direction": AnyEncodable("left")])
+            XCTAssertEqual(refused.status, 422, "truncate is still needed: \(refused.body)")
         }
     }
 

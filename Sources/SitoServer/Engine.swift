@@ -99,7 +99,8 @@ public final class Engine: Sendable {
         let beforeBatch = configuration.hooks.beforeBatch
         switch model {
         case .reranker(let r): run = { beforeBatch?(); return try r.logits(inputIds: $0.map(\.ids), typeIds: $0.map { $0.typeIds ?? [] }) }
-        case .embedder(let e): run = { beforeBatch?(); return try e.embed(inputIds: $0.map(\.ids)) }
+        // An embedding model's batches give pooled vectors; each request normalizes its own (embed, rerank).
+        case .embedder(let e): run = { beforeBatch?(); return try e.embed(inputIds: $0.map(\.ids), output: .pooled) }
         }
         let metrics = self.metrics
         let scheduler = Scheduler(maxBatchTokens: configuration.maxBatchTokens, run: run) { metrics.batch($0) }
@@ -255,17 +256,20 @@ public final class Engine: Sendable {
             let result = try await submit(scheduler, encodings.map { ModelInput(ids: $0.ids, typeIds: nil) }, isGone: isGone)
             timings.queue = result.queueTime
             timings.inference = result.inferenceTime
-            let q = result.outputs[0]
+            // The file's own output (normalized when it has a Normalize module), as sito-rerank's.
+            let vectors = result.outputs.map { embedder.finish(pooled: $0) }
+            let q = vectors[0]
             let ranked = texts.indices.map { i in
-                let c = Embedder.cosine(q, result.outputs[i + 1])
+                let c = Embedder.cosine(q, vectors[i + 1])
                 return RankedText(index: i, raw: c, score: c, tokens: encodings[i + 1].ids.count, truncated: encodings[i + 1].truncated)
             }
             return RerankOutcome(results: ranked, timings: timings, tokens: encodings.reduce(0) { $0 + $1.ids.count })
         }
     }
 
-    /// One embedding per text, in input order; L2-normalized when `normalize` (the file's own pooling
-    /// may already normalize: then `normalize: false` cannot undo it).
+    /// One embedding per text, in input order: L2-normalized (`Embedder.normalized`, as the runtime and
+    /// sito-embed, bit for bit) when `normalize`, whether or not the file has a Normalize module; the
+    /// pooled vector before any normalization otherwise (TEI's `normalize: false`).
     /// `field`: the request's name for the texts, for error messages (`inputs` on /embed, `input` on /v1/embeddings).
     /// Inputs too long are cut on `truncationSide` (nil: --truncation-direction's).
     func embed(texts: [String], truncate: Bool?, normalize: Bool, truncationSide: TruncationSide? = nil, field: String = "inputs",
@@ -285,13 +289,7 @@ public final class Engine: Sendable {
         let result = try await submit(scheduler, encodings.map { ModelInput(ids: $0.ids, typeIds: nil) }, isGone: isGone)
         timings.queue = result.queueTime
         timings.inference = result.inferenceTime
-        var vectors = result.outputs
-        if normalize && !embedder.header.model.normalize {
-            vectors = vectors.map { v in
-                let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-                return n > 0 ? v.map { $0 / n } : v
-            }
-        }
+        let vectors = normalize ? result.outputs.map(Embedder.normalized) : result.outputs
         return EmbedOutcome(embeddings: vectors, timings: timings, tokens: encodings.reduce(0) { $0 + $1.ids.count })
     }
 }

@@ -1,5 +1,5 @@
-// EmbedEndpointTests.swift: TEI's POST /embed: one string or a list, equal to Embedder.embed, normalize,
-// truncation, and a reranker file's 422.
+// EmbedEndpointTests.swift: TEI's POST /embed: one string or a list, equal to Embedder.embed, normalize
+// (true and false), truncation (right and left), and a reranker file's 422.
 import XCTest
 @testable import SitoServer
 import Sito
@@ -33,6 +33,29 @@ final class EmbedEndpointTests: XCTestCase {
             try await client.post("/embed", json: ["inputs": AnyEncodable(t), "normalize": AnyEncodable(true)]).decode([[Float]].self)
         }
         for v in vectors { XCTAssertEqual(v.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1, accuracy: 1e-5) }
+    }
+
+    /// `normalize: false` on a file with a Normalize module (all-MiniLM-L6-v2) gives the pooled vector, as
+    /// TEI: not unit length, the runtime's `output: .pooled`, and the default answer times its norm; the
+    /// default answer is `Embedder.normalized` of it, bit for bit.
+    func testNormalizeFalseGivesThePooledVector() async throws {
+        let file = try ServerFixtures.sito("all-minilm-l6-v2")
+        let embedder = try Embedder(contentsOf: file)
+        let t = texts
+        let alone = try embedder.embed([t[0]], output: .pooled)[0]
+        let (raw, unit) = try await withServer(file) { client, _ in
+            let raw = try await client.post("/embed", json: ["inputs": AnyEncodable(t[0]), "normalize": AnyEncodable(false)])
+            XCTAssertEqual(raw.status, 200, raw.body)
+            let unit = try await client.post("/embed", json: ["inputs": AnyEncodable(t[0])])
+            XCTAssertEqual(unit.status, 200, unit.body)
+            return (try raw.decode([[Float]].self)[0], try unit.decode([[Float]].self)[0])
+        }
+        XCTAssertEqual(raw, alone)
+        XCTAssertEqual(unit, try embedder.embed([t[0]])[0])
+        XCTAssertEqual(unit, Embedder.normalized(raw))
+        let norm = raw.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        XCTAssertGreaterThan(abs(norm - 1), 1e-3)
+        for j in raw.indices { XCTAssertEqual(unit[j] * norm, raw[j], accuracy: 1e-6) }
     }
 
     func testTooLongTextsAre422UnlessTruncated() async throws {

@@ -12,6 +12,7 @@ import Foundation
 #endif
 import Logging
 import Sito
+import SitoCLI
 import SitoFormat
 import Synchronization
 
@@ -220,7 +221,8 @@ public final class Engine: Sendable {
                 isGone: @escaping @Sendable () -> Bool = { false }) async throws -> RerankOutcome {
         let (model, scheduler) = try ready()
         try checkBatch(texts.count, field: "texts")
-        if query.isEmpty { throw APIError.validation("`query` cannot be empty") }
+        // sito-rerank's rule (SitoCLI.TextRules): empty or only white space is refused.
+        do { try TextRules.checkQuery(query) } catch { throw APIError.validation("`query`: \(error)") }
         let allowTruncation = mayTruncate(truncate)
         let side = truncationSide ?? configuration.truncationSide
         var timings = Timings()

@@ -170,7 +170,8 @@ final class Encoder: Sendable {
     static let ffnChunk = 512
 
     /// Runs the encoder on a packed batch; returns per sequence the head's outputs ([num_labels] logits)
-    /// or, for embedding models, the pooled (and optionally normalized) [hidden] vector.
+    /// or, for embedding models, the pooled [hidden] vector (the file's Normalize module, if any, is applied
+    /// by Embedder: `Embedder.normalized`).
     /// The activation buffers are allocated here, once per call; inside the layer loop only small
     /// bookkeeping is (the attention work counter; a row of floats per block for two-pass int8).
     /// Activation memory: x, q, k, v [T, hidden] + u [min(T, ffnChunk), ffn] floats + the Linear scratch
@@ -320,10 +321,6 @@ final class Encoder: Sendable {
                 for t in a..<b { for j in 0..<H { v[j] += x[t * H + j] } }
                 let n = Float(max(1, b - a))
                 for j in 0..<H { v[j] /= n }
-            }
-            if m.normalize {
-                let norm = max(sqrtf(v.reduce(0) { $0 + $1 * $1 }), 1e-12)
-                for j in 0..<H { v[j] /= norm }
             }
             return v
         }

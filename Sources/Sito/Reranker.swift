@@ -55,18 +55,21 @@ public final class Reranker: Sendable {
         guard header.task == .sequenceClassification else { throw ModelError.notAReranker(path: file.path, task: header.task) }
     }
 
-    /// Token ids of the pair as the model sees them.
-    public func encode(query: String, document: String) throws -> Encoding {
-        try tokenizer.encodePair(query: query, document: document, maxLength: maxLength, onOverflow: options.overflow)
+    /// Token ids of the pair as the model sees them; a pair too long for the maximum is cut on
+    /// `truncationSide` (Tokenizer.encodePair).
+    public func encode(query: String, document: String, truncationSide: TruncationSide = .right) throws -> Encoding {
+        try tokenizer.encodePair(query: query, document: document, maxLength: maxLength, onOverflow: options.overflow,
+                                 truncationSide: truncationSide)
     }
 
-    /// Scores every document against the query; the result is in input order.
-    public func score(query: String, documents: [String]) throws -> [Score] {
+    /// Scores every document against the query; the result is in input order. Pairs too long for the
+    /// maximum are cut on `truncationSide`.
+    public func score(query: String, documents: [String], truncationSide: TruncationSide = .right) throws -> [Score] {
         var encodings: [Encoding] = []
         encodings.reserveCapacity(documents.count)
         for (i, d) in documents.enumerated() {
             do {
-                encodings.append(try encode(query: query, document: d))
+                encodings.append(try encode(query: query, document: d, truncationSide: truncationSide))
             } catch let error as TokenizerError {
                 if case .tooLong(let tokens, let limit) = error {
                     throw ModelError.inputTooLong(index: i, part: queryFits(query) ? .document : .query, tokens: tokens, limit: limit)

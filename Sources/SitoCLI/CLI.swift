@@ -37,6 +37,9 @@ extension SitoTool {
 /// `--attention automatic|f32|bf16`.
 extension AttentionPrecision: ExpressibleByArgument {}
 
+/// `--truncation-direction right|left`.
+extension TruncationSide: ExpressibleByArgument {}
+
 /// An argument that is not valid UTF-8 (Swift would silently turn it into U+FFFD).
 public struct InvalidArgumentEncoding: Error, CustomStringConvertible {
     public let position: Int

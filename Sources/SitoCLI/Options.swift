@@ -4,7 +4,8 @@
 import ArgumentParser
 import Sito
 
-/// `--max-length N`, `--no-truncate`, `--attention automatic|f32|bf16`, `--threads N`, `--verify-checksums`.
+/// `--max-length N`, `--no-truncate`, `--truncation-direction right|left`, `--attention automatic|f32|bf16`,
+/// `--threads N`, `--verify-checksums`.
 public struct ModelArguments: ParsableArguments {
     @Option(name: .customLong("max-length"), parsing: .unconditional,
             help: ArgumentHelp("Tokens per sequence, special tokens included (default: the model's maximum).", valueName: "n"))
@@ -12,6 +13,12 @@ public struct ModelArguments: ParsableArguments {
 
     @Flag(name: .customLong("no-truncate"), help: "Refuse inputs longer than the maximum instead of truncating them.")
     public var noTruncate = false
+
+    /// Which end of a too-long input is cut; a per-call runtime argument (`truncationSide:` of
+    /// Reranker.score / Embedder.encode), not a ModelOptions field: sito-serve takes it per request.
+    @Option(name: .customLong("truncation-direction"),
+            help: ArgumentHelp("Which end of a too-long input is cut: right (keep the start, as transformers by default) or left (keep the end; TEI's truncation_direction \"Left\").", valueName: "right|left"))
+    public var truncationSide: TruncationSide = .right
 
     @Option(help: "Attention operands: automatic (bf16 for bf16/int8 layers, f32 otherwise), f32 or bf16.")
     public var attention: AttentionPrecision = .automatic

@@ -16,6 +16,8 @@ public enum APIErrorType: String, Sendable, Codable {
     case unhealthy = "unhealthy"
     /// 404: no such route.
     case notFound = "not_found"
+    /// 405: a known route asked with a method it does not take (`GET /rerank`); `Allow` lists its methods.
+    case methodNotAllowed = "method_not_allowed"
     /// 500: the model failed on a batch (a bug: inputs are validated before).
     case backend = "backend"
 }

@@ -12,6 +12,7 @@ import Foundation
 #endif
 import Logging
 import Sito
+import SitoCLI
 import SitoFormat
 import Synchronization
 
@@ -99,7 +100,8 @@ public final class Engine: Sendable {
         let beforeBatch = configuration.hooks.beforeBatch
         switch model {
         case .reranker(let r): run = { beforeBatch?(); return try r.logits(inputIds: $0.map(\.ids), typeIds: $0.map { $0.typeIds ?? [] }) }
-        case .embedder(let e): run = { beforeBatch?(); return try e.embed(inputIds: $0.map(\.ids)) }
+        // An embedding model's batches give pooled vectors; each request normalizes its own (embed, rerank).
+        case .embedder(let e): run = { beforeBatch?(); return try e.embed(inputIds: $0.map(\.ids), output: .pooled) }
         }
         let metrics = self.metrics
         let scheduler = Scheduler(maxBatchTokens: configuration.maxBatchTokens, run: run) { metrics.batch($0) }
@@ -184,23 +186,18 @@ public final class Engine: Sendable {
         }
     }
 
-    /// A text that must be truncated when the request asked to keep its end (`truncation_direction: "Left"`):
-    /// Sito keeps the start only. Inputs that fit are served whatever the direction.
-    static let leftTruncation = APIError.validation("truncation_direction \"Left\" is not supported for inputs that must be truncated: Sito keeps the start of each input (\"Right\")")
-
     private static func tooLong(_ error: ModelError) -> APIError {
         APIError.validation((error.errorDescription ?? "\(error)") + "; send truncate: true, or start the server with --auto-truncate")
     }
 
-    /// Each text's tokens, truncated to the model's maximum; a text that had to be truncated when the
-    /// request does not allow it is a 422 naming its index among `texts` and its part.
-    private static func encode(_ texts: [String], part: InputPart, _ embedder: Embedder, allowTruncation: Bool, left: Bool) throws -> [Encoding] {
+    /// Each text's tokens, truncated on `side` to the model's maximum; a text that had to be truncated
+    /// when the request does not allow it is a 422 naming its index among `texts` and its part.
+    private static func encode(_ texts: [String], part: InputPart, _ embedder: Embedder, allowTruncation: Bool, side: TruncationSide) throws -> [Encoding] {
         try texts.enumerated().map { i, text in
-            let e = try embedder.encode(text)
+            let e = try embedder.encode(text, truncationSide: side)
             if e.truncated && !allowTruncation {
                 throw tooLong(.inputTooLong(index: i, part: part, tokens: e.untruncatedLength, limit: embedder.maxLength))
             }
-            if e.truncated && left { throw leftTruncation }
             return e
         }
     }
@@ -219,12 +216,15 @@ public final class Engine: Sendable {
 
     /// Scores `texts` against `query`, in input order. A reranker gives logits and their activation; an
     /// embedding model ranks by cosine similarity between the query's and each text's embedding, as
-    /// sito-rerank does.
-    func rerank(query: String, texts: [String], truncate: Bool?, left: Bool = false, isGone: @escaping @Sendable () -> Bool = { false }) async throws -> RerankOutcome {
+    /// sito-rerank does. Inputs too long are cut on `truncationSide` (nil: --truncation-direction's).
+    func rerank(query: String, texts: [String], truncate: Bool?, truncationSide: TruncationSide? = nil,
+                isGone: @escaping @Sendable () -> Bool = { false }) async throws -> RerankOutcome {
         let (model, scheduler) = try ready()
         try checkBatch(texts.count, field: "texts")
-        if query.isEmpty { throw APIError.validation("`query` cannot be empty") }
+        // sito-rerank's rule (SitoCLI.TextRules): empty or only white space is refused.
+        do { try TextRules.checkQuery(query) } catch { throw APIError.validation("`query`: \(error)") }
         let allowTruncation = mayTruncate(truncate)
+        let side = truncationSide ?? configuration.truncationSide
         var timings = Timings()
         let t0 = ContinuousClock.now
         switch model {
@@ -232,12 +232,11 @@ public final class Engine: Sendable {
             var encodings: [Encoding] = []
             encodings.reserveCapacity(texts.count)
             for (i, text) in texts.enumerated() {
-                let e = try reranker.encode(query: query, document: text)
+                let e = try reranker.encode(query: query, document: text, truncationSide: side)
                 if e.truncated && !allowTruncation {
                     throw Self.tooLong(.inputTooLong(index: i, part: reranker.queryFits(query) ? .document : .query,
                                                      tokens: e.untruncatedLength, limit: reranker.maxLength))
                 }
-                if e.truncated && left { throw Self.leftTruncation }
                 encodings.append(e)
             }
             timings.tokenization = ContinuousClock.now - t0
@@ -252,26 +251,30 @@ public final class Engine: Sendable {
             }
             return RerankOutcome(results: ranked, timings: timings, tokens: encodings.reduce(0) { $0 + $1.ids.count })
         case .embedder(let embedder):
-            let encodings = try Self.encode([query], part: .query, embedder, allowTruncation: allowTruncation, left: left)
-                + Self.encode(texts, part: .document, embedder, allowTruncation: allowTruncation, left: left)
+            let encodings = try Self.encode([query], part: .query, embedder, allowTruncation: allowTruncation, side: side)
+                + Self.encode(texts, part: .document, embedder, allowTruncation: allowTruncation, side: side)
             timings.tokenization = ContinuousClock.now - t0
             encodings.forEach { metrics.inputLength($0.ids.count) }
             let result = try await submit(scheduler, encodings.map { ModelInput(ids: $0.ids, typeIds: nil) }, isGone: isGone)
             timings.queue = result.queueTime
             timings.inference = result.inferenceTime
-            let q = result.outputs[0]
+            // The file's own output (normalized when it has a Normalize module), as sito-rerank's.
+            let vectors = result.outputs.map { embedder.finish(pooled: $0) }
+            let q = vectors[0]
             let ranked = texts.indices.map { i in
-                let c = Embedder.cosine(q, result.outputs[i + 1])
+                let c = Embedder.cosine(q, vectors[i + 1])
                 return RankedText(index: i, raw: c, score: c, tokens: encodings[i + 1].ids.count, truncated: encodings[i + 1].truncated)
             }
             return RerankOutcome(results: ranked, timings: timings, tokens: encodings.reduce(0) { $0 + $1.ids.count })
         }
     }
 
-    /// One embedding per text, in input order; L2-normalized when `normalize` (the file's own pooling
-    /// may already normalize: then `normalize: false` cannot undo it).
+    /// One embedding per text, in input order: L2-normalized (`Embedder.normalized`, as the runtime and
+    /// sito-embed, bit for bit) when `normalize`, whether or not the file has a Normalize module; the
+    /// pooled vector before any normalization otherwise (TEI's `normalize: false`).
     /// `field`: the request's name for the texts, for error messages (`inputs` on /embed, `input` on /v1/embeddings).
-    func embed(texts: [String], truncate: Bool?, normalize: Bool, left: Bool = false, field: String = "inputs",
+    /// Inputs too long are cut on `truncationSide` (nil: --truncation-direction's).
+    func embed(texts: [String], truncate: Bool?, normalize: Bool, truncationSide: TruncationSide? = nil, field: String = "inputs",
                isGone: @escaping @Sendable () -> Bool = { false }) async throws -> EmbedOutcome {
         let (model, scheduler) = try ready()
         guard case .embedder(let embedder) = model else {
@@ -281,19 +284,14 @@ public final class Engine: Sendable {
         let allowTruncation = mayTruncate(truncate)
         var timings = Timings()
         let t0 = ContinuousClock.now
-        let encodings = try Self.encode(texts, part: .text, embedder, allowTruncation: allowTruncation, left: left)
+        let encodings = try Self.encode(texts, part: .text, embedder, allowTruncation: allowTruncation,
+                                        side: truncationSide ?? configuration.truncationSide)
         timings.tokenization = ContinuousClock.now - t0
         encodings.forEach { metrics.inputLength($0.ids.count) }
         let result = try await submit(scheduler, encodings.map { ModelInput(ids: $0.ids, typeIds: nil) }, isGone: isGone)
         timings.queue = result.queueTime
         timings.inference = result.inferenceTime
-        var vectors = result.outputs
-        if normalize && !embedder.header.model.normalize {
-            vectors = vectors.map { v in
-                let n = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-                return n > 0 ? v.map { $0 / n } : v
-            }
-        }
+        let vectors = normalize ? result.outputs.map(Embedder.normalized) : result.outputs
         return EmbedOutcome(embeddings: vectors, timings: timings, tokens: encodings.reduce(0) { $0 + $1.ids.count })
     }
 }

@@ -80,7 +80,7 @@ struct API: Sendable {
     // MARK: Routes
 
     private func rerankTEI(_ r: TEIRerankRequest, _ isGone: @escaping @Sendable () -> Bool) async throws -> Reply {
-        let outcome = try await engine.rerank(query: r.query, texts: r.texts, truncate: r.truncate, left: r.truncation_direction == .left, isGone: isGone)
+        let outcome = try await engine.rerank(query: r.query, texts: r.texts, truncate: r.truncate, truncationSide: r.truncation_direction?.side, isGone: isGone)
         let raw = r.raw_scores ?? false
         let ranks = Self.bestFirst(outcome.results).map { t in
             TEIRank(index: t.index, score: raw ? t.raw : t.score, text: (r.return_text ?? false) ? r.texts[t.index] : nil)
@@ -91,7 +91,7 @@ struct API: Sendable {
     private func embedTEI(_ r: TEIEmbedRequest, _ isGone: @escaping @Sendable () -> Bool) async throws -> Reply {
         let texts = r.inputs.texts
         let outcome = try await engine.embed(texts: texts, truncate: r.truncate, normalize: r.normalize ?? true,
-                                             left: r.truncation_direction == .left, isGone: isGone)
+                                             truncationSide: r.truncation_direction?.side, isGone: isGone)
         return Reply(body: try Self.encode(outcome.embeddings), timings: outcome.timings, inputs: texts.count, tokens: outcome.tokens)
     }
 

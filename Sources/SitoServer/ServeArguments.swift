@@ -70,6 +70,9 @@ public struct ServerConfiguration: Sendable {
     public var payloadLimit: Int
     public var autoTruncate: Bool
     public var truncation: TruncationPolicy
+    /// Which end of a too-long input is cut when a request does not say (`truncation_direction`; the
+    /// Cohere and OpenAI routes have no such field): `--truncation-direction`, `.right` by default as in TEI.
+    public var truncationSide: TruncationSide
     public var shutdownTimeout: Duration
     /// Seams for the tests (a load or a batch held until the test lets it go); nil in the executable.
     var hooks = TestHooks()
@@ -77,7 +80,7 @@ public struct ServerConfiguration: Sendable {
     public init(modelPath: String, modelOptions: ModelOptions = ModelOptions(), hostname: String = "127.0.0.1", port: Int = 8080,
                 maxClientBatchSize: Int = 32, maxBatchTokens: Int = 16384, maxConcurrentRequests: Int = 512,
                 payloadLimit: Int = 2_000_000, autoTruncate: Bool = false, truncation: TruncationPolicy = .perRequest,
-                shutdownTimeout: Duration = .seconds(30)) {
+                truncationSide: TruncationSide = .right, shutdownTimeout: Duration = .seconds(30)) {
         self.modelPath = modelPath
         self.modelOptions = modelOptions
         self.hostname = hostname
@@ -88,6 +91,7 @@ public struct ServerConfiguration: Sendable {
         self.payloadLimit = payloadLimit
         self.autoTruncate = autoTruncate
         self.truncation = truncation
+        self.truncationSide = truncationSide
         self.shutdownTimeout = shutdownTimeout
     }
 
@@ -100,6 +104,7 @@ public struct ServerConfiguration: Sendable {
                   maxClientBatchSize: serve.maxClientBatchSize, maxBatchTokens: serve.maxBatchTokens,
                   maxConcurrentRequests: serve.maxConcurrentRequests, payloadLimit: serve.payloadLimit,
                   autoTruncate: serve.autoTruncate, truncation: model.noTruncate ? .never : .perRequest,
+                  truncationSide: model.truncationSide,
                   shutdownTimeout: .milliseconds(Int64(serve.shutdownTimeout * 1000)))
     }
 }

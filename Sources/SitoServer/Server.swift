@@ -61,6 +61,8 @@ public struct SitoServer: Sendable {
         let router = Router(context: ServerContext.self)
         router.add(middleware: JSONErrorMiddleware())
         api.register(on: router)
+        // Last: it then runs only where no route answered (405 for a known path, else the 404 above).
+        router.add(middleware: MethodNotAllowedMiddleware(routes: router.routes))
         let http = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionWatchHandler(registry: connections),
                                                                             ExpectContinueHandler(payloadLimit: configuration.payloadLimit)])
         let hostname = configuration.hostname

@@ -1,10 +1,18 @@
 // TEITypes.swift: the request and response bodies of Hugging Face text-embeddings-inference's routes
 // (/rerank, /embed, /info), field for field (formats/serve-api.md).
+import Sito
 
-/// `"Right"` (keep the start) or `"Left"` (keep the end). Sito truncates on the right only.
+/// `"Right"` (keep the start) or `"Left"` (keep the end), case-insensitive; the runtime's TruncationSide.
 enum TruncationDirection: String, Codable, Sendable {
     case right = "Right"
     case left = "Left"
+
+    var side: TruncationSide {
+        switch self {
+        case .right: return .right
+        case .left: return .left
+        }
+    }
 
     init(from decoder: any Decoder) throws {
         let raw = try decoder.singleValueContainer().decode(String.self)

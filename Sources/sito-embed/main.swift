@@ -81,7 +81,7 @@ struct SitoEmbed: SitoTool {
             let range = start..<min(count, start + Self.batchSize)
             let batch = try index?.documents(range) ?? Array(texts[range])
             let encodings = try InputTooLongError.translating(first: range.lowerBound, source: source) {
-                try embedder.encode(batch)
+                try embedder.encode(batch, truncationSide: model.truncationSide)
             }
             let vectors = try embedder.embed(inputIds: encodings.map(\.ids))
             for k in batch.indices {

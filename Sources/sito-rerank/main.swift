@@ -99,14 +99,14 @@ struct SitoRerank: SitoTool {
         switch loaded {
         case .embedder(let embedder):
             let queryEncoding = try InputTooLongError.translating(first: 0, source: .query) {
-                try embedder.encode([query])[0]
+                try embedder.encode([query], truncationSide: model.truncationSide)[0]
             }
             if queryEncoding.truncated {
                 ToolExit.note(Self.toolName, "the query was truncated to \(queryEncoding.ids.count) tokens (the model's maximum; --no-truncate refuses it)", quiet: output.quiet)
             }
             let queryVector = try embedder.embed(inputIds: [queryEncoding.ids])[0]
             score = { _, batch in
-                let encodings = try embedder.encode(batch)
+                let encodings = try embedder.encode(batch, truncationSide: model.truncationSide)
                 let vectors = try embedder.embed(inputIds: encodings.map(\.ids))
                 return zip(encodings, vectors).map { e, v in
                     let c = Embedder.cosine(queryVector, v)
@@ -115,7 +115,7 @@ struct SitoRerank: SitoTool {
             }
         case .reranker(let reranker):
             score = { _, batch in
-                try reranker.score(query: query, documents: batch).map { ($0.logit, $0.probability, $0.tokens, $0.truncated) }
+                try reranker.score(query: query, documents: batch, truncationSide: model.truncationSide).map { ($0.logit, $0.probability, $0.tokens, $0.truncated) }
             }
         }
 

@@ -1,5 +1,7 @@
 // ErrorStatusTests.swift: every error status as JSON {error, error_type}: 400 (not JSON), 413 (body over
-// --payload-limit), 422 (wrong shape, empty, over --max-client-batch-size), 429 (queue full).
+// --payload-limit), 404 (no route), 405 (a route's wrong method), 422 (wrong shape, empty or white-space
+// query, over --max-client-batch-size), 429 (queue full).
+import NIOHTTP1
 import XCTest
 @testable import SitoServer
 import Sito
@@ -26,9 +28,39 @@ final class ErrorStatusTests: XCTestCase {
             XCTAssertTrue(tooMany.body.contains("batch size 4 > maximum allowed batch size 3"), tooMany.body)
             let emptyQuery = try await client.post("/rerank", #"{"query": "", "texts": ["a"]}"#)
             XCTAssertEqual(emptyQuery.status, 422, emptyQuery.body)
+            // Only white space is empty too, as sito-rerank refuses it (SitoCLI.TextRules), on both rerank APIs.
+            for (path, body) in [("/rerank", #"{"query": " \t\n\u3000", "texts": ["a"]}"#), ("/v1/rerank", #"{"query": "  ", "documents": ["a"]}"#)] {
+                let blank = try await client.post(path, body)
+                XCTAssertEqual(blank.status, 422, "\(path): \(blank.body)")
+                XCTAssertEqual(blank.errorType, "validation")
+                XCTAssertTrue(blank.body.contains("only white space"), blank.body)
+            }
             let unknown = try await client.post("/v9/nothing", #"{}"#)
             XCTAssertEqual(unknown.status, 404, unknown.body)
             XCTAssertEqual(unknown.errorType, "not_found")
+        }
+    }
+
+    /// A known route asked with another method: 405 with `Allow` and the JSON error body (Hummingbird
+    /// alone answers 404); an unknown path stays 404, and the routes still answer their own method.
+    func testWrongMethodIs405() async throws {
+        let file = try ServerFixtures.sito("xlmr-tiny")
+        try await withServer(file) { client, _ in
+            for (method, path, allow) in [("GET", "/rerank", "POST"), ("GET", "/rerank/", "POST"), ("DELETE", "/v1/embeddings", "POST"),
+                                          ("POST", "/health", "GET"), ("PUT", "/metrics", "GET"), ("GET", "/", "POST")] {
+                let r = try await client.request(HTTPMethod(rawValue: method), path)
+                XCTAssertEqual(r.status, 405, "\(method) \(path): \(r.body)")
+                XCTAssertEqual(r.errorType, "method_not_allowed", "\(method) \(path)")
+                XCTAssertEqual(r.header("allow"), allow, "\(method) \(path)")
+                XCTAssertTrue(r.body.contains("takes \(allow), not \(method)"), r.body)
+            }
+            let unknown = try await client.get("/v9/nothing")
+            XCTAssertEqual(unknown.status, 404, unknown.body)
+            XCTAssertEqual(unknown.errorType, "not_found")
+            let health = try await client.get("/health")
+            XCTAssertEqual(health.status, 200, health.body)
+            let ok = try await client.post("/rerank", #"{"query": "q", "texts": ["a"]}"#)
+            XCTAssertEqual(ok.status, 200, ok.body)
         }
     }
 

@@ -65,10 +65,7 @@ final class RerankEndpointTests: XCTestCase {
             XCTAssertEqual(cut.status, 200, cut.body)
             let ranks = try cut.decode([Rank].self)
             XCTAssertEqual(ranks.first { $0.index == 0 }?.score, expected[0].logit)
-            // Left truncation is not offered: 422 when an input must be truncated, served when all fit.
-            let left = try await client.post("/rerank", json: ["query": .init(q), "texts": .init([long, "short"]), "truncate": .init(true), "truncation_direction": .init("Left")] as [String: AnyEncodable])
-            XCTAssertEqual(left.status, 422, left.body)
-            XCTAssertTrue(left.body.contains("Left"), left.body)
+            // Inputs that fit are served whatever the direction.
             let fits = try await client.post("/rerank", json: ["query": .init(q), "texts": .init(["short"]), "truncation_direction": .init("Left"), "raw_scores": .init(true)] as [String: AnyEncodable])
             XCTAssertEqual(fits.status, 200, fits.body)
             XCTAssertEqual(try fits.decode([Rank].self).first?.score, try reranker.score(query: q, documents: ["short"])[0].logit)
@@ -84,6 +81,40 @@ final class RerankEndpointTests: XCTestCase {
         try await withServer(file, { $0.truncation = .never }) { client, _ in
             let r = try await client.post("/rerank", json: ["query": .init(q), "texts": .init([long]), "truncate": .init(true)] as [String: AnyEncodable])
             XCTAssertEqual(r.status, 422, r.body)
+        }
+    }
+
+    /// The scores of a 200 answer, in input order.
+    static func scores(_ r: HTTPAnswer) throws -> [Float] {
+        XCTAssertEqual(r.status, 200, r.body)
+        return try r.decode([Rank].self).sorted { $0.index < $1.index }.map(\.score)
+    }
+
+    /// `truncation_direction: "Left"` keeps the end of each too-long pair: the scores are the runtime's
+    /// with `truncationSide: .left` (sito-rerank --truncation-direction left), for a joined-pair (XLM-R) and
+    /// a pair (BERT) recipe; `--truncation-direction left` makes it the default of requests that do not say.
+    func testLeftTruncation() async throws {
+        let long = longText(2000)
+        let q = query
+        for name in ["xlmr-tiny", "bert-tiny-cls"] {
+            let file = try ServerFixtures.sito(name)
+            let reranker = try Reranker(contentsOf: file)
+            let left = try reranker.score(query: query, documents: [long, "short"], truncationSide: .left)
+            let right = try reranker.score(query: query, documents: [long, "short"])
+            XCTAssertTrue(left[0].truncated)
+            XCTAssertNotEqual(left[0].logit, right[0].logit, "\(name): the two ends of the document score differently")
+            try await withServer(file) { client, _ in
+                let answer = try await client.post("/rerank", json: ["query": .init(q), "texts": .init([long, "short"]), "truncate": .init(true), "truncation_direction": .init("Left"), "raw_scores": .init(true)] as [String: AnyEncodable])
+                XCTAssertEqual(try Self.scores(answer), left.map(\.logit), name)
+                let refused = try await client.post("/rerank", json: ["query": .init(q), "texts": .init([long]), "truncation_direction": .init("Left")] as [String: AnyEncodable])
+                XCTAssertEqual(refused.status, 422, "truncate is still needed: \(refused.body)")
+            }
+            try await withServer(file, { $0.truncationSide = .left; $0.autoTruncate = true }) { client, _ in
+                let unsaid = try await client.post("/rerank", json: ["query": .init(q), "texts": .init([long, "short"]), "raw_scores": .init(true)] as [String: AnyEncodable])
+                XCTAssertEqual(try Self.scores(unsaid), left.map(\.logit), name)
+                let said = try await client.post("/rerank", json: ["query": .init(q), "texts": .init([long, "short"]), "raw_scores": .init(true), "truncation_direction": .init("Right")] as [String: AnyEncodable])
+                XCTAssertEqual(try Self.scores(said), right.map(\.logit), name)
+            }
         }
     }
 

@@ -86,6 +86,23 @@ final class TokenizerTests: XCTestCase {
         XCTAssertFalse(exact.truncated, "q </s> </s> d fits exactly: 4 + 2")
     }
 
+    /// `truncation_side="left"`: the same number of content tokens, taken from the end; `<s>`/`</s>` stay.
+    func testLeftTruncationKeepsTheLastTokens() throws {
+        let t = try tokenizer(maxLength: 16)
+        let words = (0..<40).map { "słowo\($0)" }.joined(separator: " ")
+        let full = t.encode("q</s></s>" + words)
+        let e = try t.encodePair(query: "q", document: words, maxLength: 8, truncationSide: .left)
+        XCTAssertEqual(e.ids, [0] + full.suffix(6) + [2])
+        XCTAssertTrue(e.truncated)
+        XCTAssertEqual(e.untruncatedLength, full.count + 2)
+        XCTAssertNotEqual(e.ids, try t.encodePair(query: "q", document: words, maxLength: 8).ids)
+        let single = try t.encodeSingle(text: words, truncationSide: .left)
+        XCTAssertEqual(single.ids, [0] + t.encode(words).suffix(14) + [2])
+        // An input that fits is the same whichever side would be cut; rejection does not depend on the side.
+        XCTAssertEqual(try t.encodePair(query: "q", document: "d", truncationSide: .left), try t.encodePair(query: "q", document: "d"))
+        XCTAssertThrowsError(try t.encodePair(query: "q", document: words, onOverflow: .reject, truncationSide: .left))
+    }
+
     func testRejectOnOverflow() throws {
         let t = try tokenizer(maxLength: 16)
         XCTAssertThrowsError(try t.encodePair(query: "q", document: String(repeating: "słowo ", count: 40), onOverflow: .reject)) { error in

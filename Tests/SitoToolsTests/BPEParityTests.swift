@@ -8,7 +8,7 @@
 // the three tokenizer kinds side by side (printed).
 import Foundation
 import SitoTestSupport
-import Sito
+@testable import Sito
 import SitoFormat
 @testable import SitoTools
 import XCTest
@@ -165,6 +165,27 @@ final class BPEParityTests: XCTestCase {
             let bytes = Array(converted.bytes.prefix(cut))
             XCTAssertThrowsError(try bytes.withUnsafeBytes { try Tokenizer(info: converted.info, input: input, bytes: $0) })
         }
+    }
+
+    /// `truncation_side="left"` in both recipes: `joined-pair` keeps the end of the joined text; `pair`
+    /// keeps longest-first lengths, each part's tokens from its end; `<s>`/`</s>` stay in place.
+    func testLeftTruncation() throws {
+        let query = "Jak dożyć 100 lat i nie zwariować?", document = String(repeating: "długi dokument ", count: 20) + "koniec"
+        let joined = try Self.tokenizer(recipe: .joinedPair, maxLength: 16)
+        let full = joined.encode(query + "</s></s>" + document)
+        let j = try joined.encodePair(query: query, document: document, truncationSide: .left)
+        XCTAssertEqual(j.ids, [0] + full.suffix(14) + [2])
+        XCTAssertTrue(j.truncated)
+        XCTAssertEqual(j.untruncatedLength, full.count + 2)
+        XCTAssertEqual(try joined.encodeSingle(text: document, truncationSide: .left).ids, [0] + joined.encode(document).suffix(14) + [2])
+
+        let pair = try Self.tokenizer(recipe: .pair, maxLength: 16)
+        let a = pair.encode(query), b = pair.encode(document)
+        let (n1, n2) = WordPieceTokenizer.longestFirst(a.count, b.count, target: 12)
+        let p = try pair.encodePair(query: query, document: document, truncationSide: .left)
+        XCTAssertEqual(p.ids, [0] + a.suffix(n1) + [2, 2] + b.suffix(n2) + [2])
+        XCTAssertEqual(try pair.encodePair(query: query, document: document).ids, [0] + a.prefix(n1) + [2, 2] + b.prefix(n2) + [2])
+        XCTAssertEqual(try pair.encodePair(query: "a", document: "b", truncationSide: .left), try pair.encodePair(query: "a", document: "b"))
     }
 
     /// Tokens per second of the three kinds side by side, one thread, on the same texts: a 61 KB Polish

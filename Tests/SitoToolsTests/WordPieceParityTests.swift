@@ -19,14 +19,14 @@ final class WordPieceParityTests: XCTestCase {
         let strings: [[String?]]
     }
 
-    func tokenizer() throws -> Tokenizer {
+    func tokenizer(recipe kind: RecipeKind = .single, maxLength: Int = 256) throws -> Tokenizer {
         let folder = Fixtures.miniLM
         guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("tokenizer.json").path) else {
             XCTFail("fixture \(folder.path) is missing: run tools/setup.sh")
             throw CocoaError(.fileNoSuchFile)
         }
         let converted = try convertWordPieceTokenizer(folder: folder, modelVocab: 30522)
-        let recipe = InputRecipe(recipe: .single, separator: nil, maxLength: 256, truncation: .right)
+        let recipe = InputRecipe(recipe: kind, separator: nil, maxLength: maxLength, truncation: kind == .pair ? .longestFirst : .right)
         return try converted.bytes.withUnsafeBytes { try Tokenizer(info: converted.info, input: recipe, bytes: $0) }
     }
 
@@ -65,5 +65,33 @@ final class WordPieceParityTests: XCTestCase {
         XCTAssertTrue(WordPieceTokenizer.longestFirst(3, 10, target: 8) == (3, 5))
         XCTAssertTrue(WordPieceTokenizer.longestFirst(10, 10, target: 7) == (3, 4))
         XCTAssertTrue(WordPieceTokenizer.longestFirst(2, 2, target: 7) == (2, 2))
+    }
+
+    /// `truncation_side="left"`: the same lengths as on the right (longest-first for a pair), each part's
+    /// tokens taken from its end; [CLS] and [SEP] stay in place.
+    func testLeftTruncation() throws {
+        let tok = try tokenizer()
+        let text = (0..<300).map { "word\($0)" }.joined(separator: " ")
+        let content = tok.encode(text)
+        let single = try tok.encodeSingle(text: text, truncationSide: .left)
+        XCTAssertEqual(single.ids, [101] + content.suffix(254) + [102])
+        XCTAssertTrue(single.truncated)
+        XCTAssertEqual(single.untruncatedLength, content.count + 2)
+        XCTAssertEqual(try tok.encodeSingle(text: "Hello, world!", truncationSide: .left), try tok.encodeSingle(text: "Hello, world!"))
+
+        let pair = try tokenizer(recipe: .pair, maxLength: 16)
+        let query = "how long do cats sleep in the afternoon sun", document = "cats sleep on warm stones for many hours every day of the week"
+        let a = pair.encode(query), b = pair.encode(document)
+        let (n1, n2) = WordPieceTokenizer.longestFirst(a.count, b.count, target: 13)
+        XCTAssertLessThan(n1, a.count, "both parts are cut")
+        XCTAssertLessThan(n2, b.count)
+        let left = try pair.encodePair(query: query, document: document, truncationSide: .left)
+        XCTAssertEqual(left.ids, [101] + a.suffix(n1) + [102] + b.suffix(n2) + [102])
+        XCTAssertEqual(left.typeIds, [Int32](repeating: 0, count: n1 + 2) + [Int32](repeating: 1, count: n2 + 1))
+        let right = try pair.encodePair(query: query, document: document)
+        XCTAssertEqual(right.ids, [101] + a.prefix(n1) + [102] + b.prefix(n2) + [102])
+        // A short query is kept whole; only the document loses its start.
+        let short = try pair.encodePair(query: "cats", document: document, truncationSide: .left)
+        XCTAssertEqual(short.ids, [101] + pair.encode("cats") + [102] + b.suffix(16 - 3 - pair.encode("cats").count) + [102])
     }
 }

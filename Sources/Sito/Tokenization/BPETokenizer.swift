@@ -177,16 +177,16 @@ final class BPETokenizer: Sendable {
 
     // MARK: Recipes
 
-    func encodeSingle(text: String, maxLength: Int?, onOverflow: OverflowPolicy) throws -> Encoding {
+    func encodeSingle(text: String, maxLength: Int?, onOverflow: OverflowPolicy, side: TruncationSide) throws -> Encoding {
         let limit = try recipe.checkedMaxLength(maxLength)
-        return try finish(encode(text), limit: limit, onOverflow: onOverflow)
+        return try finish(encode(text), limit: limit, onOverflow: onOverflow, side: side)
     }
 
-    func encodePair(query: String, document: String, maxLength: Int?, onOverflow: OverflowPolicy) throws -> Encoding {
+    func encodePair(query: String, document: String, maxLength: Int?, onOverflow: OverflowPolicy, side: TruncationSide) throws -> Encoding {
         switch recipe.recipe {
         case .joinedPair:
             let limit = try recipe.checkedMaxLength(maxLength)
-            return try finish(encode(query + (recipe.separator ?? "") + document), limit: limit, onOverflow: onOverflow)
+            return try finish(encode(query + (recipe.separator ?? "") + document), limit: limit, onOverflow: onOverflow, side: side)
         case .pair:
             // RobertaProcessing: <s> A </s> </s> B </s>; tokenizers' LongestFirst on the two contents.
             let limit = try recipe.checkedMaxLength(maxLength)
@@ -198,21 +198,21 @@ final class BPETokenizer: Sendable {
                 if onOverflow == .reject { throw TokenizerError.tooLong(tokens: full, maxLength: limit) }
                 (n1, n2) = WordPieceTokenizer.longestFirst(a.count, b.count, target: limit - 4)
             }
-            let ids = [bos] + a.prefix(n1) + [eos, eos] + b.prefix(n2) + [eos]
+            let ids = [bos] + side.keep(n1, of: a) + [eos, eos] + side.keep(n2, of: b) + [eos]
             return Encoding(ids: ids, typeIds: [Int32](repeating: 0, count: ids.count), truncated: full > limit, untruncatedLength: full)
         case .single:
             throw TokenizerError.unsupportedRecipe(recipe.recipe)
         }
     }
 
-    /// `[bos] + content + [eos]`, content cut from the right to `limit - 2` (transformers `truncation=True`
+    /// `[bos] + content + [eos]`, content cut on `side` to `limit - 2` (transformers `truncation=True`
     /// on one sequence).
-    private func finish(_ content: [Int32], limit: Int, onOverflow: OverflowPolicy) throws -> Encoding {
+    private func finish(_ content: [Int32], limit: Int, onOverflow: OverflowPolicy, side: TruncationSide) throws -> Encoding {
         let full = content.count + 2
         if full > limit && onOverflow == .reject { throw TokenizerError.tooLong(tokens: full, maxLength: limit) }
         var ids: [Int32] = [bos]
         ids.reserveCapacity(min(full, limit))
-        ids.append(contentsOf: content.prefix(limit - 2))
+        ids.append(contentsOf: side.keep(limit - 2, of: content))
         ids.append(eos)
         return Encoding(ids: ids, typeIds: [Int32](repeating: 0, count: ids.count), truncated: full > limit, untruncatedLength: full)
     }

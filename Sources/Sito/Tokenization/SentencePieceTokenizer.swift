@@ -10,7 +10,8 @@
 //      "▁" prefix unless the text already starts with one; empty normalized text gives no tokens
 //   4. Hugging Face's Unigram Viterbi per "▁"-word, in f64 (`UnigramLattice`)
 //   5. sentencepiece ids → model ids: overrides[sp] ?? sp + id_offset
-//   6. `<s>` + ids + `</s>`, truncated to max_length by dropping content tokens from the right
+//   6. `<s>` + ids + `</s>`, truncated to max_length by dropping content tokens from the right (or, with
+//      TruncationSide.left, from the left)
 //
 // The embedded model is read and checked here, in Swift (EmbeddedSentencePieceModel.swift), and its
 // pieces go into the lattice's piece table (UnigramLattice.swift). libsentencepiece is not used at run
@@ -128,18 +129,19 @@ final class SentencePieceTokenizer: Sendable {
     }
 
     /// One text as a whole sequence: `<s>` + encode(text) + `</s>` (embedding models).
-    func encodeSingle(text: String, maxLength: Int? = nil, onOverflow: OverflowPolicy = .truncate) throws -> Encoding {
-        try finish(encode(text), maxLength: maxLength, onOverflow: onOverflow)
+    func encodeSingle(text: String, maxLength: Int? = nil, onOverflow: OverflowPolicy = .truncate,
+                      side: TruncationSide = .right) throws -> Encoding {
+        try finish(encode(text), maxLength: maxLength, onOverflow: onOverflow, side: side)
     }
 
     /// A query/document pair, by the recipe of the file. `joined-pair` (XLM-R rerankers): the single
     /// text `query + separator + document`, exactly as the model card's `tokenizer(f"{q}</s></s>{d}",
     /// truncation=True, max_length=N)`. `maxLength` defaults to the recipe's and may not exceed it.
     func encodePair(query: String, document: String, maxLength: Int? = nil,
-                           onOverflow: OverflowPolicy = .truncate) throws -> Encoding {
+                           onOverflow: OverflowPolicy = .truncate, side: TruncationSide = .right) throws -> Encoding {
         guard recipe.recipe == .joinedPair else { throw TokenizerError.unsupportedRecipe(recipe.recipe) }
         let text = query + (recipe.separator ?? "") + document
-        return try finish(encode(text), maxLength: maxLength, onOverflow: onOverflow)
+        return try finish(encode(text), maxLength: maxLength, onOverflow: onOverflow, side: side)
     }
 
     /// The model id of a piece of the embedded model (e.g. "▁Hello"), or of an added token's twin; nil
@@ -155,13 +157,13 @@ final class SentencePieceTokenizer: Sendable {
 
     // MARK: Steps
 
-    private func finish(_ content: [Int32], maxLength: Int?, onOverflow: OverflowPolicy) throws -> Encoding {
+    private func finish(_ content: [Int32], maxLength: Int?, onOverflow: OverflowPolicy, side: TruncationSide) throws -> Encoding {
         let limit = try recipe.checkedMaxLength(maxLength)
         let full = content.count + 2
         var kept = content[...]
         if full > limit {
             if onOverflow == .reject { throw TokenizerError.tooLong(tokens: full, maxLength: limit) }
-            kept = content.prefix(limit - 2)
+            kept = side.keep(limit - 2, of: content)
         }
         var ids: [Int32] = []
         ids.reserveCapacity(kept.count + 2)

@@ -12,10 +12,30 @@ import SitoFormat
 
 /// What to do when a text has more tokens than the maximum length.
 public enum OverflowPolicy: Sendable, Equatable {
-    /// Keep the first `maxLength - 2` content tokens (transformers `truncation=True`).
+    /// Keep `maxLength - 2` content tokens (transformers `truncation=True`): the first ones, or the last
+    /// with `TruncationSide.left`.
     case truncate
     /// Throw `TokenizerError.tooLong`.
     case reject
+}
+
+/// Which end of a too-long input is cut (Hugging Face tokenizers' `truncation_side`, TEI's
+/// `truncation_direction`). Special tokens stay in place either way; a pair's two parts get the same
+/// lengths either way (the recipe's strategy, e.g. longest-first), only the tokens dropped differ.
+public enum TruncationSide: String, Sendable, Equatable, CaseIterable {
+    /// Keep the start: drop content tokens from the end (transformers' default).
+    case right
+    /// Keep the end: drop content tokens from the start (`truncation_side="left"`).
+    case left
+
+    /// The `count` content tokens kept of `content` (all of them when it is no longer).
+    func keep(_ count: Int, of content: [Int32]) -> ArraySlice<Int32> {
+        let n = max(0, count)
+        switch self {
+        case .right: return content.prefix(n)
+        case .left: return content.suffix(n)
+        }
+    }
 }
 
 /// The model input for one sequence.
@@ -147,23 +167,27 @@ public final class Tokenizer: Sendable {
         }
     }
 
-    /// One text as a whole sequence (embedding models): `<s>`/`[CLS]` + content + `</s>`/`[SEP]`.
-    public func encodeSingle(text: String, maxLength: Int? = nil, onOverflow: OverflowPolicy = .truncate) throws -> Encoding {
+    /// One text as a whole sequence (embedding models): `<s>`/`[CLS]` + content + `</s>`/`[SEP]`; when
+    /// too long, content cut on `truncationSide` to `maxLength - 2` tokens.
+    public func encodeSingle(text: String, maxLength: Int? = nil, onOverflow: OverflowPolicy = .truncate,
+                             truncationSide: TruncationSide = .right) throws -> Encoding {
         switch backend {
-        case .sentencePiece(let t): return try t.encodeSingle(text: text, maxLength: maxLength, onOverflow: onOverflow)
-        case .wordPiece(let t): return try t.encodeSingle(text: text, maxLength: maxLength, onOverflow: onOverflow)
-        case .bpe(let t): return try t.encodeSingle(text: text, maxLength: maxLength, onOverflow: onOverflow)
+        case .sentencePiece(let t): return try t.encodeSingle(text: text, maxLength: maxLength, onOverflow: onOverflow, side: truncationSide)
+        case .wordPiece(let t): return try t.encodeSingle(text: text, maxLength: maxLength, onOverflow: onOverflow, side: truncationSide)
+        case .bpe(let t): return try t.encodeSingle(text: text, maxLength: maxLength, onOverflow: onOverflow, side: truncationSide)
         }
     }
 
     /// A query/document pair by the file's recipe (`joined-pair` for XLM-R and RoBERTa rerankers' model
-    /// cards, `pair` for BERT cross-encoders and RoBERTa's `<s> A </s></s> B </s>`).
+    /// cards, `pair` for BERT cross-encoders and RoBERTa's `<s> A </s></s> B </s>`). When too long:
+    /// `joined-pair` cuts the joined text on `truncationSide` (`.left` eats into the query first); `pair`
+    /// keeps longest-first lengths of each part, cut on `truncationSide` of each.
     public func encodePair(query: String, document: String, maxLength: Int? = nil,
-                           onOverflow: OverflowPolicy = .truncate) throws -> Encoding {
+                           onOverflow: OverflowPolicy = .truncate, truncationSide: TruncationSide = .right) throws -> Encoding {
         switch backend {
-        case .sentencePiece(let t): return try t.encodePair(query: query, document: document, maxLength: maxLength, onOverflow: onOverflow)
-        case .wordPiece(let t): return try t.encodePair(query: query, document: document, maxLength: maxLength, onOverflow: onOverflow)
-        case .bpe(let t): return try t.encodePair(query: query, document: document, maxLength: maxLength, onOverflow: onOverflow)
+        case .sentencePiece(let t): return try t.encodePair(query: query, document: document, maxLength: maxLength, onOverflow: onOverflow, side: truncationSide)
+        case .wordPiece(let t): return try t.encodePair(query: query, document: document, maxLength: maxLength, onOverflow: onOverflow, side: truncationSide)
+        case .bpe(let t): return try t.encodePair(query: query, document: document, maxLength: maxLength, onOverflow: onOverflow, side: truncationSide)
         }
     }
 

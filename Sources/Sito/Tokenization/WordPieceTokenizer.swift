@@ -7,7 +7,8 @@
 //   3. BertPreTokenizer: split on White_Space (dropped) and punctuation (each its own word)
 //   4. WordPiece: greedy longest match, continuation pieces prefixed "##"; a word longer than
 //      max_input_chars_per_word, or with an unmatchable rest, is one [UNK]
-//   5. [CLS] A [SEP] (B [SEP]), token types 0 for A's part and 1 for B's; truncation longest-first
+//   5. [CLS] A [SEP] (B [SEP]), token types 0 for A's part and 1 for B's; truncation longest-first (each
+//      part cut on its right, or on its left with TruncationSide.left)
 // The vocabulary is the `tokenizer.wordpiece` tensor: UTF-8 lines in id order.
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -64,17 +65,17 @@ final class WordPieceTokenizer: Sendable {
 
     // MARK: Recipes
 
-    func encodeSingle(text: String, maxLength: Int?, onOverflow: OverflowPolicy) throws -> Encoding {
+    func encodeSingle(text: String, maxLength: Int?, onOverflow: OverflowPolicy, side: TruncationSide) throws -> Encoding {
         let limit = try recipe.checkedMaxLength(maxLength)
         let content = encode(text)
         let full = content.count + 2
         if full > limit && onOverflow == .reject { throw TokenizerError.tooLong(tokens: full, maxLength: limit) }
-        let kept = content.prefix(max(0, limit - 2))
+        let kept = side.keep(limit - 2, of: content)
         let ids = [cls] + kept + [sep]
         return Encoding(ids: ids, typeIds: [Int32](repeating: 0, count: ids.count), truncated: full > limit, untruncatedLength: full)
     }
 
-    func encodePair(query: String, document: String, maxLength: Int?, onOverflow: OverflowPolicy) throws -> Encoding {
+    func encodePair(query: String, document: String, maxLength: Int?, onOverflow: OverflowPolicy, side: TruncationSide) throws -> Encoding {
         guard recipe.recipe == .pair else { throw TokenizerError.unsupportedRecipe(recipe.recipe) }
         let limit = try recipe.checkedMaxLength(maxLength)
         let a = encode(query), b = encode(document)
@@ -84,7 +85,7 @@ final class WordPieceTokenizer: Sendable {
             if onOverflow == .reject { throw TokenizerError.tooLong(tokens: full, maxLength: limit) }
             (n1, n2) = WordPieceTokenizer.longestFirst(a.count, b.count, target: limit - 3)
         }
-        let ids = [cls] + a.prefix(n1) + [sep] + b.prefix(n2) + [sep]
+        let ids = [cls] + side.keep(n1, of: a) + [sep] + side.keep(n2, of: b) + [sep]
         let types = [Int32](repeating: 0, count: n1 + 2) + [Int32](repeating: 1, count: n2 + 1)
         return Encoding(ids: ids, typeIds: types, truncated: full > limit, untruncatedLength: full)
     }

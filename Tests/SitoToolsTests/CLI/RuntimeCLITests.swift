@@ -3,6 +3,7 @@
 // the file line or argument and says whether the query or the document is too long, and one rule for
 // each kind of bad input in both tools (empty texts, invalid UTF-8, negative numbers).
 import Foundation
+import Sito
 import SitoTestSupport
 @testable import SitoTools
 import XCTest
@@ -52,6 +53,34 @@ final class RuntimeCLITests: XCTestCase {
         XCTAssertEqual(q.status, 0, q.stderr)
         XCTAssertTrue(q.stderr.contains("note: the query was truncated to"), q.stderr)
         XCTAssertTrue(q.stderr.contains("note: 1 of 2 documents were truncated"), q.stderr)
+    }
+
+    // MARK: --truncation-direction
+
+    /// `--truncation-direction left` keeps the end of a too-long input: the scores and vectors are the
+    /// runtime's with `truncationSide: .left` (what sito-serve computes for `truncation_direction: "Left"`),
+    /// and differ from the default's.
+    func testTruncationDirectionLeftIsTheRuntimes() throws {
+        struct Row: Decodable { let index: Int; let logit: Float; let truncated: Bool }
+        struct Vector: Decodable { let embedding: [Float] }
+        let document = long + " and at last the end"
+        let reranker = try Reranker(contentsOf: URL(fileURLWithPath: try self.reranker()))
+        let want = try reranker.score(query: "as", documents: ["a", document], truncationSide: .left)
+        let right = try reranker.score(query: "as", documents: ["a", document])
+        XCTAssertNotEqual(want[1].logit, right[1].logit, "the two ends of the document score differently")
+        let r = try ToolRunner.run("sito-rerank", [try self.reranker(), "-q", "as", "--json", "--quiet", "--truncation-direction", "left", "a", document])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = try JSONDecoder().decode([Row].self, from: Data(r.stdout.utf8)).sorted { $0.index < $1.index }
+        XCTAssertEqual(rows.map(\.logit), want.map(\.logit))
+        XCTAssertEqual(rows.map(\.truncated), [false, true])
+
+        let longText = (0..<300).map { "word\($0)" }.joined(separator: " ")
+        let embedder = try Embedder(contentsOf: URL(fileURLWithPath: try self.embedder()))
+        let vector = try embedder.embed(inputIds: [try embedder.encode(longText, truncationSide: .left).ids])[0]
+        let e = try ToolRunner.run("sito-embed", [try self.embedder(), "--json", "--quiet", "--truncation-direction", "left", longText])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertEqual(try JSONDecoder().decode([Vector].self, from: Data(e.stdout.utf8)).first?.embedding, vector)
+        ToolRunner.assertBadInput(try ToolRunner.run("sito-embed", [try self.embedder(), "--truncation-direction", "middle", "a"]), ["truncation-direction"])
     }
 
     // MARK: --no-truncate names the input

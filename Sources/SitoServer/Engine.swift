@@ -73,8 +73,13 @@ public final class Engine: Sendable {
 
     /// Maps the file on a thread of its own and makes the scheduler; throws what the runtime threw.
     func load() async throws {
+        // The scheduler's batches (up to --max-batch-tokens, across requests) run through the encoder in
+        // passes of at most the runtime's own batch (ModelOptions.maxBatchTokens, 4096 tokens): one pass of
+        // 16,384 tokens was 9-19% slower per text for all-MiniLM-L6-v2 on an AVX-512 machine, its
+        // activations far outside the caches (BENCHMARKS.md, "sito-serve on AVX-512 VNNI"); the full-size
+        // reranker ran at the same speed either way. A sequence longer than that is a pass of its own.
         var modelOptions = configuration.modelOptions
-        modelOptions.maxBatchTokens = configuration.maxBatchTokens
+        modelOptions.maxBatchTokens = min(configuration.maxBatchTokens, modelOptions.maxBatchTokens)
         let options = modelOptions
         let url = URL(fileURLWithPath: configuration.modelPath)
         let beforeLoad = configuration.hooks.beforeLoad
